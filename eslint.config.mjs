@@ -1,0 +1,27 @@
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["dist/**", "node_modules/**", "deploy/**", "coverage/**"] },
+  ...tseslint.configs.recommended,
+  {
+    files: ["**/*.ts"],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/switch-exhaustiveness-check": "error",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "max-depth": ["error", 3],
+      "max-params": ["error", 4],
+    },
+  },
+  {
+    files: ["src/**/*.ts"],
+    ignores: ["src/kube/**", "src/main.ts"],
+    rules: {
+      "no-restricted-imports": ["error", {
+        paths: [{ name: "@kubernetes/client-node", message: "Only src/kube/** talks to the API server library." }],
+        patterns: [{ group: ["ssh2"], message: "Only src/providers/ssh/** imports ssh2." }],
+      }],
+    },
+  },
+);

@@ -1,0 +1,30 @@
+import type { KubeObject, ObjectKey, ResourceKind } from "../kube/types.js";
+import type { Reconciler } from "./result.js";
+
+/**
+ * Declares one controller (one per kind, kubebuilder style). The manager starts an informer for
+ * `forKind` and for every kind in `owns`/`watches`, maps their events to keys of `forKind`, and
+ * feeds a de-duplicating rate-limited queue drained by `concurrency` workers.
+ */
+export interface ControllerSpec {
+  /** Metric/log label, e.g. "trainingrun". */
+  readonly name: string;
+  /** Events of this kind enqueue the object's own key. */
+  readonly forKind: ResourceKind;
+  /** Events of these kinds enqueue the owner named by a `controller: true` ownerReference of forKind. */
+  readonly owns?: readonly ResourceKind[];
+  /** Events of these kinds enqueue whatever keys `map` returns (e.g. runs that reference a target). */
+  readonly watches?: readonly WatchSpec[];
+  readonly reconcile: Reconciler;
+  /** Parallel workers; a key is still never reconciled twice at once. Default 1. */
+  readonly concurrency?: number;
+  /** Only cache objects carrying these labels (for high-volume owned kinds like Pods). */
+  readonly labelSelectors?: Partial<Record<string, string>>;
+}
+
+export interface WatchSpec {
+  readonly kind: ResourceKind;
+  readonly map: (obj: KubeObject) => ObjectKey[];
+  /** Only cache objects matching this label selector (e.g. "amlcompute.dev/run-uid"). */
+  readonly labelSelector?: string;
+}

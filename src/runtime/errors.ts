@@ -1,0 +1,40 @@
+/**
+ * Error classes every boundary maps its failures into (style guide B7). The worker loop reads the
+ * class to choose between back-off, a fixed delay, or no retry.
+ */
+
+/** A retry will not help until the input changes. The worker logs it and does not requeue. */
+export class TerminalError extends Error {
+  override readonly name = "TerminalError";
+  constructor(message: string, readonly reason = "Terminal", options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** Worth retrying; `retryAfterMs` (e.g. from Retry-After) overrides the back-off when set. */
+export class TransientError extends Error {
+  override readonly name = "TransientError";
+  constructor(message: string, readonly retryAfterMs?: number, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** Optimistic-concurrency loss (HTTP 409). Retried at once, not counted as a failure. */
+export class ConflictError extends Error {
+  override readonly name = "ConflictError";
+  constructor(message: string, readonly alreadyExists = false, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** HTTP 404. */
+export class NotFoundError extends Error {
+  override readonly name = "NotFoundError";
+}
+
+/** HTTP 400/422: the server refused the object itself (schema, CEL, immutable field). */
+export class InvalidError extends TerminalError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, "Invalid", options);
+  }
+}
