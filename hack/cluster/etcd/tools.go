@@ -1,0 +1,6 @@
+//go:build tools
+
+// Package tools pins the etcd server command this module builds (see ../cluster.sh).
+package tools
+
+import _ "go.etcd.io/etcd/server/v3"
