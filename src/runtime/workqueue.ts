@@ -1,0 +1,161 @@
+import { systemClock, type Clock } from "./clock.js";
+import { defaultControllerRateLimiter, type RateLimiter } from "./rate-limiter.js";
+
+/** Hooks the queue calls; src/observability/metrics.ts binds them to prom-client series. */
+export interface WorkQueueMetrics {
+  add(): void;
+  depth(n: number): void;
+  retry(): void;
+  /** Seconds a key waited in the queue before a worker picked it up. */
+  queueLatency(seconds: number): void;
+  /** Seconds between get() and done() for one key. */
+  workDuration(seconds: number): void;
+}
+
+export const noopWorkQueueMetrics: WorkQueueMetrics = {
+  add: () => {}, depth: () => {}, retry: () => {}, queueLatency: () => {}, workDuration: () => {},
+};
+
+export interface WorkQueueOptions {
+  rateLimiter?: RateLimiter;
+  metrics?: WorkQueueMetrics;
+  clock?: Clock;
+}
+
+/**
+ * client-go's rate-limited delaying work queue, same semantics (style guide B3):
+ * - `queue` holds keys in order, `dirty` holds keys that need processing, `processing` holds keys a
+ *   worker owns. add() of a dirty key is a no-op (N events → one reconcile); add() of a key being
+ *   processed only marks it dirty, and done() re-queues it, so one key never runs twice at once.
+ * - addAfter keeps the earliest deadline per key with one timer per key.
+ * - After shutDown(), add() is ignored but keys already queued are still handed out, as in client-go;
+ *   get() resolves undefined once the queue is empty.
+ */
+export class WorkQueue {
+  private queue: string[] = [];
+  private head = 0;
+  private readonly dirty = new Set<string>();
+  private readonly processing = new Set<string>();
+  private readonly enqueuedAt = new Map<string, number>();
+  private readonly startedAt = new Map<string, number>();
+  private readonly waiting = new Map<string, { deadline: number; timer: NodeJS.Timeout }>();
+  private readonly getters: Array<(key: string | undefined) => void> = [];
+  private readonly drainWaiters: Array<() => void> = [];
+  private shuttingDown = false;
+  private readonly limiter: RateLimiter;
+  private readonly metrics: WorkQueueMetrics;
+  private readonly clock: Clock;
+
+  constructor(opts: WorkQueueOptions = {}) {
+    this.limiter = opts.rateLimiter ?? defaultControllerRateLimiter();
+    this.metrics = opts.metrics ?? noopWorkQueueMetrics;
+    this.clock = opts.clock ?? systemClock;
+  }
+
+  add(key: string): void {
+    if (this.shuttingDown || this.dirty.has(key)) return;
+    this.metrics.add();
+    this.dirty.add(key);
+    this.enqueuedAt.set(key, this.clock.now());
+    if (this.processing.has(key)) return;
+    this.push(key);
+  }
+
+  /** Number of keys waiting for a worker (not counting delayed or in-flight keys). */
+  len(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** Resolves with the next key (now in `processing`), or undefined once shut down and empty. */
+  get(): Promise<string | undefined> {
+    const key = this.pop();
+    if (key !== undefined || this.shuttingDown) return Promise.resolve(key);
+    return new Promise((resolve) => this.getters.push(resolve));
+  }
+
+  /** Marks `key` finished; re-queues it if it was added again while being processed. */
+  done(key: string): void {
+    const started = this.startedAt.get(key);
+    if (started !== undefined) this.metrics.workDuration((this.clock.now() - started) / 1000);
+    this.startedAt.delete(key);
+    this.processing.delete(key);
+    if (this.dirty.has(key)) this.push(key);
+    if (this.processing.size === 0) this.drainWaiters.splice(0).forEach((resolve) => resolve());
+  }
+
+  addAfter(key: string, delayMs: number): void {
+    if (this.shuttingDown) return;
+    this.metrics.retry();
+    if (delayMs <= 0) return this.add(key);
+    const deadline = this.clock.now() + delayMs;
+    const existing = this.waiting.get(key);
+    if (existing && existing.deadline <= deadline) return;
+    if (existing) clearTimeout(existing.timer);
+    const timer = setTimeout(() => {
+      this.waiting.delete(key);
+      this.add(key);
+    }, delayMs);
+    this.waiting.set(key, { deadline, timer });
+  }
+
+  addRateLimited(key: string): void {
+    this.addAfter(key, this.limiter.when(key));
+  }
+
+  forget(key: string): void {
+    this.limiter.forget(key);
+  }
+
+  numRequeues(key: string): number {
+    return this.limiter.numRequeues(key);
+  }
+
+  isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+
+  /** Stops accepting keys, cancels delayed keys and wakes idle getters with undefined. */
+  shutDown(): void {
+    this.shuttingDown = true;
+    for (const { timer } of this.waiting.values()) clearTimeout(timer);
+    this.waiting.clear();
+    if (this.len() === 0) this.getters.splice(0).forEach((resolve) => resolve(undefined));
+  }
+
+  /** shutDown(), then resolves once every in-flight key is done() (client-go ShutDownWithDrain). */
+  shutDownWithDrain(): Promise<void> {
+    this.shutDown();
+    if (this.processing.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private push(key: string): void {
+    const getter = this.getters.shift();
+    if (getter) return getter(this.take(key));
+    this.queue.push(key);
+    this.metrics.depth(this.len());
+  }
+
+  private pop(): string | undefined {
+    if (this.len() === 0) return undefined;
+    const key = this.queue[this.head++] as string;
+    // Compact occasionally so a long-lived queue does not keep a growing array (shift() is O(n)).
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    this.metrics.depth(this.len());
+    return this.take(key);
+  }
+
+  private take(key: string): string {
+    const now = this.clock.now();
+    const enqueued = this.enqueuedAt.get(key);
+    if (enqueued !== undefined) this.metrics.queueLatency((now - enqueued) / 1000);
+    this.enqueuedAt.delete(key);
+    this.startedAt.set(key, now);
+    this.processing.add(key);
+    this.dirty.delete(key);
+    return key;
+  }
+}
