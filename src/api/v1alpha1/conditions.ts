@@ -1,0 +1,79 @@
+/**
+ * Condition types and reasons, per kind. The README's conditions table is written from these.
+ * Reasons are PascalCase and stable: tools (Argo CD health, alerts) match on them.
+ */
+
+export const ConditionType = {
+  /** ComputeTarget / RunConfiguration summary. */
+  Ready: "Ready",
+  /** TrainingRun summary: Unknown while active, True on success, False on failure or cancel. */
+  Succeeded: "Succeeded",
+  /** TrainingRun: its compute target (and environment) can take the run. */
+  ComputeReady: "ComputeReady",
+  /** TrainingRun: the script is executing. */
+  Running: "Running",
+  /** TrainingRun: spec.suspend holds it. */
+  Suspended: "Suspended",
+} as const;
+export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
+
+export const TargetReason = {
+  Ready: "Ready",
+  Attached: "Attached",
+  Provisioning: "Provisioning",
+  Deleting: "Deleting",
+  ProviderNotAvailable: "ProviderNotAvailable",
+  TargetRetired: "TargetRetired",
+  InvalidSpec: "InvalidSpec",
+  SecretNotFound: "SecretNotFound",
+  ServiceAccountNotFound: "ServiceAccountNotFound",
+  AuthenticationFailed: "AuthenticationFailed",
+  HostKeyMismatch: "HostKeyMismatch",
+  Unreachable: "Unreachable",
+  ProvisioningFailed: "ProvisioningFailed",
+  QuotaExceeded: "QuotaExceeded",
+  InvalidVmSize: "InvalidVmSize",
+  AuthorizationFailed: "AuthorizationFailed",
+  Throttled: "Throttled",
+  AzureError: "AzureError",
+} as const;
+
+export const RunConfigReason = {
+  Ready: "Ready",
+  ComputeTargetNotFound: "ComputeTargetNotFound",
+  ComputeTargetNotReady: "ComputeTargetNotReady",
+  UnsupportedOnTarget: "UnsupportedOnTarget",
+  InvalidSpec: "InvalidSpec",
+} as const;
+
+export const RunReason = {
+  Queued: "Queued",
+  Suspended: "Suspended",
+  Preparing: "Preparing",
+  BuildingEnvironment: "BuildingEnvironment",
+  Provisioning: "Provisioning",
+  Starting: "Starting",
+  Running: "Running",
+  Finalizing: "Finalizing",
+  Completed: "Completed",
+  ScriptFailed: "ScriptFailed",
+  EnvironmentFailed: "EnvironmentFailed",
+  Retrying: "Retrying",
+  BackoffLimitExceeded: "BackoffLimitExceeded",
+  DeadlineExceeded: "DeadlineExceeded",
+  Canceled: "Canceled",
+  RunConfigurationNotFound: "RunConfigurationNotFound",
+  ComputeTargetNotFound: "ComputeTargetNotFound",
+  WaitingForComputeTarget: "WaitingForComputeTarget",
+  TargetRetired: "TargetRetired",
+  ProviderNotAvailable: "ProviderNotAvailable",
+  SourceTooLarge: "SourceTooLarge",
+  SourceNotFound: "SourceNotFound",
+  InvalidSpec: "InvalidSpec",
+  SubmissionFailed: "SubmissionFailed",
+  Lost: "Lost",
+} as const;
+
+export type TargetReason = (typeof TargetReason)[keyof typeof TargetReason];
+export type RunConfigReason = (typeof RunConfigReason)[keyof typeof RunConfigReason];
+export type RunReason = (typeof RunReason)[keyof typeof RunReason];

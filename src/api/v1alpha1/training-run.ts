@@ -1,0 +1,149 @@
+import { Type, type Static, type TSchema } from "@sinclair/typebox";
+import {
+  cel, Conditions, exactlyOneOf, FreeFormObject, LocalObjectRef, ObservedGeneration, StringEnum,
+} from "./common.js";
+import { RunConfigurationSpecFields, type RunConfigurationSpec } from "./run-configuration.js";
+
+/** Largest inline/ConfigMap source the Local target accepts (a ConfigMap holds at most 1 MiB). */
+export const MAX_CONFIGMAP_SOURCE_BYTES = 900 * 1024;
+
+export const SourceFile = Type.Object({
+  path: Type.String({
+    minLength: 1, maxLength: 512, pattern: "^[^/].*$",
+    description: "Relative path of the file in the snapshot, e.g. src/model.py.",
+    ...cel({ rule: "!self.split('/').exists(s, s == '..' || s == '')", message: "path must be relative, without '..' or empty segments" }),
+  }),
+  content: Type.String({ maxLength: 1048576, description: "File content (UTF-8 text)." }),
+  mode: Type.Optional(Type.Integer({ minimum: 0, maximum: 511, description: "File mode, e.g. 493 (0755) for executables." })),
+}, { description: "One file of an inline source." });
+
+export const Source = Type.Object({
+  inline: Type.Optional(Type.Object({
+    files: Type.Array(SourceFile, {
+      minItems: 1, maxItems: 256,
+      "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["path"],
+      description: "The files of the source directory.",
+    }),
+  }, { description: "Small sources written into the TrainingRun itself (the kubectl plugin uses this below ~900 KiB)." })),
+  configMap: Type.Optional(LocalObjectRef("A ConfigMap whose keys are file names at the root of the source directory.")),
+  git: Type.Optional(Type.Object({
+    url: Type.String({ minLength: 1, maxLength: 2048, description: "Repository URL." }),
+    revision: Type.String({ minLength: 1, maxLength: 256, description: "Commit, tag or branch; a commit makes the run reproducible." }),
+    subPath: Type.Optional(Type.String({ maxLength: 1024, description: "Directory inside the repository to use as the source root." })),
+  }, { description: "A Git repository at a revision." })),
+  blob: Type.Optional(Type.Object({
+    url: Type.String({ minLength: 1, maxLength: 2048, description: "URL of a .tar.gz snapshot in blob storage." }),
+    digest: Type.String({ pattern: "^sha256:[a-f0-9]{64}$", description: "sha256 of the tarball; it names the snapshot and is checked after download." }),
+  }, { description: "A content-addressed tarball in blob storage (for large sources)." })),
+  image: Type.Optional(Type.Object({
+    workingDir: Type.Optional(Type.String({ maxLength: 1024, pattern: "^/", description: "Directory in the image holding the code." })),
+  }, { description: "The code is already in the run's image." })),
+}, {
+  description: "The source directory snapshotted for the run. Exactly one kind.",
+  ...cel(exactlyOneOf(["inline", "configMap", "git", "blob", "image"], "source")),
+});
+
+/** A copy of a schema without `default`s: an override must not silently set fields it does not name. */
+const withoutDefaults = <T extends TSchema>(schema: T): T =>
+  JSON.parse(JSON.stringify(schema), (key, value) => (key === "default" ? undefined : value)) as T;
+
+const overrideFields = Object.fromEntries(
+  Object.entries(RunConfigurationSpecFields).map(([k, v]) => [k, Type.Optional(withoutDefaults(v as TSchema))]),
+) as { [K in keyof typeof RunConfigurationSpecFields]: TSchema };
+
+export const RunConfigurationOverrides = Type.Object(overrideFields, {
+  description: "Fields that override (or, without runConfigurationRef, make up) the run configuration for this run only.",
+});
+
+export const RunBasedCompute = Type.Object({
+  vmSize: Type.String({ minLength: 1, maxLength: 64, description: "VM size of the temporary cluster." }),
+  maxNodes: Type.Integer({ minimum: 1, maximum: 1000, default: 1, description: "Nodes of the temporary cluster." }),
+  vmPriority: StringEnum(["Dedicated", "LowPriority"] as const, { default: "Dedicated", description: "Dedicated or LowPriority nodes." }),
+}, { description: "Create a temporary AmlCompute for this run in the target's workspace and delete it when the run ends, whatever the outcome." });
+
+const immutable = (field: string): { rule: string; message: string } => ({
+  rule: `has(oldSelf.${field}) == has(self.${field}) && (!has(self.${field}) || self.${field} == oldSelf.${field})`,
+  message: `${field} is immutable once the run is submitted; create a new TrainingRun`,
+});
+
+export const TrainingRunSpec = Type.Object({
+  experimentName: Type.String({ minLength: 1, maxLength: 255, default: "default", description: "Experiment the run belongs to (groups runs, as in Azure ML)." }),
+  source: Source,
+  script: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: "Script to run, relative to the source root (e.g. train.py)." })),
+  arguments: Type.Optional(Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 200, description: "Arguments passed to the script, as a list (never through a shell)." })),
+  command: Type.Optional(Type.Array(Type.String({ maxLength: 4096 }), { minItems: 1, maxItems: 200, description: "A command to run instead of a script, as an argv list." })),
+  runConfigurationRef: Type.Optional(LocalObjectRef("The RunConfiguration to use; it is snapshotted when the run starts.")),
+  runConfiguration: Type.Optional(RunConfigurationOverrides),
+  runBasedCompute: Type.Optional(RunBasedCompute),
+  backoffLimit: Type.Integer({ minimum: 0, maximum: 100, default: 0, description: "Retries after a failed attempt; each retry is a new attempt, counted in status.attempts." }),
+  activeDeadlineSeconds: Type.Optional(Type.Integer({ minimum: 1, description: "Wall-clock limit from the start of the run; then it fails with DeadlineExceeded." })),
+  ttlSecondsAfterFinished: Type.Optional(Type.Integer({ minimum: 0, description: "Delete the run's Jobs/pods (not the TrainingRun) this long after it finishes." })),
+  cancel: Type.Boolean({ default: false, description: "Set to true to cancel the run; it ends Canceled." }),
+  suspend: Type.Boolean({ default: false, description: "While true the run is not started (Kueue-compatible); an active attempt is stopped and resumed later as a new attempt." }),
+}, {
+  description: "One submission of a script (Azure ML's ScriptRunConfig).",
+  ...cel(
+    exactlyOneOf(["script", "command"], "the run"),
+    {
+      rule: "has(self.runConfigurationRef) || (has(self.runConfiguration) && has(self.runConfiguration.computeTargetRef))",
+      message: "set runConfigurationRef, or runConfiguration.computeTargetRef for a run without a RunConfiguration",
+    },
+    { rule: "!has(self.arguments) || has(self.script)", message: "arguments go with script; put them in command otherwise" },
+    immutable("script"),
+    immutable("command"),
+    immutable("runConfigurationRef"),
+    { rule: "!oldSelf.cancel || self.cancel", message: "a canceled run cannot be un-canceled" },
+  ),
+});
+
+export const RUN_PHASES = [
+  "Queued", "Preparing", "Provisioning", "Starting", "Running", "Finalizing", "Completed", "Failed", "Canceled",
+] as const;
+export type RunPhase = (typeof RUN_PHASES)[number];
+export const TERMINAL_PHASES: readonly RunPhase[] = ["Completed", "Failed", "Canceled"];
+
+export const RunLinks = Type.Object({
+  jobName: Type.Optional(Type.String({ description: "Kubernetes Job of the current attempt (Local)." })),
+  podName: Type.Optional(Type.String({ description: "Pod of the current attempt (rank 0 for Indexed Jobs)." })),
+  azureJobName: Type.Optional(Type.String({ description: "Azure ML job name." })),
+  studioUrl: Type.Optional(Type.String({ description: "Azure ML studio link of the job." })),
+  computeName: Type.Optional(Type.String({ description: "Azure compute the run used (run-based computes too)." })),
+  batchJobId: Type.Optional(Type.String({ description: "Azure Batch job id." })),
+  batchTaskId: Type.Optional(Type.String({ description: "Azure Batch task id." })),
+  databricksRunId: Type.Optional(Type.String({ description: "Databricks run id." })),
+  remoteRunDir: Type.Optional(Type.String({ description: "Run directory on the VM or head node." })),
+}, { description: "Where to look at the run." });
+
+export const TrainingRunStatus = Type.Object({
+  observedGeneration: Type.Optional(ObservedGeneration),
+  conditions: Type.Optional(Conditions),
+  phase: Type.Optional(StringEnum(RUN_PHASES, { description: "Display-only state mirroring Azure ML run states; conditions are the API." })),
+  runId: Type.Optional(Type.String({ description: "Run id: <experiment>_<short uid>." })),
+  target: Type.Optional(Type.String({ description: "ComputeTarget name the run uses." })),
+  targetType: Type.Optional(Type.String({ description: "Type of that ComputeTarget." })),
+  snapshotDigest: Type.Optional(Type.String({ description: "sha256 of the source snapshot (paths and contents)." })),
+  environmentHash: Type.Optional(Type.String({ description: "Hash of the environment the run uses." })),
+  startTime: Type.Optional(Type.String({ format: "date-time", description: "When the first attempt was submitted." })),
+  completionTime: Type.Optional(Type.String({ format: "date-time", description: "When the run reached a final phase." })),
+  duration: Type.Optional(Type.String({ description: "startTime to completionTime (or now), e.g. 1m20s." })),
+  attempts: Type.Optional(Type.Integer({ minimum: 0, description: "Attempts started so far." })),
+  exitCode: Type.Optional(Type.Integer({ description: "Exit code of the script's last attempt." })),
+  outputTail: Type.Optional(Type.String({ maxLength: 8192, description: "Last lines of the script's output (bounded)." })),
+  links: Type.Optional(RunLinks),
+  runConfiguration: Type.Optional(Type.Object(Object.fromEntries(
+    Object.entries(RunConfigurationSpecFields).map(([k, v]) => [k, Type.Optional(withoutDefaults(v as TSchema))]),
+  ), { description: "The run configuration as resolved when the run started; later edits of the RunConfiguration do not change it." })),
+  execution: Type.Optional(FreeFormObject({ description: "Provider resume handle of the current attempt (internal)." })),
+}, { description: "Observed state of the run." });
+
+/** spec.runConfiguration is built from a field map; its static type is the partial spec. */
+export type TrainingRunSpec = Omit<Static<typeof TrainingRunSpec>, "runConfiguration"> & {
+  runConfiguration?: Partial<RunConfigurationSpec>;
+};
+/** status.runConfiguration is schema-typed loosely (built from a field map); narrow it here. */
+export type TrainingRunStatus = Omit<Static<typeof TrainingRunStatus>, "runConfiguration"> & {
+  runConfiguration?: RunConfigurationSpec;
+};
+export type Source = Static<typeof Source>;
+export type SourceFile = Static<typeof SourceFile>;
+export type RunLinks = Static<typeof RunLinks>;
