@@ -12,6 +12,11 @@ export const requeueAfter = (ms: number): Result => ({ requeueAfterMs: Math.max(
 export interface ReconcileContext {
   readonly log: Logger;
   readonly reconcileId: string;
+  /**
+   * Aborts when the reconcile exceeds the controller's timeout or the manager shuts down. Pass it to
+   * SDK/SSH calls. Optional only so hand-built contexts in tests stay valid; the runtime always sets it.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**

@@ -1,0 +1,225 @@
+import { KubeConfig } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { Registry } from "prom-client";
+import { operatorMetrics } from "../observability/metrics.js";
+import type { Lease, LeaseClient } from "../runtime/leader-election.js";
+import type { DeleteOptions, KubeClient, ListOptions, MetadataPatch } from "./client.js";
+import { NotFoundError } from "../runtime/errors.js";
+import { classifyKubeError } from "./errors.js";
+import { EventRecorder } from "./event-recorder.js";
+import { ListWatchInformer, type Informer } from "./informer.js";
+import { kindId, resourcePath } from "./paths.js";
+import { ClientNodeTransport, RequestCounter, sendJson, type RequestCounts, type Transport } from "./transport.js";
+import { apiVersionOf, BuiltinKinds, type KubeObject, type ObjectKey, type ResourceKind } from "./types.js";
+
+export const FIELD_MANAGER = "aml-compute-operator";
+
+export interface KubeClientImplOptions {
+  logger: Logger;
+  /** Registry for rest_client_requests_total; share it with the Manager. */
+  registry?: Registry;
+  /** This replica's identity: Event reportingInstance (and the lease holder, by convention). */
+  identity?: string;
+  /** Full relist period of informers (missed-event safety net). Default 30 min. */
+  relistPeriodMs?: number;
+  /** Injected transport (tests); default: client-node's HTTP stack over `kubeConfig`. */
+  transport?: Transport;
+}
+
+export interface WatchOptions {
+  labelSelector?: string;
+}
+
+/**
+ * KubeClient over @kubernetes/client-node 2.x (style guide B8). Reads come from informers started
+ * through watch(); writes go to the API server through one counted Transport.
+ */
+export class KubeClientImpl implements KubeClient, LeaseClient {
+  readonly identity: string;
+  private readonly transport: Transport;
+  private readonly counter: RequestCounter;
+  private readonly informers = new Map<string, ListWatchInformer>();
+  private readonly events: EventRecorder;
+
+  constructor(readonly kubeConfig: KubeConfig, private readonly opts: KubeClientImplOptions) {
+    this.identity = opts.identity ?? process.env.HOSTNAME ?? "aml-compute-operator";
+    this.counter = new RequestCounter(operatorMetrics(opts.registry ?? new Registry()).restClientRequests);
+    this.transport = opts.transport ?? new ClientNodeTransport(kubeConfig, this.counter);
+    this.events = new EventRecorder(this.transport, { logger: opts.logger, identity: this.identity });
+  }
+
+  /** In-cluster service account, $KUBECONFIG or ~/.kube/config, as kubectl resolves them. */
+  static fromDefault(opts: KubeClientImplOptions): KubeClientImpl {
+    const kc = new KubeConfig();
+    kc.loadFromDefault();
+    return new KubeClientImpl(kc, opts);
+  }
+
+  static fromFile(path: string, opts: KubeClientImplOptions): KubeClientImpl {
+    const kc = new KubeConfig();
+    kc.loadFromFile(path);
+    return new KubeClientImpl(kc, opts);
+  }
+
+  /**
+   * The informer for `kind`, created (not started) on first call. One informer per kind: asking
+   * again with a different label selector is a wiring bug and throws.
+   */
+  watch<T extends KubeObject = KubeObject>(kind: ResourceKind, opts: WatchOptions = {}): Informer<T> {
+    const id = kindId(kind);
+    const existing = this.informers.get(id);
+    if (existing) {
+      if (existing.labelSelector !== opts.labelSelector) {
+        throw new Error(`${kind.kind} is already watched with labelSelector "${existing.labelSelector ?? ""}"`);
+      }
+      return existing as unknown as Informer<T>;
+    }
+    const informer = new ListWatchInformer(this.transport, kind, {
+      logger: this.opts.logger, labelSelector: opts.labelSelector, relistPeriodMs: this.opts.relistPeriodMs ?? 1_800_000,
+    });
+    this.informers.set(id, informer);
+    return informer as unknown as Informer<T>;
+  }
+
+  /** Every informer created through watch(). */
+  allInformers(): Informer[] {
+    return [...this.informers.values()];
+  }
+
+  /** Requests sent so far, by verb and by "verb Kind" (exact: every HTTP request goes through one door). */
+  requestCounts(): RequestCounts {
+    return this.counter.snapshot();
+  }
+
+  get<T extends KubeObject>(kind: ResourceKind, key: ObjectKey): T | undefined {
+    return this.informerFor(kind).get(key) as T | undefined;
+  }
+
+  list<T extends KubeObject>(kind: ResourceKind, opts?: ListOptions): T[] {
+    return this.informerFor(kind).list(opts) as T[];
+  }
+
+  async read<T extends KubeObject>(kind: ResourceKind, key: ObjectKey): Promise<T | undefined> {
+    try {
+      return this.typed(kind, await this.call<T>(kind, "get", resourcePath(kind, key.namespace, key.name)));
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  async create<T extends KubeObject>(kind: ResourceKind, obj: T): Promise<T> {
+    const body = this.typed(kind, obj);
+    return this.typed(kind, await this.call<T>(kind, "create", resourcePath(kind, obj.metadata.namespace), { body }));
+  }
+
+  async apply<T extends KubeObject>(kind: ResourceKind, obj: T): Promise<T> {
+    // Server-side apply: JSON is valid YAML, so the apply-patch+yaml content type takes it as is.
+    // resourceVersion would turn apply into a conditional write; managedFields are rejected in apply bodies.
+    const metadata = { ...obj.metadata, resourceVersion: undefined, managedFields: undefined };
+    const body = this.typed(kind, { ...obj, metadata });
+    return this.typed(kind, await this.call<T>(kind, "patch", resourcePath(kind, obj.metadata.namespace, obj.metadata.name), {
+      body, contentType: "application/apply-patch+yaml", query: { fieldManager: FIELD_MANAGER, force: true },
+    }));
+  }
+
+  async updateStatus<T extends KubeObject>(kind: ResourceKind, obj: T): Promise<T> {
+    const path = resourcePath(kind, obj.metadata.namespace, obj.metadata.name, "status");
+    return this.typed(kind, await this.call<T>(kind, "update", path, { body: this.typed(kind, obj) }));
+  }
+
+  /** Full PUT of an object with its resourceVersion as precondition (leases; not part of KubeClient). */
+  async replace<T extends KubeObject>(kind: ResourceKind, obj: T): Promise<T> {
+    const path = resourcePath(kind, obj.metadata.namespace, obj.metadata.name);
+    return this.typed(kind, await this.call<T>(kind, "update", path, { body: this.typed(kind, obj) }));
+  }
+
+  async patchMetadata<T extends KubeObject>(
+    kind: ResourceKind, key: ObjectKey, patch: MetadataPatch, resourceVersion?: string,
+  ): Promise<T> {
+    // A resourceVersion inside a merge patch is a precondition: the server answers 409 if it moved on.
+    const body = { metadata: { ...patch, ...(resourceVersion ? { resourceVersion } : {}) } };
+    return this.mergePatch<T>(kind, key, body);
+  }
+
+  async patchSpec<T extends KubeObject>(kind: ResourceKind, key: ObjectKey, spec: Record<string, unknown>): Promise<T> {
+    return this.mergePatch<T>(kind, key, { spec });
+  }
+
+  async delete(kind: ResourceKind, key: ObjectKey, opts: DeleteOptions = {}): Promise<void> {
+    const body = {
+      apiVersion: "v1", kind: "DeleteOptions", propagationPolicy: opts.propagation ?? "Background",
+      ...(opts.uid ? { preconditions: { uid: opts.uid } } : {}),
+    };
+    try {
+      await this.call(kind, "delete", resourcePath(kind, key.namespace, key.name), { body });
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+    }
+  }
+
+  /**
+   * GET pods/log directly rather than CoreV1Api.readNamespacedPodLog so the request is counted like
+   * every other. 404 (pod gone) and 400 (container not started yet) both mean "no log" here.
+   */
+  async podLogs(key: ObjectKey, opts: { container?: string; tailLines?: number; limitBytes?: number } = {}): Promise<string> {
+    let res;
+    try {
+      res = await this.transport.send({
+        verb: "get", kind: "Pod", path: resourcePath(BuiltinKinds.Pod, key.namespace, key.name, "log"),
+        query: { container: opts.container, tailLines: opts.tailLines, limitBytes: opts.limitBytes },
+      });
+    } catch (err) {
+      throw classifyKubeError(err);
+    }
+    const text = await res.text();
+    if (res.status === 200) return text;
+    if (res.status === 404 || res.status === 400) return "";
+    throw classifyKubeError({ statusCode: res.status, body: text, headers: res.headers });
+  }
+
+  recordEvent(obj: KubeObject, type: "Normal" | "Warning", reason: string, message: string): void {
+    this.events.record(obj, type, reason, message);
+  }
+
+  readLease(key: ObjectKey): Promise<Lease | undefined> {
+    return this.read<Lease>(BuiltinKinds.Lease, key);
+  }
+
+  createLease(lease: Lease): Promise<Lease> {
+    return this.create(BuiltinKinds.Lease, lease);
+  }
+
+  replaceLease(lease: Lease): Promise<Lease> {
+    return this.replace(BuiltinKinds.Lease, lease);
+  }
+
+  /** Stops every informer. */
+  stop(): void {
+    for (const informer of this.informers.values()) informer.stop();
+  }
+
+  private mergePatch<T extends KubeObject>(kind: ResourceKind, key: ObjectKey, body: unknown): Promise<T> {
+    return this.call<T>(kind, "patch", resourcePath(kind, key.namespace, key.name), {
+      body, contentType: "application/merge-patch+json",
+    }).then((o) => this.typed(kind, o));
+  }
+
+  private call<T>(
+    kind: ResourceKind, verb: "get" | "create" | "update" | "patch" | "delete", path: string,
+    extra: { body?: unknown; contentType?: string; query?: Record<string, string | boolean> } = {},
+  ): Promise<T> {
+    return sendJson<T>(this.transport, { verb, kind: kind.kind, path, ...extra });
+  }
+
+  private informerFor(kind: ResourceKind): ListWatchInformer {
+    const informer = this.informers.get(kindId(kind));
+    if (!informer) throw new Error(`${kind.kind} is not cached: register it with watch() (the Manager does this)`);
+    return informer;
+  }
+
+  /** The server omits apiVersion/kind on some responses; controllers and SSA need them. */
+  private typed<T extends KubeObject>(kind: ResourceKind, obj: T): T {
+    return { ...obj, apiVersion: apiVersionOf(kind), kind: kind.kind };
+  }
+}
