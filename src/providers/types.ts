@@ -89,6 +89,11 @@ export interface RunObservation {
   readonly links?: RunLinks;
   /** Updated handle to persist (e.g. after an LRO advanced). */
   readonly handle?: ExecutionHandle;
+  /**
+   * The attempt waits on a prerequisite that is now met (e.g. its environment finished building):
+   * the controller calls submit() again to take the next step. submit stays idempotent.
+   */
+  readonly continueSubmit?: boolean;
   /** Poll again after this long; the controller picks a default when absent. */
   readonly pollAfterMs?: number;
 }
@@ -110,6 +115,8 @@ export interface RunExecutor {
 export interface ProviderEntry {
   readonly compute: ComputeProvider;
   readonly executor?: RunExecutor;
+  /** The target owns external resources, so deletion waits for release() behind a finalizer. */
+  readonly needsFinalizer?: boolean;
 }
 
 /** Providers by target type; a missing entry reports ProviderNotAvailable. */
