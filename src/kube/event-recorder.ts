@@ -41,7 +41,7 @@ export class EventRecorder {
       if (last !== undefined && now - last < this.windowMs) return;
       this.recent.set(key, now);
       this.prune(now);
-      const event = this.buildEvent(obj, type, reason, message, now);
+      const event = this.buildEvent(obj, { type, reason, message }, now);
       sendJson(this.transport, {
         verb: "create", kind: "Event", path: resourcePath(BuiltinKinds.Event, event.metadata.namespace), body: event,
       }).catch((err: unknown) => this.opts.logger.debug({ err, reason }, "Failed to record event"));
@@ -50,7 +50,9 @@ export class EventRecorder {
     }
   }
 
-  private buildEvent(obj: KubeObject, type: string, reason: string, message: string, now: number): KubeObject & Record<string, unknown> {
+  private buildEvent(
+    obj: KubeObject, { type, reason, message }: { type: string; reason: string; message: string }, now: number,
+  ): KubeObject & Record<string, unknown> {
     const namespace = obj.metadata.namespace || "default";
     return {
       apiVersion: "events.k8s.io/v1",

@@ -128,22 +128,27 @@ export class ListWatchInformer<T extends KubeObject = KubeObject> implements Inf
     let backoff = initial;
     while (!signal.aborted) {
       try {
-        let rv = await this.relist(signal);
-        const listedAt = this.clock.now();
-        for (;;) {
-          const outcome = await this.watchOnce(rv, signal);
-          if (signal.aborted) return;
-          backoff = initial;
-          if (outcome === "gone") break;
-          rv = outcome;
-          if (this.opts.relistPeriodMs && this.clock.now() - listedAt > this.opts.relistPeriodMs) break;
-        }
+        await this.listAndWatch(signal, () => (backoff = initial));
       } catch (err) {
         if (signal.aborted) return;
         this.log.warn({ err, retryInMs: backoff }, "List/watch failed, relisting after back-off");
         await sleep(backoff, signal);
         backoff = Math.min(backoff * 2, this.opts.backoffMaxMs ?? 30_000);
       }
+    }
+  }
+
+  /** One list followed by watches until 410 Gone, the relist period, or stop. Throws on errors. */
+  private async listAndWatch(signal: AbortSignal, healthy: () => void): Promise<void> {
+    let rv = await this.relist(signal);
+    const listedAt = this.clock.now();
+    while (!signal.aborted) {
+      const outcome = await this.watchOnce(rv, signal);
+      // A watch that ended cleanly proves the connection works: the next failure starts at 1 s again.
+      healthy();
+      if (outcome === "gone") return;
+      rv = outcome;
+      if (this.opts.relistPeriodMs && this.clock.now() - listedAt > this.opts.relistPeriodMs) return;
     }
   }
 
