@@ -64,6 +64,8 @@ export interface RunSubmission {
   readonly environmentHash: string;
   /** argv to execute inside the source directory (script + arguments, or command). */
   readonly argv: readonly string[];
+  /** argv[0] is a script to run with the environment's Python interpreter (false for commands). */
+  readonly interpreterNeeded: boolean;
 }
 
 /** Provider-specific resume handle, persisted in TrainingRun.status.execution. JSON only. */

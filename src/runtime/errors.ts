@@ -11,11 +11,16 @@ export class TerminalError extends Error {
   }
 }
 
-/** Worth retrying; `retryAfterMs` (e.g. from Retry-After) overrides the back-off when set. */
+/**
+ * Worth retrying; `retryAfterMs` (e.g. from Retry-After) overrides the back-off when set.
+ * `options.reason` (e.g. Unreachable, Throttled) is what a condition shows while retrying.
+ */
 export class TransientError extends Error {
   override readonly name = "TransientError";
-  constructor(message: string, readonly retryAfterMs?: number, options?: ErrorOptions) {
+  readonly reason: string;
+  constructor(message: string, readonly retryAfterMs?: number, options?: ErrorOptions & { reason?: string }) {
     super(message, options);
+    this.reason = options?.reason ?? "Transient";
   }
 }
 
