@@ -726,6 +726,12 @@ cmd_down() {
   while read -r rule; do
     eval "iptables -t filter -D ${rule#-A }" 2>/dev/null || true
   done < <(iptables-save -t filter 2>/dev/null | grep -E '^-A CNI-(FORWARD|ADMIN)? .*-[sd] 10\.244\.0\.' || true)
+  # The firewall plugin leaves its (then empty) chains behind; remove them when nothing else uses them.
+  if iptables -S CNI-ADMIN >/dev/null 2>&1 && [[ $(iptables -S CNI-ADMIN | wc -l) == 1 ]] &&
+    [[ $(iptables -S CNI-FORWARD | grep -vc -- '-j CNI-ADMIN$') == 1 ]]; then
+    iptables -D FORWARD -m comment --comment "CNI firewall plugin rules" -j CNI-FORWARD 2>/dev/null || true
+    iptables -F CNI-FORWARD && iptables -X CNI-FORWARD && iptables -X CNI-ADMIN || log "warning: could not remove iptables chains CNI-FORWARD/CNI-ADMIN"
+  fi
   ip link show "$BRIDGE" >/dev/null 2>&1 && { ip link del "$BRIDGE" && log "deleted bridge $BRIDGE"; }
   if [[ -f $STATE/ip_forward.orig ]]; then cat "$STATE/ip_forward.orig" >/proc/sys/net/ipv4/ip_forward; fi
   # The kubelet also writes legacy log symlinks to /var/log/containers.
