@@ -1,0 +1,4 @@
+export { startEmulator, isoDurationMs } from "./emulator.js";
+export type { Emulator, EmulatorControls, EmulatorOptions, EmulatorWorkspace, Fault, JobStatus, RequestRecord } from "./emulator.js";
+export { startAzurite, freePort, AZURITE_ACCOUNT, AZURITE_KEY } from "./azurite.js";
+export type { Azurite } from "./azurite.js";
