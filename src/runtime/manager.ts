@@ -54,6 +54,8 @@ export class Manager {
   private resyncTimer: NodeJS.Timeout | undefined;
   private endpoints: HttpEndpoint[] = [];
   private started = false;
+  private cachesSynced = false;
+  private leading = false;
 
   constructor(private readonly opts: ManagerOptions) {
     this.metrics = operatorMetrics(opts.metricsRegistry);
@@ -79,23 +81,18 @@ export class Manager {
     this.wireControllers();
     for (const informer of this.informers.values()) informer.start();
     this.log.info({ kinds: [...this.informers.values()].map((i) => i.kind.kind) }, "Waiting for caches to sync");
-    const synced = await Promise.all([...this.informers.values()].map((i) => i.waitForSync(signal)));
-    if (!synced.every(Boolean)) return this.stopping;
+    await Promise.all([...this.informers.values()].map((i) => i.waitForSync(signal)));
+    if (signal.aborted) return this.stopping;
+    this.cachesSynced = true;
     this.log.info("Caches synced");
-    if (this.opts.leaderElection) {
-      this.elector = new LeaderElector(this.opts.kube, this.opts.leaderElection, {
-        logger: this.log,
-        onLeaderChange: (leader) => this.metrics.leaderElectionMasterStatus.set({ name: this.opts.leaderElection?.name ?? "" }, leader ? 1 : 0),
-      });
-      this.metrics.leaderElectionMasterStatus.set({ name: this.opts.leaderElection.name }, 0);
-      if (!(await this.elector.acquire(signal))) return this.stopping;
-    }
+    if (this.opts.leaderElection && !(await this.acquireLease(this.opts.leaderElection, signal))) return this.stopping;
     this.runControllers();
     if (!this.elector) {
-      await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+      if (!signal.aborted) await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
       return this.stopping;
     }
     if ((await this.elector.renewUntilLost(signal)) === "stopped") return this.stopping;
+    this.leading = false;
     await this.stop();
     throw new LeaderElectionLostError(`leader election lost: lease ${this.opts.leaderElection?.namespace}/${this.opts.leaderElection?.name}`);
   }
@@ -121,6 +118,7 @@ export class Manager {
 
   /** /readyz: every cache synced and recently active, and (with leader election) leading or able to reach the lease. */
   readiness(): { ok: boolean; detail?: string } {
+    if (!this.cachesSynced) return { ok: false, detail: "caches not synced" };
     const staleMs = this.opts.watchStalenessMs ?? 900_000;
     for (const informer of this.informers.values()) {
       if (!informer.hasSynced()) return { ok: false, detail: `${informer.kind.kind} cache not synced` };
@@ -132,8 +130,19 @@ export class Manager {
     return { ok: true };
   }
 
+  /** True while this replica runs workers (always the case without leader election, once synced). */
   isLeader(): boolean {
-    return this.elector ? this.elector.isLeader() : this.controllers.length > 0;
+    return this.leading;
+  }
+
+  private async acquireLease(config: LeaderElectionConfig, signal: AbortSignal): Promise<boolean> {
+    const status = this.metrics.leaderElectionMasterStatus;
+    this.elector = new LeaderElector(this.opts.kube, config, {
+      logger: this.log,
+      onLeaderChange: (leader) => status.set({ name: config.name }, leader ? 1 : 0),
+    });
+    status.set({ name: config.name }, 0);
+    return (await this.elector.acquire(signal)) && !signal.aborted;
   }
 
   private wireControllers(): void {
@@ -185,6 +194,7 @@ export class Manager {
   }
 
   private runControllers(): void {
+    this.leading = true;
     for (const c of this.controllers) c.start();
     const period = this.opts.resyncPeriodMs ?? 600_000;
     this.resyncTimer = setInterval(() => this.resync(), period);
@@ -211,6 +221,7 @@ export class Manager {
 
   private async shutdown(): Promise<void> {
     this.stopSignal.abort();
+    this.leading = false;
     clearInterval(this.resyncTimer);
     for (const informer of this.informers.values()) informer.stop();
     const timeout = this.opts.shutdownTimeoutMs ?? 30_000;
