@@ -29,7 +29,10 @@ class FakeInformer implements Informer {
     const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
     const old = this.objects.get(key);
     this.objects.set(key, obj);
-    for (const h of this.handlers) (old ? h.update?.(obj, old) : h.add?.(obj));
+    for (const h of this.handlers) {
+      if (old) h.update?.(obj, old);
+      else h.add?.(obj);
+    }
   }
 }
 
