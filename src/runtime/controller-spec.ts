@@ -18,7 +18,11 @@ export interface ControllerSpec {
   readonly reconcile: Reconciler;
   /** Parallel workers; a key is still never reconciled twice at once. Default 1. */
   readonly concurrency?: number;
-  /** Only cache objects carrying these labels (for high-volume owned kinds like Pods). */
+  /**
+   * Only cache objects matching a label selector, keyed by kind name: `{ Pod: "app=x" }` (for
+   * high-volume owned kinds like Pods). One cache per kind: if controllers ask for different
+   * selectors for one kind, the manager caches all objects of that kind.
+   */
   readonly labelSelectors?: Partial<Record<string, string>>;
 }
 
