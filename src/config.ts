@@ -1,0 +1,41 @@
+/**
+ * Operator configuration: environment variables (and nothing else reads process.env). Validated
+ * once at start; a bad value stops the process with a clear message instead of a crash loop later.
+ */
+import { hostname } from "node:os";
+
+export interface Config {
+  logLevel: string;
+  identity: string;
+  healthPort: number;
+  metricsPort: number;
+  /** Only one replica reconciles; others keep warm caches. Off for a single local process. */
+  leaderElection: { enabled: boolean; namespace: string; name: string };
+  trainingRunConcurrency: number;
+  /** Kubeconfig file; empty means in-cluster or $KUBECONFIG/~/.kube/config as kubectl resolves it. */
+  kubeconfig?: string;
+}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return n;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  return {
+    logLevel: env.LOG_LEVEL ?? "info",
+    identity: env.POD_NAME ?? `${hostname()}-${process.pid}`,
+    healthPort: int(env, "HEALTH_PORT", 8081),
+    metricsPort: int(env, "METRICS_PORT", 8080),
+    leaderElection: {
+      enabled: (env.LEADER_ELECT ?? "false") === "true",
+      namespace: env.LEADER_ELECTION_NAMESPACE ?? env.POD_NAMESPACE ?? "default",
+      name: env.LEADER_ELECTION_ID ?? "aml-compute-operator",
+    },
+    trainingRunConcurrency: int(env, "TRAININGRUN_CONCURRENCY", 4),
+    ...(env.KUBECONFIG_PATH ? { kubeconfig: env.KUBECONFIG_PATH } : {}),
+  };
+}

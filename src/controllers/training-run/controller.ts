@@ -1,0 +1,147 @@
+import {
+  FINALIZER, Kinds, Labels, RunReason, type ComputeTarget, type TrainingRun, type TrainingRunStatus,
+} from "../../api/v1alpha1/index.js";
+import type { KubeClient } from "../../kube/client.js";
+import { BuiltinKinds, keyOf, type KubeObject, type ObjectKey } from "../../kube/types.js";
+import type { Clock } from "../../runtime/clock.js";
+import type { ControllerSpec } from "../../runtime/controller-spec.js";
+import { TerminalError } from "../../runtime/errors.js";
+import { hasFinalizer, withFinalizer, withoutFinalizer } from "../../runtime/finalizers.js";
+import { done, requeueAfter, type ReconcileContext, type Result } from "../../runtime/result.js";
+import type { ProviderContext, ProviderRegistry, RunSubmission } from "../../providers/types.js";
+import { freezeSnapshot, loadFrozenSnapshot } from "../../snapshot/store.js";
+import { providerContext } from "../shared/provider-context.js";
+import { StaleReadGuard, writeStatusIfChanged } from "../shared/status-writer.js";
+import { decideRun, isFinished, type RunPlan } from "./decide.js";
+import { gatherRun, type Gathered } from "./gather.js";
+
+export interface TrainingRunDeps {
+  kube: KubeClient;
+  providers: ProviderRegistry;
+  clock: Clock;
+  concurrency?: number;
+  guard?: StaleReadGuard;
+}
+
+async function ensureFinalizer(run: TrainingRun, deps: TrainingRunDeps): Promise<TrainingRun> {
+  if (hasFinalizer(run, FINALIZER)) return run;
+  const updated = await deps.kube.patchMetadata<TrainingRun>(Kinds.TrainingRun, keyOf(run), { finalizers: withFinalizer(run, FINALIZER) }, run.metadata.resourceVersion);
+  deps.guard?.wrote(run, updated);
+  return updated;
+}
+
+/** Carries out the plan's one action; returns the status to write (with the new handle). */
+async function act(run: TrainingRun, plan: RunPlan, g: Gathered, deps: TrainingRunDeps, ctx: ProviderContext): Promise<TrainingRunStatus> {
+  const action = plan.action;
+  const sub = g.submission;
+  const executor = sub ? deps.providers[sub.target.spec.type]?.executor : undefined;
+  if (action.kind === "None" || !sub || !executor) return plan.status;
+  const handle = run.status?.execution?.handle as Record<string, unknown> | undefined;
+  switch (action.kind) {
+    case "Submit":
+    case "ContinueSubmit": {
+      // Before the first submit gather built the snapshot; every later step reads the frozen one.
+      const snapshot = sub.snapshot.files.length > 0
+        ? await freezeSnapshot(deps.kube, run, sub.snapshot)
+        : ((await loadFrozenSnapshot(deps.kube, run)) ?? sub.snapshot);
+      const full: RunSubmission = { ...sub, snapshot, attempt: action.attempt };
+      const newHandle = await executor.submit(full, ctx);
+      ctx.log.info({ attempt: action.attempt, handle: newHandle }, action.kind === "Submit" ? "Submitted attempt" : "Continued submission");
+      return { ...plan.status, ...(snapshot.digest ? { snapshotDigest: snapshot.digest } : {}), execution: { ...plan.status.execution, attempt: action.attempt, handle: newHandle } };
+    }
+    case "Cancel":
+      if (handle) await executor.cancel({ ...sub, attempt: Number(run.status?.execution?.attempt ?? 1) }, handle, ctx);
+      return plan.status;
+    case "Cleanup":
+      await executor.cleanup(run, sub.target, handle, ctx);
+      return plan.status;
+  }
+}
+
+async function finalize(run: TrainingRun, deps: TrainingRunDeps, ctx: ProviderContext): Promise<Result> {
+  if (!hasFinalizer(run, FINALIZER)) return done();
+  const targetName = run.status?.target;
+  const target = targetName ? deps.kube.get<ComputeTarget>(Kinds.ComputeTarget, { namespace: run.metadata.namespace ?? "", name: targetName }) : undefined;
+  const executor = target ? deps.providers[target.spec.type]?.executor : undefined;
+  const handle = run.status?.execution?.handle as Record<string, unknown> | undefined;
+  if (executor) {
+    if (!isFinished(run) && handle && target && run.status?.runConfiguration) {
+      await executor.cancel({
+        run, target, config: run.status.runConfiguration, attempt: Number(run.status.execution?.attempt ?? 1), runId: run.status.runId ?? "",
+        snapshot: { digest: run.status.snapshotDigest ?? "", files: [], totalBytes: 0 }, environmentHash: run.status.environmentHash ?? "", argv: [], interpreterNeeded: false,
+      }, handle, ctx);
+    }
+    await executor.cleanup(run, target, handle, ctx);
+  }
+  await deps.kube.patchMetadata(Kinds.TrainingRun, keyOf(run), { finalizers: withoutFinalizer(run, FINALIZER) }, run.metadata.resourceVersion);
+  return done();
+}
+
+function recordTransition(kube: KubeClient, run: TrainingRun, status: TrainingRunStatus): void {
+  if (status.phase === run.status?.phase) return;
+  const cond = status.conditions?.find((c) => c.type === "Succeeded");
+  const warning = status.phase === "Failed" || cond?.severity === "Warning";
+  kube.recordEvent(run, warning ? "Warning" : "Normal", cond?.reason ?? status.phase ?? "Unknown", `${status.phase}: ${cond?.message ?? ""}`);
+}
+
+async function reconcileRun(key: ObjectKey, deps: TrainingRunDeps, rctx: ReconcileContext): Promise<Result> {
+  let run = deps.kube.get<TrainingRun>(Kinds.TrainingRun, key);
+  if (!run) {
+    deps.guard?.forget(key);
+    return done();
+  }
+  if (deps.guard?.isStale(run)) return done();
+  const ctx = providerContext(deps.kube, rctx.log, new Date(deps.clock.now()));
+  if (run.metadata.deletionTimestamp) return finalize(run, deps, ctx);
+  const gathered = await gatherRun(run, deps.providers, ctx);
+  const plan = decideRun(run, gathered.world);
+  if (plan.action.kind === "Submit") run = await ensureFinalizer(run, deps);
+  let status: TrainingRunStatus;
+  try {
+    status = await act(run, plan, gathered, deps, ctx);
+  } catch (err) {
+    if (!(err instanceof TerminalError)) throw err;
+    const failed = decideRun(run, { ...gathered.world, observation: { state: "Failed", reason: RunReason.SubmissionFailed, message: err.message } });
+    status = failed.status.phase === "Failed" ? failed.status : { ...plan.status, phase: "Failed" };
+  }
+  recordTransition(deps.kube, run, status);
+  await writeStatusIfChanged(deps.kube, Kinds.TrainingRun, run, status, deps.guard);
+  return plan.requeueAfterMs !== undefined ? requeueAfter(plan.requeueAfterMs) : done();
+}
+
+/** Maps an object to the runs it may unblock (not-yet-started runs of the namespace naming it). */
+function runsWaitingOn(kube: KubeClient, matches: (run: TrainingRun) => boolean) {
+  return (obj: KubeObject): ObjectKey[] =>
+    kube.list<TrainingRun>(Kinds.TrainingRun, { namespace: obj.metadata.namespace ?? "" })
+      .filter((run) => !run.status?.execution && matches(run))
+      .map(keyOf);
+}
+
+export function trainingRunController(input: TrainingRunDeps): ControllerSpec {
+  const deps: TrainingRunDeps = { ...input, guard: input.guard ?? new StaleReadGuard() };
+  const byLabel = (obj: KubeObject): ObjectKey[] => {
+    const name = obj.metadata.labels?.[Labels.run];
+    return name ? [{ namespace: obj.metadata.namespace ?? "", name }] : [];
+  };
+  const byEnvironment = (obj: KubeObject): ObjectKey[] => {
+    const hash = obj.metadata.labels?.[Labels.envHash];
+    if (!hash) return [];
+    return deps.kube.list<TrainingRun>(Kinds.TrainingRun, { namespace: obj.metadata.namespace ?? "" })
+      .filter((r) => r.status?.environmentHash === hash && !isFinished(r)).map(keyOf);
+  };
+  const managed = `${Labels.managedBy}=aml-compute-operator`;
+  return {
+    name: "trainingrun",
+    forKind: Kinds.TrainingRun,
+    concurrency: deps.concurrency ?? 4,
+    owns: [BuiltinKinds.Job],
+    labelSelectors: { Job: managed, Pod: managed },
+    watches: [
+      { kind: BuiltinKinds.Job, map: byEnvironment, labelSelector: managed },
+      { kind: BuiltinKinds.Pod, map: byLabel, labelSelector: managed },
+      { kind: Kinds.ComputeTarget, map: runsWaitingOn(deps.kube, () => true) },
+      { kind: Kinds.RunConfiguration, map: (rc) => runsWaitingOn(deps.kube, (r) => r.spec.runConfigurationRef?.name === rc.metadata.name)(rc) },
+    ],
+    reconcile: (key, ctx) => reconcileRun(key, deps, ctx),
+  };
+}

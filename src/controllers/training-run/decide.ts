@@ -1,0 +1,206 @@
+import {
+  ConditionType, RunReason, TERMINAL_PHASES,
+  type ComputeTarget, type RunConfigurationSpec, type RunPhase, type TrainingRun, type TrainingRunStatus,
+} from "../../api/v1alpha1/index.js";
+import { isTrue, setCondition } from "../../runtime/conditions.js";
+import type { RunObservation, Snapshot } from "../../providers/types.js";
+import type { Problem } from "./resolve.js";
+
+/** Everything decideRun needs, gathered by the controller (read-only). */
+export interface RunWorld {
+  now: Date;
+  config?: RunConfigurationSpec;
+  target?: ComputeTarget;
+  /** Why the run cannot start yet (or ever, when terminal). */
+  problem?: Problem;
+  snapshot?: Snapshot;
+  environmentHash?: string;
+  runId: string;
+  /** Observation of the current attempt, when one is active. */
+  observation?: RunObservation;
+}
+
+export type RunAction =
+  | { kind: "None" }
+  | { kind: "Submit"; attempt: number }
+  | { kind: "ContinueSubmit"; attempt: number }
+  | { kind: "Cancel" }
+  | { kind: "Cleanup" };
+
+export interface RunPlan {
+  status: TrainingRunStatus;
+  action: RunAction;
+  requeueAfterMs?: number;
+}
+
+const DEFAULT_POLL_MS = 5_000;
+
+export const isFinished = (run: TrainingRun): boolean =>
+  run.status?.phase !== undefined && TERMINAL_PHASES.includes(run.status.phase);
+
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h}h${m}m` : m > 0 ? `${m}m${s % 60}s` : `${s}s`;
+}
+
+type Cond = { status: "True" | "False" | "Unknown"; reason: string; message: string; severity?: "Error" | "Warning" | "Info" };
+
+/** Writes phase plus the three run conditions in one place, so they never disagree. */
+function withState(run: TrainingRun, base: TrainingRunStatus, phase: RunPhase, succeeded: Cond, now: Date, computeReady?: Cond): TrainingRunStatus {
+  const generation = run.metadata.generation ?? 0;
+  let conditions = setCondition(base.conditions, { type: ConditionType.Succeeded, ...succeeded, observedGeneration: generation }, now);
+  const running = phase === "Running";
+  conditions = setCondition(conditions, {
+    type: ConditionType.Running, status: running ? "True" : "False", reason: running ? RunReason.Running : succeeded.reason,
+    message: running ? "the script is running" : succeeded.message, observedGeneration: generation,
+  }, now);
+  if (computeReady) conditions = setCondition(conditions, { type: ConditionType.ComputeReady, ...computeReady, observedGeneration: generation }, now);
+  conditions = setCondition(conditions, {
+    type: ConditionType.Suspended, status: run.spec.suspend && phase === "Queued" ? "True" : "False",
+    reason: run.spec.suspend && phase === "Queued" ? RunReason.Suspended : "NotSuspended", message: run.spec.suspend ? "spec.suspend is true" : "", observedGeneration: generation,
+  }, now);
+  const finished = TERMINAL_PHASES.includes(phase);
+  const completionTime = finished ? (base.completionTime ?? now.toISOString()) : undefined;
+  const start = base.startTime ? Date.parse(base.startTime) : undefined;
+  const end = completionTime ? Date.parse(completionTime) : now.getTime();
+  return {
+    ...base, phase, conditions, observedGeneration: generation,
+    ...(completionTime ? { completionTime } : {}),
+    ...(start !== undefined ? { duration: formatDuration(end - start) } : {}),
+  };
+}
+
+const fail = (reason: string, message: string): Cond => ({ status: "False", reason, message, severity: "Error" });
+const pending = (reason: string, message: string, severity?: Cond["severity"]): Cond => ({ status: "Unknown", reason, message, ...(severity ? { severity } : {}) });
+
+function deadlineOf(run: TrainingRun, config: RunConfigurationSpec | undefined): number | undefined {
+  const limits = [run.spec.activeDeadlineSeconds, config?.maxRunDurationSeconds].filter((x): x is number => x !== undefined);
+  if (limits.length === 0 || !run.status?.startTime) return undefined;
+  return Date.parse(run.status.startTime) + Math.min(...limits) * 1000;
+}
+
+function decideFinished(run: TrainingRun, world: RunWorld): RunPlan {
+  const status = run.status ?? {};
+  const ttl = run.spec.ttlSecondsAfterFinished;
+  if (ttl === undefined || !status.completionTime || status.execution?.cleanedUp) return { status, action: { kind: "None" } };
+  const due = Date.parse(status.completionTime) + ttl * 1000;
+  if (world.now.getTime() < due) return { status, action: { kind: "None" }, requeueAfterMs: due - world.now.getTime() };
+  return { status: { ...status, execution: { ...status.execution, cleanedUp: true } }, action: { kind: "Cleanup" } };
+}
+
+/** Not submitted yet: wait for references and the target, or submit attempt 1. */
+function decideNotStarted(run: TrainingRun, world: RunWorld): RunPlan {
+  const base: TrainingRunStatus = { ...run.status, runId: world.runId, attempts: 0 };
+  const now = world.now;
+  if (run.spec.cancel) return { status: withState(run, base, "Canceled", fail(RunReason.Canceled, "canceled before it started"), now), action: { kind: "None" } };
+  if (world.problem) {
+    const p = world.problem;
+    const phase: RunPhase = p.terminal ? "Failed" : "Queued";
+    const cond = p.terminal ? fail(p.reason, p.message) : pending(p.reason, p.message, "Warning");
+    return { status: withState(run, base, phase, cond, now, { status: "False", reason: p.reason, message: p.message }), action: { kind: "None" } };
+  }
+  const target = world.target;
+  const targetName = world.config?.computeTargetRef.name ?? "";
+  if (!target) {
+    const msg = `ComputeTarget ${targetName} not found`;
+    return { status: withState(run, base, "Queued", pending(RunReason.ComputeTargetNotFound, msg, "Warning"), now, { status: "False", reason: RunReason.ComputeTargetNotFound, message: msg }), action: { kind: "None" } };
+  }
+  const ready = target.status?.conditions?.find((c) => c.type === ConditionType.Ready);
+  if (ready?.reason === RunReason.TargetRetired) {
+    return { status: withState(run, base, "Failed", fail(RunReason.TargetRetired, ready.message), now, { status: "False", reason: RunReason.TargetRetired, message: ready.message }), action: { kind: "None" } };
+  }
+  if (!isTrue(target.status?.conditions, ConditionType.Ready)) {
+    const msg = `ComputeTarget ${targetName} is not Ready${ready ? ` (${ready.reason}: ${ready.message})` : ""}`;
+    const reason = ready?.reason === RunReason.ProviderNotAvailable ? RunReason.ProviderNotAvailable : RunReason.WaitingForComputeTarget;
+    return { status: withState(run, base, "Queued", pending(reason, msg, "Warning"), now, { status: "False", reason, message: msg }), action: { kind: "None" } };
+  }
+  if (run.spec.suspend) {
+    return { status: withState(run, base, "Queued", pending(RunReason.Suspended, "suspended (spec.suspend)"), now), action: { kind: "None" } };
+  }
+  const started: TrainingRunStatus = {
+    ...base,
+    target: target.metadata.name ?? "", targetType: target.spec.type,
+    ...(world.config ? { runConfiguration: world.config } : {}),
+    ...(world.snapshot ? { snapshotDigest: world.snapshot.digest } : {}),
+    ...(world.environmentHash ? { environmentHash: world.environmentHash } : {}),
+    startTime: base.startTime ?? now.toISOString(),
+    attempts: 1,
+    execution: { attempt: 1 },
+  };
+  const computeReady: Cond = { status: "True", reason: "Ready", message: `${target.spec.type} target ${targetName} is Ready` };
+  return {
+    status: withState(run, started, "Preparing", pending(RunReason.Preparing, "submitting attempt 1"), now, computeReady),
+    action: { kind: "Submit", attempt: 1 },
+    requeueAfterMs: DEFAULT_POLL_MS,
+  };
+}
+
+function decideAttemptEnded(run: TrainingRun, world: RunWorld, obs: RunObservation, base: TrainingRunStatus): RunPlan {
+  const now = world.now;
+  const attempts = base.attempts ?? 1;
+  const withResult: TrainingRunStatus = {
+    ...base,
+    ...(obs.exitCode !== undefined ? { exitCode: obs.exitCode } : {}),
+  };
+  if (obs.state === "Succeeded") {
+    return { status: withState(run, withResult, "Completed", { status: "True", reason: RunReason.Completed, message: "the script exited 0" }, now), action: { kind: "None" } };
+  }
+  const reason = obs.reason ?? (obs.state === "Lost" ? RunReason.Lost : RunReason.ScriptFailed);
+  const message = obs.message ?? (obs.exitCode !== undefined ? `the script exited with code ${obs.exitCode}` : `attempt ${attempts} ${obs.state.toLowerCase()}`);
+  if (attempts <= run.spec.backoffLimit && reason !== RunReason.EnvironmentFailed) {
+    const next = attempts + 1;
+    const retry: TrainingRunStatus = { ...withResult, attempts: next, execution: { attempt: next } };
+    return {
+      status: withState(run, retry, "Queued", pending(RunReason.Retrying, `attempt ${attempts} failed (${message}); starting attempt ${next} of ${run.spec.backoffLimit + 1}`), now),
+      action: { kind: "Submit", attempt: next },
+      requeueAfterMs: DEFAULT_POLL_MS,
+    };
+  }
+  const finalMessage = run.spec.backoffLimit > 0 ? `${message}; all ${attempts} attempts failed (backoffLimit ${run.spec.backoffLimit})` : message;
+  return { status: withState(run, withResult, "Failed", fail(reason, finalMessage), now), action: { kind: "None" } };
+}
+
+const PHASE_OF: Record<"Preparing" | "Queued" | "Starting" | "Running", RunPhase> = {
+  Preparing: "Preparing", Queued: "Queued", Starting: "Starting", Running: "Running",
+};
+
+/** An attempt is in flight: cancel, enforce the deadline, or follow the observation. */
+function decideActive(run: TrainingRun, world: RunWorld): RunPlan {
+  const now = world.now;
+  const status = run.status ?? {};
+  const attempt = Number(status.execution?.attempt ?? status.attempts ?? 1);
+  if (run.spec.cancel) {
+    return { status: withState(run, status, "Canceled", fail(RunReason.Canceled, "canceled by spec.cancel"), now), action: { kind: "Cancel" } };
+  }
+  const deadline = deadlineOf(run, world.config);
+  if (deadline !== undefined && now.getTime() >= deadline) {
+    return { status: withState(run, status, "Failed", fail(RunReason.DeadlineExceeded, "the run exceeded its activeDeadlineSeconds / maxRunDurationSeconds and was stopped"), now), action: { kind: "Cancel" } };
+  }
+  const obs = world.observation;
+  if (!obs) return { status, action: { kind: "None" }, requeueAfterMs: DEFAULT_POLL_MS };
+  const base: TrainingRunStatus = {
+    ...status,
+    ...(obs.outputTail !== undefined ? { outputTail: obs.outputTail } : {}),
+    ...(obs.links ? { links: { ...status.links, ...obs.links } } : {}),
+    ...(obs.handle ? { execution: { ...status.execution, handle: obs.handle } } : {}),
+  };
+  if (obs.state === "Succeeded" || obs.state === "Failed" || obs.state === "Lost") return decideAttemptEnded(run, world, obs, base);
+  const untilDeadline = deadline !== undefined ? deadline - now.getTime() : Infinity;
+  const poll = Math.min(obs.pollAfterMs ?? DEFAULT_POLL_MS, untilDeadline);
+  const reason = obs.reason ?? (obs.state === "Running" ? RunReason.Running : obs.state === "Queued" ? RunReason.Queued : obs.state === "Starting" ? RunReason.Starting : RunReason.Preparing);
+  const message = obs.message ?? `attempt ${attempt} is ${obs.state.toLowerCase()}`;
+  return {
+    status: withState(run, base, PHASE_OF[obs.state], pending(reason, message), now),
+    action: obs.continueSubmit ? { kind: "ContinueSubmit", attempt } : { kind: "None" },
+    requeueAfterMs: obs.continueSubmit ? 0 : poll,
+  };
+}
+
+/** The whole TrainingRun state machine as a pure function of the run and what was gathered. */
+export function decideRun(run: TrainingRun, world: RunWorld): RunPlan {
+  if (isFinished(run)) return decideFinished(run, world);
+  if (!run.status?.runConfiguration || !run.status.execution) return decideNotStarted(run, world);
+  return decideActive(run, world);
+}

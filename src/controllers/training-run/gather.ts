@@ -1,0 +1,73 @@
+import { BuiltinKinds, type KubeObject } from "../../kube/types.js";
+import { ConditionType, RunReason, type TrainingRun } from "../../api/v1alpha1/index.js";
+import { isTrue } from "../../runtime/conditions.js";
+import type { ProviderContext, ProviderRegistry, RunSubmission, Snapshot } from "../../providers/types.js";
+import { buildSnapshot, checkSnapshotSize, filesOfSource } from "../../snapshot/build.js";
+import { loadFrozenSnapshot } from "../../snapshot/store.js";
+import { environmentHash } from "../run-configuration/environment-hash.js";
+import type { RunWorld } from "./decide.js";
+import { argvOf, resolveConfiguration, runIdOf, targetOf, type Problem } from "./resolve.js";
+
+/** observe/cancel need only the digest; the files travel with submit. */
+export const digestOnly = (digest: string): Snapshot => ({ digest, files: [], totalBytes: 0 });
+
+/** Reads the source the run names and snapshots it; a problem when it is missing or too large. */
+async function snapshotSource(run: TrainingRun, ctx: ProviderContext): Promise<Snapshot | Problem> {
+  const frozen = await loadFrozenSnapshot(ctx.kube, run);
+  if (frozen) return frozen;
+  let data: Record<string, string> | undefined;
+  if (run.spec.source.configMap) {
+    const cm = await ctx.kube.read<KubeObject & { data?: Record<string, string> }>(BuiltinKinds.ConfigMap, {
+      namespace: run.metadata.namespace ?? "", name: run.spec.source.configMap.name,
+    });
+    data = cm ? (cm.data ?? {}) : undefined;
+  }
+  const files = filesOfSource(run.spec.source, data);
+  if (!Array.isArray(files)) return files;
+  const snapshot = buildSnapshot(files);
+  return checkSnapshotSize(snapshot) ?? snapshot;
+}
+
+export interface Gathered {
+  world: RunWorld;
+  /** Present once the run has a config and a target with an executor. */
+  submission?: Omit<RunSubmission, "attempt">;
+}
+
+/** Read-only: resolves references, snapshots the source before the first submit, observes the attempt. */
+export async function gatherRun(run: TrainingRun, providers: ProviderRegistry, ctx: ProviderContext): Promise<Gathered> {
+  const world: RunWorld = { now: ctx.now, runId: run.status?.runId ?? runIdOf(run) };
+  const resolved = resolveConfiguration(run, ctx.kube);
+  if ("problem" in resolved) return { world: { ...world, problem: resolved.problem } };
+  const config = resolved.config;
+  const target = targetOf(run, config, ctx.kube);
+  world.config = config;
+  if (target) world.target = target;
+  const executor = target ? providers[target.spec.type]?.executor : undefined;
+  const started = run.status?.runConfiguration !== undefined && run.status.execution !== undefined;
+  if (!target || !executor) {
+    if (target && !executor && isTrue(target.status?.conditions, ConditionType.Ready)) {
+      world.problem = { reason: RunReason.ProviderNotAvailable, message: `no run executor for ${target.spec.type} targets in this operator build`, terminal: false };
+    }
+    return { world };
+  }
+  const envHash = run.status?.environmentHash ?? environmentHash(config);
+  world.environmentHash = envHash;
+  let snapshot: Snapshot | undefined;
+  if (!started && isTrue(target.status?.conditions, ConditionType.Ready) && !run.spec.cancel && !run.spec.suspend) {
+    const s = await snapshotSource(run, ctx);
+    if ("reason" in s) return { world: { ...world, problem: s } };
+    snapshot = s;
+    world.snapshot = s;
+  }
+  const submission = {
+    run, target, config, runId: world.runId, environmentHash: envHash,
+    snapshot: snapshot ?? digestOnly(run.status?.snapshotDigest ?? ""), ...argvOf(run),
+  };
+  const handle = run.status?.execution?.handle as Record<string, unknown> | undefined;
+  const attempt = Number(run.status?.execution?.attempt ?? 0);
+  if (started && handle && !run.spec.cancel) {
+    world.observation = await executor.observe({ ...submission, attempt }, handle, ctx);
+  }
+  return { world, submission };
+}

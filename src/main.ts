@@ -1,0 +1,43 @@
+/**
+ * Composition root: config → logger → kube → providers → controllers → manager. No logic here.
+ */
+import { Registry } from "prom-client";
+import { loadConfig } from "./config.js";
+import { computeTargetController } from "./controllers/compute-target/controller.js";
+import { runConfigurationController } from "./controllers/run-configuration/controller.js";
+import { trainingRunController } from "./controllers/training-run/controller.js";
+import { KubeClientImpl } from "./kube/client-node.js";
+import { createLogger } from "./observability/logger.js";
+import { builtinProviders } from "./providers/registry.js";
+import { systemClock } from "./runtime/clock.js";
+import { LeaderElectionLostError, Manager } from "./runtime/manager.js";
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel, base: { identity: config.identity } });
+  const registry = new Registry();
+  const kubeOpts = { logger, registry, identity: config.identity };
+  const kube = config.kubeconfig ? KubeClientImpl.fromFile(config.kubeconfig, kubeOpts) : KubeClientImpl.fromDefault(kubeOpts);
+  const providers = builtinProviders();
+  const manager = new Manager({
+    kube, logger, metricsRegistry: registry, healthPort: config.healthPort, metricsPort: config.metricsPort,
+    ...(config.leaderElection.enabled
+      ? { leaderElection: { namespace: config.leaderElection.namespace, name: config.leaderElection.name, identity: config.identity } }
+      : {}),
+  });
+  const deps = { kube, providers, clock: systemClock };
+  manager.add(computeTargetController(deps));
+  manager.add(runConfigurationController(deps));
+  manager.add(trainingRunController({ ...deps, concurrency: config.trainingRunConcurrency }));
+  manager.stopOnSignals();
+  logger.info({ config: { ...config } }, "Starting aml-compute-operator");
+  await manager.start();
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(JSON.stringify({ level: "fatal", msg: "Operator stopped", err: String(err instanceof Error ? err.stack : err) }));
+    process.exit(err instanceof LeaderElectionLostError ? 2 : 1);
+  },
+);

@@ -1,0 +1,138 @@
+import { BuiltinKinds, type KubeObject } from "../../kube/types.js";
+import { Labels } from "../../api/v1alpha1/index.js";
+import { isSystemManaged } from "../../controllers/run-configuration/environment-hash.js";
+import { ConflictError } from "../../runtime/errors.js";
+import { manifestOf } from "../../snapshot/store.js";
+import type { ExecutionHandle, ProviderContext, RunExecutor, RunObservation, RunSubmission } from "../types.js";
+import { buildEnvironmentJob, buildRunJob, envBuildJobName, runJobName, TRAIN_CONTAINER } from "./job-builder.js";
+import { containerState, jobCondition, jobFailureReason, waitingProblem, type Job, type Pod } from "./job-status.js";
+
+const OUTPUT_TAIL_LINES = 40;
+const OUTPUT_TAIL_BYTES = 8 * 1024;
+/** How long a just-created Job may be missing from the cache before we call it Lost. */
+const CACHE_GRACE_MS = 30_000;
+const POLL_RUNNING_MS = 10_000;
+const POLL_PREPARING_MS = 5_000;
+
+interface LocalHandle {
+  jobName: string;
+  envJobName?: string;
+  jobCreated: boolean;
+  submittedAt: string;
+}
+
+const asHandle = (h: ExecutionHandle): LocalHandle => h as unknown as LocalHandle;
+
+async function createIfAbsent(ctx: ProviderContext, obj: KubeObject): Promise<void> {
+  try {
+    await ctx.kube.create(BuiltinKinds.Job, obj);
+  } catch (err) {
+    if (!(err instanceof ConflictError && err.alreadyExists)) throw err;
+  }
+}
+
+const envJobOf = (ctx: ProviderContext, sub: RunSubmission): Job | undefined =>
+  ctx.kube.get<Job>(BuiltinKinds.Job, { namespace: sub.run.metadata.namespace ?? "", name: envBuildJobName(sub.environmentHash) });
+
+function podsOf(ctx: ProviderContext, sub: RunSubmission, role: "run" | "environment-build"): Pod[] {
+  const labels: Record<string, string> = role === "run"
+    ? { [Labels.runUid]: sub.run.metadata.uid ?? "", [Labels.attempt]: String(sub.attempt) }
+    : { [Labels.envHash]: sub.environmentHash, [Labels.role]: "environment-build" };
+  return ctx.kube.list<Pod>(BuiltinKinds.Pod, { namespace: sub.run.metadata.namespace ?? "", labels });
+}
+
+async function tail(ctx: ProviderContext, pod: Pod | undefined, container: string): Promise<string | undefined> {
+  if (!pod?.metadata.name) return undefined;
+  const text = await ctx.kube.podLogs(
+    { namespace: pod.metadata.namespace ?? "", name: pod.metadata.name },
+    { container, tailLines: OUTPUT_TAIL_LINES, limitBytes: OUTPUT_TAIL_BYTES * 4 },
+  );
+  return text.length > OUTPUT_TAIL_BYTES ? text.slice(text.length - OUTPUT_TAIL_BYTES) : text;
+}
+
+/** Rank 0 first: its output is what users expect to see for a distributed run. */
+const rankOrder = (a: Pod, b: Pod): number =>
+  Number(a.metadata.annotations?.["batch.kubernetes.io/job-completion-index"] ?? 0) -
+  Number(b.metadata.annotations?.["batch.kubernetes.io/job-completion-index"] ?? 0);
+
+async function observeEnvironment(sub: RunSubmission, ctx: ProviderContext): Promise<RunObservation> {
+  const envJob = envJobOf(ctx, sub);
+  if (envJob && jobCondition(envJob, "Complete")) return { state: "Preparing", reason: "BuildingEnvironment", continueSubmit: true };
+  if (envJob && jobCondition(envJob, "Failed")) {
+    const pod = podsOf(ctx, sub, "environment-build")[0];
+    return {
+      state: "Failed", reason: "EnvironmentFailed",
+      message: `environment build Job ${envJob.metadata.name} failed`,
+      outputTail: await tail(ctx, pod, "build"),
+    };
+  }
+  return { state: "Preparing", reason: "BuildingEnvironment", message: `building environment ${sub.environmentHash}`, pollAfterMs: POLL_PREPARING_MS };
+}
+
+async function observeRunJob(sub: RunSubmission, h: LocalHandle, ctx: ProviderContext): Promise<RunObservation> {
+  const links = { jobName: h.jobName };
+  const job = ctx.kube.get<Job>(BuiltinKinds.Job, { namespace: sub.run.metadata.namespace ?? "", name: h.jobName });
+  if (!job) {
+    const young = ctx.now.getTime() - Date.parse(h.submittedAt) < CACHE_GRACE_MS;
+    return young
+      ? { state: "Starting", links, pollAfterMs: POLL_PREPARING_MS }
+      : { state: "Lost", reason: "Lost", message: `Job ${h.jobName} disappeared before reporting a result`, links };
+  }
+  const pods = podsOf(ctx, sub, "run").sort(rankOrder);
+  const failedPod = pods.find((p) => (containerState(p, TRAIN_CONTAINER)?.terminated?.exitCode ?? 0) !== 0);
+  const shownPod = failedPod ?? pods[0];
+  const podLinks = { ...links, ...(shownPod?.metadata.name ? { podName: shownPod.metadata.name } : {}) };
+  if (jobCondition(job, "Complete") || jobCondition(job, "SuccessCriteriaMet")) {
+    return { state: "Succeeded", exitCode: 0, outputTail: await tail(ctx, shownPod, TRAIN_CONTAINER), links: podLinks };
+  }
+  if (jobCondition(job, "Failed") || jobCondition(job, "FailureTarget")) {
+    const terminated = failedPod ? containerState(failedPod, TRAIN_CONTAINER)?.terminated : undefined;
+    const reason = jobFailureReason(job);
+    return {
+      state: "Failed",
+      ...(terminated ? { exitCode: terminated.exitCode } : {}),
+      reason: reason === "DeadlineExceeded" ? "DeadlineExceeded" : (terminated?.reason === "OOMKilled" ? "OOMKilled" : "ScriptFailed"),
+      message: terminated ? `container exited with code ${terminated.exitCode}${terminated.reason ? ` (${terminated.reason})` : ""}` : `Job failed: ${reason ?? "unknown"}`,
+      outputTail: await tail(ctx, shownPod, TRAIN_CONTAINER),
+      links: podLinks,
+    };
+  }
+  const running = pods.some((p) => containerState(p, TRAIN_CONTAINER)?.running);
+  if (running) return { state: "Running", outputTail: await tail(ctx, shownPod, TRAIN_CONTAINER), links: podLinks, pollAfterMs: POLL_RUNNING_MS };
+  const problem = pods.map(waitingProblem).find((p) => p);
+  return { state: "Starting", ...(problem ? { message: problem } : {}), links: podLinks, pollAfterMs: POLL_PREPARING_MS };
+}
+
+/** Runs attempts as batch/v1 Jobs in this cluster; system-managed environments build first. */
+export const localRunExecutor: RunExecutor = {
+  async submit(sub, ctx) {
+    const jobName = runJobName(sub.run.metadata.name ?? "", sub.run.metadata.uid ?? "", sub.attempt);
+    const handle: LocalHandle = { jobName, jobCreated: false, submittedAt: ctx.now.toISOString() };
+    if (isSystemManaged(sub.config)) {
+      handle.envJobName = envBuildJobName(sub.environmentHash);
+      const envJob = envJobOf(ctx, sub);
+      if (!envJob) await createIfAbsent(ctx, buildEnvironmentJob(sub));
+      if (!envJob || !jobCondition(envJob, "Complete")) return { ...handle };
+    }
+    await createIfAbsent(ctx, buildRunJob(sub, manifestOf(sub.snapshot)));
+    return { ...handle, jobCreated: true };
+  },
+
+  async observe(sub, handle, ctx) {
+    const h = asHandle(handle);
+    if (!h.jobCreated) return observeEnvironment(sub, ctx);
+    return observeRunJob(sub, h, ctx);
+  },
+
+  async cancel(sub, handle, ctx) {
+    const h = asHandle(handle);
+    await ctx.kube.delete(BuiltinKinds.Job, { namespace: sub.run.metadata.namespace ?? "", name: h.jobName }, { propagation: "Background" });
+  },
+
+  async cleanup(run, _target, _handle, ctx) {
+    const jobs = ctx.kube.list<Job>(BuiltinKinds.Job, { namespace: run.metadata.namespace ?? "", labels: { [Labels.runUid]: run.metadata.uid ?? "" } });
+    for (const job of jobs) {
+      await ctx.kube.delete(BuiltinKinds.Job, { namespace: job.metadata.namespace ?? "", name: job.metadata.name ?? "" }, { propagation: "Background" });
+    }
+  },
+};
