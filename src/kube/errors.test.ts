@@ -30,6 +30,12 @@ describe("classifyHttpStatus", () => {
     expect((classifyHttpStatus(500, undefined) as TransientError).retryAfterMs).toBeUndefined();
   });
 
+  it("carries a condition-ready reason on transient errors", () => {
+    expect((classifyHttpStatus(503, { reason: "ServiceUnavailable" }) as TransientError).reason).toBe("ServiceUnavailable");
+    expect((classifyHttpStatus(500, undefined) as TransientError).reason).toBe("APIServerError");
+    expect((classifyKubeError(new TypeError("fetch failed")) as TransientError).reason).toBe("APIServerUnreachable");
+  });
+
   it("keeps the server's message", () => {
     expect(classifyHttpStatus(422, { reason: "Invalid", message: "spec.x: Required value" }).message)
       .toContain("spec.x: Required value");

@@ -38,8 +38,12 @@ export function classifyHttpStatus(
   if (httpStatus === 401 || httpStatus === 403) return new TerminalError(message, status?.reason ?? "Forbidden");
   const retryAfterMs = parseRetryAfter(retryAfterHeader)
     ?? (status?.details?.retryAfterSeconds !== undefined ? status.details.retryAfterSeconds * 1000 : undefined);
-  if (httpStatus === 429) return new TransientError(message, retryAfterMs ?? DEFAULT_THROTTLE_MS);
-  return new TransientError(message, retryAfterMs);
+  // Kubernetes Status reasons are PascalCase (TooManyRequests, InternalError, ServiceUnavailable),
+  // so they can go straight into a condition's reason.
+  if (httpStatus === 429) {
+    return new TransientError(message, retryAfterMs ?? DEFAULT_THROTTLE_MS, { reason: status?.reason || "TooManyRequests" });
+  }
+  return new TransientError(message, retryAfterMs, { reason: status?.reason || "APIServerError" });
 }
 
 /**
@@ -56,7 +60,7 @@ export function classifyKubeError(err: unknown): KubeError {
     return classifyHttpStatus(httpStatus, parseStatus(e.body), e.headers?.["retry-after"]);
   }
   const message = err instanceof Error ? err.message : String(err);
-  return new TransientError(`network error: ${message}`, undefined, { cause: err });
+  return new TransientError(`network error: ${message}`, undefined, { cause: err, reason: "APIServerUnreachable" });
 }
 
 /** Parses a Status body that may arrive as a string or as an object. */
