@@ -284,6 +284,16 @@ gen_pki() {
   cert scheduler "/CN=system:kube-scheduler" clientAuth
   cert kubelet-client "/O=system:nodes/CN=system:node:$NODE_NAME" clientAuth
   cert kubelet-server "/CN=$NODE_NAME" serverAuth "IP:127.0.0.1,DNS:localhost"
+  # Front proxy (aggregated APIs): its own CA, as kubeadm does.
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$PKI/front-proxy-ca.key" \
+    -out "$PKI/front-proxy-ca.crt" -subj "/CN=aml-front-proxy-ca" "${o[@]}" -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" 2>/dev/null
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$PKI/front-proxy-client.key" \
+    -out "$PKI/front-proxy-client.csr" -subj "/CN=front-proxy-client" 2>/dev/null
+  printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' >"$PKI/fp.ext"
+  openssl x509 -req -in "$PKI/front-proxy-client.csr" -CA "$PKI/front-proxy-ca.crt" -CAkey "$PKI/front-proxy-ca.key" \
+    -CAcreateserial -extfile "$PKI/fp.ext" -out "$PKI/front-proxy-client.crt" "${o[@]}" 2>/dev/null
+  rm -f "$PKI/front-proxy-client.csr" "$PKI/fp.ext"
   openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
   openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
   chmod 600 "$PKI"/*.key
@@ -556,6 +566,10 @@ start_apiserver() {
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
     --service-cluster-ip-range="$SERVICE_CIDR" --authorization-mode=Node,RBAC --allow-privileged=true \
+    --requestheader-client-ca-file="$PKI/front-proxy-ca.crt" --requestheader-allowed-names=front-proxy-client \
+    --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group \
+    --requestheader-extra-headers-prefix=X-Remote-Extra- \
+    --proxy-client-cert-file="$PKI/front-proxy-client.crt" --proxy-client-key-file="$PKI/front-proxy-client.key" \
     --enable-admission-plugins=NodeRestriction --endpoint-reconciler-type=none --profiling=false --v=1
   wait_for "kube-apiserver /readyz" 90 kube-apiserver \
     curl -fsS --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" "https://127.0.0.1:$APISERVER_PORT/readyz"
@@ -572,7 +586,7 @@ start_controller_manager() {
     --controllers='*' --use-service-account-credentials=true \
     --service-account-private-key-file="$PKI/sa.key" --root-ca-file="$PKI/ca.crt" \
     --cluster-signing-cert-file="$PKI/ca.crt" --cluster-signing-key-file="$PKI/ca.key" \
-    --allocate-node-cidrs=false --profiling=false --v=1
+    --allocate-node-cidrs=false --flex-volume-plugin-dir="$STATE/flexvolume" --profiling=false --v=1
   wait_for "kube-controller-manager /healthz" 60 kube-controller-manager curl -fsSk "https://127.0.0.1:10257/healthz"
 }
 
@@ -619,6 +633,13 @@ healthy() {
   [[ "$(kubectl_ get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" == True ]]
 }
 
+ALL_PORTS=("$ETCD_PORT:etcd" "$ETCD_PEER_PORT:etcd" "$APISERVER_PORT:kube-apiserver" "10257:kube-controller-manager"
+  "10259:kube-scheduler" "10250:kubelet" "10248:kubelet")
+preflight() { # before anything is created: another cluster (e.g. from another checkout) holds the ports
+  local p
+  for p in "${ALL_PORTS[@]}"; do check_port "${p%%:*}" "${p#*:}"; done
+}
+
 cmd_up() {
   local t0=$SECONDS
   if [[ -d $STATE ]] && healthy; then
@@ -629,6 +650,7 @@ cmd_up() {
     log "found a partial or stopped cluster in $STATE: tearing it down first"
     cmd_down
   fi
+  preflight
   mkdir -p "$STATE" "$LOGS" "$PIDS"
   ensure_packages
   ensure_binaries
@@ -636,6 +658,9 @@ cmd_up() {
   ensure_training_image
   gen_pki
   write_configs
+  # From here on this cluster owns the host-side pieces (cgroup root, bridge, ...); `down` only
+  # touches them when this marker exists, so a failed preflight never tears down another cluster.
+  touch "$STATE/owns-host-resources"
   setup_cgroup_root
   setup_network
   setup_kubelet_root
@@ -683,7 +708,7 @@ cmd_down() {
   fi
   stop_pid kube-scheduler 10
   stop_pid kube-controller-manager 10
-  stop_pid kube-apiserver 20
+  stop_pid kube-apiserver 10
   stop_pid etcd 20
   stop_pid containerd 20
   # Shims record their pid in containerd's state dir; any left over (only after a crash) are ours.
@@ -695,6 +720,11 @@ cmd_down() {
       log "killing leftover containerd shim pid $pid"; kill -KILL "$pid" 2>/dev/null || true
     fi
   done
+  if [[ ! -f $STATE/owns-host-resources ]]; then
+    umount_under "$STATE"
+    [[ -z $(mounts_under "$STATE") ]] || die "mounts remain under $STATE: $(mounts_under "$STATE" | tr '\n' ' ')"
+    rm -rf "$STATE"; log "cluster state removed (it never got as far as starting components)"; return 0
+  fi
   # Leftover container processes live in the kubelet's cgroup root, which only this cluster uses.
   local h procs
   for h in $(cgroup_dirs); do
@@ -734,8 +764,13 @@ cmd_down() {
   fi
   ip link show "$BRIDGE" >/dev/null 2>&1 && { ip link del "$BRIDGE" && log "deleted bridge $BRIDGE"; }
   if [[ -f $STATE/ip_forward.orig ]]; then cat "$STATE/ip_forward.orig" >/proc/sys/net/ipv4/ip_forward; fi
-  # The kubelet also writes legacy log symlinks to /var/log/containers.
+  # Paths the kubelet and containerd hard-code outside .cluster/: legacy log symlinks, the device
+  # plugin socket, libcni's result cache, shim sockets. Remove what is ours, then directories only if empty.
   find /var/log/containers -maxdepth 1 -type l -lname "$STATE/*" -delete 2>/dev/null || true
+  rm -f /var/lib/kubelet/device-plugins/kubelet.sock /var/lib/kubelet/device-plugins/kubelet_internal_checkpoint
+  rmdir /var/lib/kubelet/device-plugins /var/lib/kubelet /var/lib/cni/results /var/lib/cni /run/containerd/s \
+    /run/containerd /var/log/containers /usr/libexec/kubernetes/kubelet-plugins/volume/exec \
+    /usr/libexec/kubernetes/kubelet-plugins/volume /usr/libexec/kubernetes/kubelet-plugins /usr/libexec/kubernetes 2>/dev/null || true
   if [[ -n $(mounts_under "$STATE") ]]; then
     die "mounts remain under $STATE, not removing it: $(mounts_under "$STATE" | tr '\n' ' ')"
   fi
@@ -761,9 +796,15 @@ cmd_status() {
   return $rc
 }
 
+lock_cluster() { # one up/down at a time on this machine
+  mkdir -p "$CACHE"
+  exec 8>"$CACHE/.cluster.lock"
+  flock -w 900 8 || die "another cluster.sh up/down holds $CACHE/.cluster.lock"
+}
+
 case "${1:-}" in
-  up) cmd_up ;;
-  down) cmd_down ;;
+  up) lock_cluster; cmd_up ;;
+  down) lock_cluster; cmd_down ;;
   status) cmd_status ;;
   *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
 esac
