@@ -1,0 +1,33 @@
+import type { ProviderEntry } from "../types.js";
+import { RemoteVmExecutor } from "./remote-vm-executor.js";
+import { RemoteVmProvider } from "./remote-vm-provider.js";
+import { SessionPool } from "./session-pool.js";
+
+export { RemoteVmExecutor, type RemoteVmHandle } from "./remote-vm-executor.js";
+export { RemoteVmProvider } from "./remote-vm-provider.js";
+export { SessionPool } from "./session-pool.js";
+export { fingerprintOf, parseKnownHosts } from "./host-key.js";
+export { quoteArg, renderCommand } from "./shell-quote.js";
+export { SshUnreachableError, SshReason } from "./ssh-errors.js";
+
+export interface RemoteVmProviderOptions {
+  /** Share one pool with other SSH-based providers (HDInsight) so they share connections. */
+  readonly pool?: SessionPool;
+  /** Idle time before a pooled connection closes. Default 60 s. */
+  readonly idleTimeoutMs?: number;
+  readonly probeIntervalMs?: number;
+}
+
+/**
+ * The registry entry for `type: RemoteVM`:
+ *   registry.RemoteVM = createRemoteVmProvider();
+ * Needs nothing but ProviderContext.readSecret at call time. Call `entry.pool.closeAll()` on shutdown.
+ */
+export function createRemoteVmProvider(opts: RemoteVmProviderOptions = {}): ProviderEntry & { readonly pool: SessionPool } {
+  const pool = opts.pool ?? new SessionPool({ idleTimeoutMs: opts.idleTimeoutMs });
+  return {
+    pool,
+    compute: new RemoteVmProvider({ pool, probeIntervalMs: opts.probeIntervalMs }),
+    executor: new RemoteVmExecutor({ pool }),
+  };
+}

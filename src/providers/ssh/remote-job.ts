@@ -1,0 +1,195 @@
+import type { RunObservation, RunSubmission } from "../types.js";
+import { TerminalError } from "../../runtime/errors.js";
+
+/*
+ * Pure half of the remote run protocol (borrowed from Ansible's async mode: fire and forget, then
+ * poll state files). Renders the per-attempt input files and turns the control script's status
+ * output into a RunObservation. All I/O lives in remote-vm-executor.ts.
+ */
+
+export type EnvironmentMode = "venv" | "conda" | "user" | "docker";
+
+/** Files the launcher reads from the run directory, and what the executor needs to remember. */
+export interface RenderedRun {
+  readonly mode: EnvironmentMode;
+  readonly envDir?: string;
+  readonly containerName?: string;
+  readonly files: Readonly<Record<string, Buffer>>;
+}
+
+const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const invalid = (message: string): TerminalError => new TerminalError(message, "InvalidSpec");
+
+/** NUL-separated list: the only framing that carries any byte sequence a shell argument can hold. */
+export function nulList(items: readonly string[]): Buffer {
+  for (const item of items) if (item.includes("\0")) throw invalid("a value contains a NUL byte");
+  return Buffer.from(items.map((i) => `${i}\0`).join(""), "utf8");
+}
+
+/** A digest or hash as a file name: `sha256:ab…` → `sha256-ab…`. */
+export function safeName(value: string, what: string): string {
+  const name = value.replace(/:/g, "-");
+  if (!SAFE_NAME.test(name)) throw invalid(`${what} "${value}" cannot name a file`);
+  return name;
+}
+
+export function runPaths(workDir: string, uid: string, attempt: number): { runRel: [string, string]; runDir: string } {
+  if (!/^[A-Za-z0-9-]{1,64}$/.test(uid)) throw invalid(`run uid "${uid}" is not a Kubernetes UID`);
+  if (!Number.isInteger(attempt) || attempt < 0) throw invalid(`attempt ${attempt} is not a non-negative integer`);
+  return { runRel: [uid, String(attempt)], runDir: `${workDir}/runs/${uid}/${attempt}` };
+}
+
+function decideMode(sub: RunSubmission, condaAvailable: boolean): EnvironmentMode {
+  const env = sub.config.environment;
+  const sys = env?.systemManaged;
+  if (sub.config.docker?.enabled) {
+    if (sys) {
+      throw new TerminalError("docker mode on RemoteVM runs the image's own Python: use a userManaged environment (interpreter inside the image)", "UnsupportedOnTarget");
+    }
+    if (!sub.config.docker.baseImage) throw invalid("docker.baseImage is required when docker.enabled is true on RemoteVM");
+    return "docker";
+  }
+  if (!sys) return "user";
+  const wantsConda = (sys.condaPackages?.length ?? 0) > 0 || sys.pythonVersion !== undefined;
+  if (wantsConda && condaAvailable) return "conda";
+  if ((sys.condaPackages?.length ?? 0) > 0) {
+    throw new TerminalError("condaPackages need conda on the VM, and none was found: use pipPackages or install conda", "UnsupportedOnTarget");
+  }
+  return "venv";
+}
+
+function condaArgs(sub: RunSubmission): string[] {
+  const sys = sub.config.environment?.systemManaged;
+  const args = (sys?.channels ?? []).flatMap((c) => ["-c", c]);
+  const pkgs = [...(sys?.condaPackages ?? [])];
+  if (!pkgs.some((p) => /^python([=<>! ]|$)/.test(p))) pkgs.unshift(sys?.pythonVersion ? `python=${sys.pythonVersion}` : "python");
+  if ((sys?.pipPackages?.length ?? 0) > 0 && !pkgs.some((p) => /^pip([=<>! ]|$)/.test(p))) pkgs.push("pip");
+  return [...args, ...pkgs];
+}
+
+function requirements(sub: RunSubmission): string {
+  const pkgs = sub.config.environment?.systemManaged?.pipPackages ?? [];
+  // One requirement per line: a newline inside an entry would smuggle in a second line.
+  for (const p of pkgs) if (/[\r\n\0]/.test(p)) throw invalid(`pip package "${p.slice(0, 40)}" contains a line break`);
+  return pkgs.length ? `${pkgs.join("\n")}\n` : "";
+}
+
+function environ(sub: RunSubmission): string[] {
+  const vars: Record<string, string> = {
+    PYTHONUNBUFFERED: "1",
+    AZUREML_RUN_ID: sub.runId,
+    AML_RUN_ID: sub.runId,
+    AML_ATTEMPT: String(sub.attempt),
+    ...sub.config.environmentVariables,
+  };
+  return Object.entries(vars).map(([k, v]) => {
+    if (!ENV_NAME.test(k)) throw invalid(`environment variable name "${k}" is not valid`);
+    return `${k}=${v}`;
+  });
+}
+
+/** Renders the per-attempt files. Pure; throws TerminalError for input no VM could run. */
+export function renderRun(sub: RunSubmission, workDir: string, runDir: string, condaAvailable: boolean): RenderedRun {
+  const mode = decideMode(sub, condaAvailable);
+  const envDir = mode === "venv" || mode === "conda"
+    ? `${workDir}/envs/${mode}-${safeName(sub.environmentHash, "environment hash")}`
+    : undefined;
+  const containerName = mode === "docker" ? `aml-${sub.run.metadata.uid}-${sub.attempt}` : undefined;
+  if (sub.argv.length === 0) throw invalid("the run has neither script nor command");
+  const script = sub.run.spec.script;
+  const launch: Record<string, string> = {
+    workdir: workDir,
+    manifest: `${workDir}/snapshots/${safeName(sub.snapshot.digest, "snapshot digest")}.manifest`,
+    mode,
+    env_dir: envDir ?? "",
+    python_version: sub.config.environment?.systemManaged?.pythonVersion ?? "",
+    interpreter: sub.config.environment?.userManaged?.interpreterPath ?? "python3",
+    // argv is [script, ...arguments] for a script run (the interpreter is ours to add), or a command.
+    use_interpreter: script !== undefined && sub.argv[0] === script ? "1" : "0",
+    max_seconds: String(sub.config.maxRunDurationSeconds ?? 0),
+    image: sub.config.docker?.baseImage ?? "",
+    gpu: sub.config.docker?.gpu ? "1" : "0",
+    shm_size: String(sub.config.docker?.shmSize ?? ""),
+    container: containerName ?? "",
+  };
+  const files: Record<string, Buffer> = {
+    launch: nulList(Object.entries(launch).flat()),
+    argv: nulList(sub.argv),
+    environ: nulList(environ(sub)),
+    "requirements.txt": Buffer.from(requirements(sub), "utf8"),
+    conda_args: nulList(mode === "conda" ? condaArgs(sub) : []),
+    docker_args: nulList(sub.config.docker?.arguments ?? []),
+  };
+  return { mode, envDir, containerName, files };
+}
+
+/** key=value lines, then `---`, then the raw log tail. */
+export interface RemoteStatus {
+  readonly fields: Readonly<Record<string, string>>;
+  readonly tail: string;
+}
+
+export function parseStatus(stdout: string): RemoteStatus {
+  const sep = stdout.indexOf("\n---\n");
+  const head = sep < 0 ? stdout : stdout.slice(0, sep);
+  const fields: Record<string, string> = {};
+  for (const line of head.split("\n")) {
+    const eq = line.indexOf("=");
+    if (eq > 0) fields[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return { fields, tail: sep < 0 ? "" : stdout.slice(sep + 5) };
+}
+
+/** The last whole lines of at most 8 KiB of output. */
+export function boundTail(tail: string, maxBytes = 8192): string {
+  let buf = Buffer.from(tail, "utf8");
+  if (buf.length <= maxBytes) return tail;
+  buf = buf.subarray(buf.length - maxBytes);
+  const text = buf.toString("utf8");
+  const nl = text.indexOf("\n");
+  return nl >= 0 ? text.slice(nl + 1) : text;
+}
+
+const STARTING_GRACE_S = 60;
+
+type Base = Pick<RunObservation, "outputTail" | "links">;
+
+function finished(f: Record<string, string | undefined>, base: Base): RunObservation {
+  const exitCode = Number(f.exit_code);
+  const reason = f.reason ?? "ScriptFailed";
+  if (exitCode === 0 && reason === "Completed") return { ...base, state: "Succeeded", exitCode, reason };
+  return { ...base, state: "Failed", exitCode, reason, message: failureMessage(reason, exitCode) };
+}
+
+function failureMessage(reason: string, exitCode: number): string {
+  switch (reason) {
+    case "DeadlineExceeded": return "stopped after maxRunDurationSeconds";
+    case "Canceled": return "canceled";
+    case "EnvironmentFailed": return `building the environment failed (exit code ${exitCode}); see the output`;
+    case "SnapshotFailed": return "copying the snapshot into the run directory failed";
+    default: return `the script exited with code ${exitCode}`;
+  }
+}
+
+/** Maps the remote state files to the contract's AttemptState. Pure. */
+export function decideObservation(status: RemoteStatus, runDir: string): RunObservation {
+  const f: Record<string, string | undefined> = status.fields;
+  const base: Base = { outputTail: boundTail(status.tail), links: { remoteRunDir: runDir } };
+  if (f.exists !== "1") return { ...base, state: "Lost", reason: "Lost", message: `run directory ${runDir} is gone` };
+  if (f.exit_code !== undefined) return finished(f, base);
+  if (f.started !== "1") {
+    if (f.canceled === "1") return { ...base, state: "Failed", reason: "Canceled", message: "canceled while queued" };
+    if (f.queued === "1") return { ...base, state: "Queued", reason: "Queued", message: "waiting for a free slot (maxConcurrentRuns)", pollAfterMs: 10_000 };
+    return { ...base, state: "Lost", reason: "Lost", message: "the attempt was prepared but never admitted; submit again" };
+  }
+  if (f.alive === "1") {
+    if (f.phase === "running") return { ...base, state: "Running", pollAfterMs: 5_000 };
+    const building = f.env_status === "building";
+    return { ...base, state: "Preparing", reason: building ? "BuildingEnvironment" : "Preparing", pollAfterMs: 5_000 };
+  }
+  if (f.pid === undefined && Number(f.started_age ?? 0) < STARTING_GRACE_S) return { ...base, state: "Starting", pollAfterMs: 2_000 };
+  if (f.canceled === "1") return { ...base, state: "Failed", reason: "Canceled", message: "canceled; the process was killed" };
+  return { ...base, state: "Lost", reason: "Lost", message: "the launcher ended without writing an exit code (VM rebooted or process killed)" };
+}

@@ -1,0 +1,120 @@
+import type { TrainingRun, ComputeTarget } from "../../api/v1alpha1/index.js";
+import { TerminalError } from "../../runtime/errors.js";
+import type { ExecutionHandle, ProviderContext, RunExecutor, RunObservation, RunSubmission } from "../types.js";
+import { remoteVmSpecOf, resolveConnectionSettings, type ConnectionSettings } from "./connection-settings.js";
+import { runControl } from "./remote-control.js";
+import { decideObservation, renderRun, runPaths, type EnvironmentMode } from "./remote-job.js";
+import { LAUNCH_SCRIPT, LAUNCH_SCRIPT_NAME } from "./remote-scripts.js";
+import type { SessionPool } from "./session-pool.js";
+import type { SshSession } from "./session.js";
+import { ensureSnapshot, writeAtomically, type UploadStats } from "./snapshot-upload.js";
+
+/** The resume handle persisted in TrainingRun.status.execution. JSON only; holds no secret. */
+export interface RemoteVmHandle extends ExecutionHandle {
+  readonly version: 1;
+  readonly endpoint: string;
+  readonly runDir: string;
+  readonly launcher: string;
+  readonly containerName?: string;
+  readonly environment: { readonly mode: EnvironmentMode; readonly hash: string; readonly dir?: string };
+  readonly snapshotDigest: string;
+  /** What THIS submit call uploaded (a repeated submit reports zeros). */
+  readonly upload: UploadStats;
+  /** started: launched now; queued: waiting for a slot (observe admits it); already: found running. */
+  readonly admission: "started" | "queued" | "already";
+  /** building | built | reused, as the launcher reported it (set by observe). */
+  readonly environmentStatus?: string;
+}
+
+export interface RemoteVmExecutorDeps {
+  readonly pool: SessionPool;
+}
+
+const NO_UPLOAD: UploadStats = { files: 0, bytes: 0, reusedFiles: 0, snapshotReused: true };
+
+function namespaceOf(obj: { metadata: { namespace?: string } }): string {
+  return obj.metadata.namespace ?? "default";
+}
+
+function asHandle(h: ExecutionHandle | undefined): RemoteVmHandle | undefined {
+  return h && typeof h.runDir === "string" && typeof h.launcher === "string" ? (h as RemoteVmHandle) : undefined;
+}
+
+/**
+ * RunExecutor for RemoteVM. submit uploads and launches a detached attempt (or queues it), observe
+ * reads state files, cancel signals, cleanup deletes the run directory. Every call is one short
+ * SSH exchange; nothing waits for the run.
+ */
+export class RemoteVmExecutor implements RunExecutor {
+  constructor(private readonly deps: RemoteVmExecutorDeps) {}
+
+  private async settings(target: ComputeTarget, ctx: ProviderContext): Promise<ConnectionSettings> {
+    return resolveConnectionSettings(remoteVmSpecOf(target), namespaceOf(target), ctx);
+  }
+
+  async submit(sub: RunSubmission, ctx: ProviderContext): Promise<ExecutionHandle> {
+    const spec = remoteVmSpecOf(sub.target);
+    const settings = await this.settings(sub.target, ctx);
+    const uid = sub.run.metadata.uid ?? "";
+    return this.deps.pool.with(settings, async (session) => {
+      runPaths("w", uid, sub.attempt); // validates uid/attempt before they reach the VM
+      const prep = await runControl(session, "prepare", [spec.workDir, uid, String(sub.attempt), LAUNCH_SCRIPT_NAME]);
+      const workDir = prep.fields.workdir;
+      if (!workDir) throw new TerminalError(`${settings.label}: cannot prepare ${spec.workDir}`, "InvalidSpec");
+      const { runDir } = runPaths(workDir, uid, sub.attempt);
+      const launcher = `${workDir}/bin/${LAUNCH_SCRIPT_NAME}`;
+      const rendered = renderRun(sub, workDir, runDir, prep.fields.conda === "1");
+      const handle = (upload: UploadStats, admission: RemoteVmHandle["admission"]): RemoteVmHandle => ({
+        version: 1, endpoint: settings.label, runDir, launcher, containerName: rendered.containerName,
+        environment: { mode: rendered.mode, hash: sub.environmentHash, dir: rendered.envDir },
+        snapshotDigest: sub.snapshot.digest, upload, admission,
+      });
+      // Keyed by run UID + attempt: a started attempt is never started again (operator restart).
+      if (prep.fields.run_started === "1") return handle(NO_UPLOAD, "already");
+      let upload = NO_UPLOAD;
+      if (prep.fields.run_queued !== "1") {
+        if (prep.fields.launcher !== "1") await writeAtomically(session, launcher, LAUNCH_SCRIPT, 0o755);
+        upload = await ensureSnapshot(session, workDir, sub.snapshot);
+        await this.writeRunFiles(session, runDir, rendered.files);
+      }
+      const admit = await runControl(session, "admit", [runDir, String(spec.maxConcurrentRuns ?? 1), launcher]);
+      const admission = admit.fields.admit === "queued" || admit.fields.admit === "busy" ? "queued" : admit.fields.admit === "started" ? "started" : "already";
+      ctx.log.info({ runDir, admission, uploadedBytes: upload.bytes, uploadedFiles: upload.files }, "remote attempt submitted");
+      return handle(upload, admission);
+    });
+  }
+
+  private async writeRunFiles(session: SshSession, runDir: string, files: Readonly<Record<string, Buffer>>): Promise<void> {
+    await Promise.all(Object.entries(files).map(([name, data]) => writeAtomically(session, `${runDir}/${name}`, data, 0o600)));
+  }
+
+  /** Read-only, except that a Queued attempt is admitted here once a slot is free (docs/remote-vm.md). */
+  async observe(sub: RunSubmission, h: ExecutionHandle, ctx: ProviderContext): Promise<RunObservation> {
+    const handle = asHandle(h);
+    if (!handle) return { state: "Lost", reason: "Lost", message: "no RemoteVM handle recorded for this attempt" };
+    const spec = remoteVmSpecOf(sub.target);
+    const settings = await this.settings(sub.target, ctx);
+    return this.deps.pool.with(settings, async (session) => {
+      const status = await runControl(session, "observe", [handle.runDir, String(spec.maxConcurrentRuns ?? 1), handle.launcher]);
+      const obs = decideObservation(status, handle.runDir);
+      const env = status.fields.env_status;
+      // Persist the environment verdict (built/reused) once, not on every poll.
+      return env && env !== handle.environmentStatus ? { ...obs, handle: { ...handle, environmentStatus: env } } : obs;
+    });
+  }
+
+  async cancel(sub: RunSubmission, h: ExecutionHandle, ctx: ProviderContext): Promise<void> {
+    const handle = asHandle(h);
+    if (!handle) return;
+    const settings = await this.settings(sub.target, ctx);
+    await this.deps.pool.with(settings, (session) => runControl(session, "cancel", [handle.runDir, handle.containerName ?? ""]));
+  }
+
+  async cleanup(_run: TrainingRun, target: ComputeTarget | undefined, h: ExecutionHandle | undefined, ctx: ProviderContext): Promise<void> {
+    const handle = asHandle(h);
+    // Without the target or a handle there is nothing addressable left; the VM keeps the directory.
+    if (!handle || !target) return;
+    const settings = await this.settings(target, ctx);
+    await this.deps.pool.with(settings, (session) => runControl(session, "cleanup", [handle.runDir, handle.containerName ?? ""]));
+  }
+}
