@@ -650,8 +650,10 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         let computeType: string;
         if (method === "PATCH") {
           if (!existing) throw new ArmError(404, "ResourceNotFound", `Compute ${name} not found.`);
-          const scale = ((obj.properties as Record<string, unknown> | undefined)?.scaleSettings) as Record<string, unknown> | undefined;
-          if (!scale) throw new ArmError(400, "BadRequest", "properties.scaleSettings is required.");
+          // ClusterUpdateParameters: { properties: { properties: { scaleSettings } } }
+          const inner = (obj.properties as { properties?: { scaleSettings?: Record<string, unknown> } } | undefined)?.properties;
+          const scale = inner?.scaleSettings;
+          if (!scale) throw new ArmError(400, "BadRequest", "properties.properties.scaleSettings is required.");
           props = { ...existing.amlProps, scaleSettings: scale };
           computeType = existing.computeType;
         } else {

@@ -1,0 +1,70 @@
+import type { PipelinePolicy } from "@azure/core-rest-pipeline";
+
+/** Thrown before a request leaves when a subscription's budget is spent; never reaches ARM. */
+export class RequestBudgetExhausted extends Error {
+  override readonly name = "RequestBudgetExhausted";
+  constructor(readonly subscriptionId: string, readonly retryAfterMs: number) {
+    super(`ARM request budget for subscription ${subscriptionId} is spent; next request in ${Math.ceil(retryAfterMs / 1000)}s`);
+  }
+}
+
+interface Bucket { tokens: number; last: number; blockedUntil: number }
+
+/**
+ * One token bucket per subscription, shared by every client of the provider, so 100 targets in a
+ * subscription together stay under `perSecond` (with `burst`). A 429 from ARM closes the bucket
+ * for its Retry-After: every target of that subscription then holds off, not just the one that
+ * was throttled. Requests that find the bucket empty fail fast (the work queue requeues the key
+ * after `retryAfterMs`); nothing sleeps inside a reconcile.
+ */
+export class SubscriptionBudget {
+  private readonly buckets = new Map<string, Bucket>();
+  constructor(private readonly perSecond: number, private readonly burst: number, private readonly now: () => number = Date.now) {}
+
+  private bucket(sub: string): Bucket {
+    let b = this.buckets.get(sub);
+    if (!b) {
+      b = { tokens: this.burst, last: this.now(), blockedUntil: 0 };
+      this.buckets.set(sub, b);
+    }
+    return b;
+  }
+
+  /** Takes one request's worth or throws RequestBudgetExhausted. */
+  take(sub: string): void {
+    const b = this.bucket(sub);
+    const now = this.now();
+    if (now < b.blockedUntil) throw new RequestBudgetExhausted(sub, b.blockedUntil - now);
+    b.tokens = Math.min(this.burst, b.tokens + ((now - b.last) / 1000) * this.perSecond);
+    b.last = now;
+    if (b.tokens < 1) throw new RequestBudgetExhausted(sub, Math.ceil(((1 - b.tokens) / this.perSecond) * 1000));
+    b.tokens -= 1;
+  }
+
+  /** ARM said 429: nobody in this subscription sends until the Retry-After has passed. */
+  block(sub: string, ms: number): void {
+    const b = this.bucket(sub);
+    b.blockedUntil = Math.max(b.blockedUntil, this.now() + ms);
+  }
+
+  policy(): PipelinePolicy {
+    return {
+      name: "amlSubscriptionBudget",
+      sendRequest: async (request, next) => {
+        const sub = /\/subscriptions\/([^/?]+)/i.exec(new URL(request.url).pathname)?.[1]?.toLowerCase() ?? "-";
+        this.take(sub);
+        const response = await next(request);
+        if (response.status === 429) this.block(sub, parseRetryAfterMs(response.headers.get("retry-after")) ?? 10_000);
+        return response;
+      },
+    };
+  }
+}
+
+/** Retry-After as seconds or an HTTP date → ms. */
+export function parseRetryAfterMs(v: string | null | undefined, now = Date.now()): number | undefined {
+  if (!v) return undefined;
+  if (/^\d+(\.\d+)?$/.test(v.trim())) return Math.round(Number(v) * 1000);
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? undefined : Math.max(0, t - now);
+}

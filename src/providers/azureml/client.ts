@@ -1,0 +1,113 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { rootCertificates } from "node:tls";
+import { AzureMachineLearningWorkspaces } from "@azure/arm-machinelearning";
+import {
+  ClientSecretCredential, DefaultAzureCredential, WorkloadIdentityCredential, type TokenCredential,
+} from "@azure/identity";
+import type { ComputeTarget } from "../../api/v1alpha1/index.js";
+import { TargetReason } from "../../api/v1alpha1/index.js";
+import { TerminalError } from "../../runtime/errors.js";
+import type { ProviderContext } from "../types.js";
+import { SubscriptionBudget } from "./budget.js";
+import type { ResolvedAzureMlConfig } from "./config.js";
+
+export type CredentialSource = "target-secret" | "namespace-secret" | "operator";
+
+export interface ResolvedCredential {
+  readonly credential: TokenCredential;
+  readonly source: CredentialSource;
+  /** Which Secret (namespace/name) it came from, for messages; never its content. */
+  readonly from?: string;
+  /** Stable key: the same Secret content gives the same credential instance (token cache). */
+  readonly cacheKey: string;
+}
+
+/**
+ * Builds credentials and ARM clients from configuration. Credential precedence (most specific
+ * wins): spec.credentialsSecretRef > Secret `aml-azure-credentials` in the target's namespace >
+ * the operator's own identity (Workload Identity / DefaultAzureCredential).
+ */
+export class AzureClients {
+  private readonly credentials = new Map<string, TokenCredential>();
+  private readonly clients = new Map<string, AzureMachineLearningWorkspaces>();
+  private readonly tlsCa: string[] | undefined;
+  readonly budget: SubscriptionBudget;
+  private operatorCredential: TokenCredential | undefined;
+
+  constructor(private readonly config: ResolvedAzureMlConfig) {
+    this.tlsCa = config.caBundlePath ? [...rootCertificates, readFileSync(config.caBundlePath, "utf8")] : undefined;
+    this.budget = new SubscriptionBudget(config.requestBudget.perSecond, config.requestBudget.burst);
+    this.operatorCredential = config.operatorCredential;
+  }
+
+  /** TLS and retry settings shared by every Azure client the provider makes. */
+  clientOptions() {
+    return {
+      ...(this.tlsCa ? { tlsOptions: { ca: this.tlsCa } } : {}),
+      retryOptions: { maxRetries: 0 },
+      userAgentOptions: { userAgentPrefix: "aml-compute-operator" },
+    };
+  }
+
+  async credentialFor(target: ComputeTarget, ctx: ProviderContext): Promise<ResolvedCredential> {
+    const ns = target.metadata.namespace ?? "default";
+    const ref = target.spec.credentialsSecretRef?.name;
+    if (ref) {
+      const data = await ctx.readSecret(ns, ref);
+      if (!data) {
+        throw new TerminalError(`Secret ${ns}/${ref} named by spec.credentialsSecretRef does not exist`, TargetReason.SecretNotFound);
+      }
+      return this.fromSecret(data, "target-secret", `${ns}/${ref}`);
+    }
+    const nsData = await ctx.readSecret(ns, this.config.namespaceSecretName);
+    if (nsData) return this.fromSecret(nsData, "namespace-secret", `${ns}/${this.config.namespaceSecretName}`);
+    this.operatorCredential ??= new DefaultAzureCredential({
+      authorityHost: this.config.authorityHost,
+      disableInstanceDiscovery: this.config.disableInstanceDiscovery,
+      ...this.clientOptions(),
+    });
+    return { credential: this.operatorCredential, source: "operator", cacheKey: "operator" };
+  }
+
+  private fromSecret(data: Record<string, string>, source: CredentialSource, from: string): ResolvedCredential {
+    const tenantId = data.AZURE_TENANT_ID?.trim();
+    const clientId = data.AZURE_CLIENT_ID?.trim();
+    const secret = data.AZURE_CLIENT_SECRET;
+    if (!tenantId || !clientId) {
+      throw new TerminalError(`Secret ${from} must hold AZURE_TENANT_ID and AZURE_CLIENT_ID (plus AZURE_CLIENT_SECRET, or nothing else to use Workload Identity federation)`, TargetReason.AuthenticationFailed);
+    }
+    const cacheKey = createHash("sha256").update(JSON.stringify([tenantId, clientId, secret ?? ""])).digest("hex");
+    let credential = this.credentials.get(cacheKey);
+    if (!credential) {
+      const common = {
+        authorityHost: this.config.authorityHost,
+        disableInstanceDiscovery: this.config.disableInstanceDiscovery,
+        ...this.clientOptions(),
+      };
+      credential = secret
+        ? new ClientSecretCredential(tenantId, clientId, secret, common)
+        // Federation: the operator's projected ServiceAccount token is exchanged for this app's token.
+        : new WorkloadIdentityCredential({ tenantId, clientId, ...common });
+      this.credentials.set(cacheKey, credential);
+    }
+    return { credential, source, from, cacheKey };
+  }
+
+  async armFor(target: ComputeTarget, ctx: ProviderContext, subscriptionId: string): Promise<AzureMachineLearningWorkspaces> {
+    const cred = await this.credentialFor(target, ctx);
+    const key = `${cred.cacheKey}|${subscriptionId.toLowerCase()}`;
+    let client = this.clients.get(key);
+    if (!client) {
+      client = new AzureMachineLearningWorkspaces(cred.credential, subscriptionId, {
+        endpoint: this.config.armEndpoint,
+        credentialScopes: [this.config.armScope],
+        ...(this.config.apiVersion ? { apiVersion: this.config.apiVersion } : {}),
+        ...this.clientOptions(),
+        additionalPolicies: [{ policy: this.budget.policy(), position: "perCall" }],
+      });
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+}

@@ -1,0 +1,364 @@
+import { createHash } from "node:crypto";
+import type { AzureMachineLearningWorkspaces, CommandJob, JobBase } from "@azure/arm-machinelearning";
+import { BlobServiceClient, StorageSharedKeyCredential, AnonymousCredential, type ContainerClient } from "@azure/storage-blob";
+import { stringify as toYaml } from "yaml";
+import type { AmlComputeTargetSpec, ComputeTarget, RunConfigurationSpec, TrainingRun } from "../../api/v1alpha1/index.js";
+import { RunReason, TargetReason } from "../../api/v1alpha1/index.js";
+import { TerminalError, TransientError } from "../../runtime/errors.js";
+import type { AttemptState, ExecutionHandle, ProviderContext, RunExecutor, RunObservation, RunSubmission, Snapshot } from "../types.js";
+import type { AzureClients } from "./client.js";
+import { ComputeOps, OWNER_TAG, OWNER_UID_TAG, type ComputeParams } from "./compute.js";
+import type { ResolvedAzureMlConfig } from "./config.js";
+import { classifyArmError, isNotFound } from "./errors.js";
+
+const OUTPUT_TAIL_BYTES = 8 * 1024;
+const ENV_NAME = "amlcompute-env";
+
+/** Persisted in TrainingRun.status.execution. Identifiers only; never a key or token. */
+export interface AmlHandle extends ExecutionHandle {
+  readonly jobName: string;
+  readonly computeName: string;
+  readonly subscriptionId: string;
+  readonly resourceGroup: string;
+  readonly workspace: string;
+  /** Set when the compute was created for this run and must be deleted after it. */
+  readonly runBasedCompute?: boolean;
+  readonly codeId?: string;
+  readonly environmentId?: string;
+}
+
+const sanitize = (s: string) => s.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "");
+
+/** Azure ML job name: deterministic from run UID + attempt, so a repeated submit finds the same job. */
+export function azureJobName(run: TrainingRun, attempt: number): string {
+  const uid = (run.metadata.uid ?? sanitize(run.metadata.name ?? "")).replace(/-/g, "").slice(0, 12);
+  return `${sanitize(run.metadata.name ?? "").slice(0, 40) || "run"}-${uid}-a${attempt}`;
+}
+
+/** Name of the temporary compute of a run-based run: ≤ 24 chars, starts with a letter, stable per run. */
+export function runBasedComputeName(run: TrainingRun): string {
+  return `rb-${createHash("sha256").update(run.metadata.uid ?? `${run.metadata.namespace}/${run.metadata.name}`).digest("hex").slice(0, 16)}`;
+}
+
+/** POSIX single-quote each argument: Azure ML's command is a shell line; nothing is spliced raw. */
+export function shellJoin(argv: readonly string[]): string {
+  return argv.map((a) => (/^[A-Za-z0-9_./=:@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" ");
+}
+
+/** Azure ML job status → attempt state (reason keeps Azure's word for the display phase). */
+export function mapJobStatus(status: string | undefined): { state: AttemptState; reason: string } {
+  switch (status) {
+    case "NotStarted":
+    case "Queued":
+    case "Paused":
+      return { state: "Queued", reason: RunReason.Queued };
+    case "Provisioning":
+      return { state: "Queued", reason: RunReason.Provisioning };
+    case "Preparing":
+      return { state: "Preparing", reason: RunReason.Preparing };
+    case "Starting":
+      return { state: "Starting", reason: RunReason.Starting };
+    case "Running":
+    case "NotResponding":
+    case "CancelRequested":
+    case "Unknown":
+    case undefined:
+      return { state: "Running", reason: status === "CancelRequested" ? "CancelRequested" : RunReason.Running };
+    case "Finalizing":
+      return { state: "Running", reason: RunReason.Finalizing };
+    case "Completed":
+      return { state: "Succeeded", reason: RunReason.Completed };
+    case "Canceled":
+      return { state: "Failed", reason: RunReason.Canceled };
+    case "Failed":
+    default:
+      return { state: "Failed", reason: RunReason.ScriptFailed };
+  }
+}
+
+interface StoreAccess { container: ContainerClient; expires: number }
+
+function condaFile(config: RunConfigurationSpec): string | undefined {
+  const sys = config.environment?.systemManaged;
+  if (!sys) return undefined;
+  const deps: unknown[] = [];
+  if (sys.pythonVersion) deps.push(`python=${sys.pythonVersion}`);
+  deps.push(...(sys.condaPackages ?? []));
+  if (sys.pipPackages?.length) deps.push("pip", { pip: [...sys.pipPackages] });
+  return toYaml({ name: "amlcompute", channels: sys.channels ?? ["conda-forge"], dependencies: deps });
+}
+
+function distribution(config: RunConfigurationSpec): CommandJob["distribution"] | undefined {
+  switch (config.framework) {
+    case "PyTorch": return { distributionType: "PyTorch", processCountPerInstance: config.processCountPerNode };
+    case "TensorFlow": return { distributionType: "TensorFlow", workerCount: config.nodeCount * config.processCountPerNode };
+    case "MPI": return { distributionType: "Mpi", processCountPerInstance: config.processCountPerNode };
+    default: return undefined;
+  }
+}
+
+/**
+ * TrainingRuns on AmlCompute as Azure ML command jobs. submit: snapshot → workspace default blob
+ * datastore (skipped when the code version of that digest exists), environment version keyed by
+ * the environment hash, command job named from run UID + attempt (GET first; PUT is idempotent).
+ * observe: one GET of the job, plus the tail of user_logs/std_log.txt from the artifact store.
+ */
+export class AmlRunExecutor implements RunExecutor {
+  private readonly stores = new Map<string, StoreAccess>();
+
+  constructor(private readonly clients: AzureClients, private readonly config: ResolvedAzureMlConfig) {}
+
+  private spec(target: ComputeTarget): AmlComputeTargetSpec {
+    const spec = target.spec.amlCompute;
+    if (!spec) throw new TerminalError("spec.amlCompute is required when type is AmlCompute", TargetReason.InvalidSpec);
+    return spec;
+  }
+
+  private async arm(target: ComputeTarget, ctx: ProviderContext, sub: string): Promise<AzureMachineLearningWorkspaces> {
+    try {
+      return await this.clients.armFor(target, ctx, sub);
+    } catch (e) {
+      throw classifyArmError(e, "Azure credentials");
+    }
+  }
+
+  private wsId(h: { subscriptionId: string; resourceGroup: string; workspace: string }): string {
+    return `/subscriptions/${h.subscriptionId}/resourceGroups/${h.resourceGroup}/providers/Microsoft.MachineLearningServices/workspaces/${h.workspace}`;
+  }
+
+  /** Container client for a workspace datastore; credentials from listSecrets, kept in memory only. */
+  private async store(arm: AzureMachineLearningWorkspaces, rg: string, ws: string, which: "default" | "workspaceartifactstore"): Promise<ContainerClient> {
+    const key = `${arm.subscriptionId}/${rg}/${ws}/${which}`.toLowerCase();
+    const cached = this.stores.get(key);
+    if (cached && cached.expires > Date.now()) return cached.container;
+    try {
+      let name: string;
+      let props: { accountName?: string; containerName?: string; endpoint?: string; protocol?: string; datastoreType?: string };
+      if (which === "default") {
+        const page = await arm.datastores.list(rg, ws, { isDefault: true }).byPage().next();
+        const ds = (page.value as { name?: string; properties: typeof props }[] | undefined)?.[0];
+        if (!ds?.name) throw new TerminalError(`workspace ${ws} has no default datastore`, TargetReason.AzureError);
+        name = ds.name;
+        props = ds.properties;
+      } else {
+        const ds = await arm.datastores.get(rg, ws, which);
+        name = which;
+        props = ds.properties as typeof props;
+      }
+      if (props.datastoreType !== "AzureBlob" || !props.accountName || !props.containerName) {
+        throw new TerminalError(`datastore ${name} of workspace ${ws} is not an Azure Blob datastore`, TargetReason.AzureError);
+      }
+      const secrets = await arm.datastores.listSecrets(rg, ws, name) as { secretsType: string; key?: string; sasToken?: string };
+      const base = this.config.blobEndpointTemplate
+        .replace("{account}", props.accountName)
+        .replace("{endpoint}", props.endpoint ?? "core.windows.net")
+        .replace("{protocol}", props.protocol ?? "https");
+      const opts = { retryOptions: { maxTries: 1 } };
+      const service = secrets.secretsType === "AccountKey" && secrets.key
+        ? new BlobServiceClient(base, new StorageSharedKeyCredential(props.accountName, secrets.key), opts)
+        : secrets.secretsType === "Sas" && secrets.sasToken
+          ? new BlobServiceClient(`${base}?${secrets.sasToken.replace(/^\?/, "")}`, new AnonymousCredential(), opts)
+          : undefined;
+      if (!service) throw new TerminalError(`datastore ${name} uses ${secrets.secretsType} credentials; AccountKey or Sas is required`, TargetReason.AzureError);
+      const container = service.getContainerClient(props.containerName);
+      this.stores.set(key, { container, expires: Date.now() + 10 * 60_000 });
+      return container;
+    } catch (e) {
+      throw classifyArmError(e, `datastore of workspace ${ws}`);
+    }
+  }
+
+  private async uploadSnapshot(container: ContainerClient, snapshot: Snapshot, prefix: string): Promise<void> {
+    for (const f of snapshot.files) {
+      const body = Buffer.from(f.content, "utf8");
+      await container.getBlockBlobClient(`${prefix}/${f.path}`).upload(body, body.length, {
+        metadata: f.mode !== undefined ? { mode: (f.mode & 0o777).toString(8) } : {},
+      });
+    }
+  }
+
+  async submit(sub: RunSubmission, ctx: ProviderContext): Promise<ExecutionHandle> {
+    const spec = this.spec(sub.target);
+    const { subscriptionId, resourceGroup: rg, name: ws } = spec.workspace;
+    const arm = await this.arm(sub.target, ctx, subscriptionId);
+    const rb = sub.run.spec.runBasedCompute;
+    const jobName = azureJobName(sub.run, sub.attempt);
+    const computeName = rb ? runBasedComputeName(sub.run) : (spec.computeName ?? sub.target.metadata.name ?? "");
+    const handle: AmlHandle = { jobName, computeName, subscriptionId, resourceGroup: rg, workspace: ws, ...(rb ? { runBasedCompute: true } : {}) };
+    const wsId = this.wsId(handle);
+    try {
+      try {
+        await arm.jobs.get(rg, ws, jobName);
+        return handle; // submitted before (crash after PUT, or a repeated call): nothing new
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+
+      if (rb) {
+        // The temporary cluster: created (GET before PUT) but not awaited; the job queues until it is ready.
+        const ops = new ComputeOps(arm, rg, ws);
+        if (!(await ops.get(computeName))) {
+          const params: ComputeParams = {
+            computeName, vmSize: rb.vmSize, vmPriority: rb.vmPriority, minNodes: 0, maxNodes: rb.maxNodes,
+            idleSecondsBeforeScaleDown: 120, location: spec.location,
+            tags: { [OWNER_TAG]: `${sub.run.metadata.namespace ?? "default"}.${sub.run.metadata.name}`, [OWNER_UID_TAG]: sub.run.metadata.uid ?? "" },
+            description: `Run-based compute of TrainingRun ${sub.run.metadata.namespace ?? "default"}/${sub.run.metadata.name}; deleted when the run ends`,
+          };
+          await ops.begin("create", computeName, ctx.now, params);
+        }
+      }
+
+      // Code: one version per snapshot digest, uploaded once.
+      const digest = sub.snapshot.digest.replace(/^sha256:/, "");
+      const codeName = `amlcompute-${digest.slice(0, 40)}`;
+      const codeId = `${wsId}/codes/${codeName}/versions/1`;
+      let haveCode = true;
+      try {
+        await arm.codeVersions.get(rg, ws, codeName, "1");
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+        haveCode = false;
+      }
+      if (!haveCode) {
+        const container = await this.store(arm, rg, ws, "default");
+        const prefix = `LocalUpload/${digest}`;
+        await this.uploadSnapshot(container, sub.snapshot, prefix);
+        await arm.codeVersions.createOrUpdate(rg, ws, codeName, "1", {
+          properties: { codeUri: `${container.url}/${prefix}`, isAnonymous: true, description: `Snapshot ${digest} (${sub.snapshot.files.length} files, ${sub.snapshot.totalBytes} bytes)` },
+        });
+      }
+
+      // Environment: one version per environment hash.
+      const envVersion = sanitize(sub.environmentHash.replace(/^sha256:/, "")).slice(0, 32) || "1";
+      const environmentId = `${wsId}/environments/${ENV_NAME}/versions/${envVersion}`;
+      try {
+        await arm.environmentVersions.get(rg, ws, ENV_NAME, envVersion);
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+        const conda = condaFile(sub.config);
+        await arm.environmentVersions.createOrUpdate(rg, ws, ENV_NAME, envVersion, {
+          properties: {
+            image: sub.config.docker?.baseImage ?? this.config.defaultImage,
+            ...(conda ? { condaFile: conda } : {}),
+            description: `RunConfiguration environment ${sub.environmentHash}`,
+          },
+        });
+      }
+
+      const job: CommandJob = {
+        jobType: "Command",
+        command: shellJoin(sub.argv),
+        codeId,
+        environmentId,
+        computeId: `${wsId}/computes/${computeName}`,
+        experimentName: sub.run.spec.experimentName,
+        displayName: `${sub.run.metadata.name} attempt ${sub.attempt}`,
+        environmentVariables: { ...(sub.config.environmentVariables ?? {}), AMLCOMPUTE_RUN_ID: sub.runId, AMLCOMPUTE_ATTEMPT: String(sub.attempt) },
+        resources: { instanceCount: sub.config.nodeCount },
+        ...(distribution(sub.config) ? { distribution: distribution(sub.config) } : {}),
+        ...(sub.config.maxRunDurationSeconds ? { limits: { jobLimitsType: "Command", timeout: `PT${sub.config.maxRunDurationSeconds}S` } } : {}),
+        tags: { "amlcompute.dev/run": `${sub.run.metadata.namespace ?? "default"}.${sub.run.metadata.name}`, "amlcompute.dev/attempt": String(sub.attempt) },
+        properties: { "amlcompute.dev/run-uid": sub.run.metadata.uid ?? "" },
+      };
+      await arm.jobs.createOrUpdate(rg, ws, jobName, { properties: job } as JobBase);
+      return { ...handle, codeId, environmentId };
+    } catch (e) {
+      throw classifyArmError(e, `submitting Azure ML job ${jobName}`);
+    }
+  }
+
+  private async tail(arm: AzureMachineLearningWorkspaces, h: AmlHandle): Promise<string | undefined> {
+    try {
+      const container = await this.store(arm, h.resourceGroup, h.workspace, "workspaceartifactstore");
+      const blob = container.getBlobClient(`ExperimentRun/dcid.${h.jobName}/user_logs/std_log.txt`);
+      const props = await blob.getProperties();
+      const size = props.contentLength ?? 0;
+      if (size === 0) return "";
+      const offset = Math.max(0, size - OUTPUT_TAIL_BYTES);
+      const buf = await blob.downloadToBuffer(offset, size - offset);
+      let text = buf.toString("utf8");
+      if (offset > 0) text = text.slice(text.indexOf("\n") + 1);
+      return text;
+    } catch {
+      return undefined; // logs are best effort: not written yet, or no access to the artifact store
+    }
+  }
+
+  async observe(sub: RunSubmission, handle: ExecutionHandle, ctx: ProviderContext): Promise<RunObservation> {
+    const h = handle as AmlHandle;
+    const arm = await this.arm(sub.target, ctx, h.subscriptionId);
+    let job: JobBase;
+    try {
+      job = await arm.jobs.get(h.resourceGroup, h.workspace, h.jobName);
+    } catch (e) {
+      if (isNotFound(e)) {
+        return { state: "Lost", reason: RunReason.Lost, message: `Azure ML job ${h.jobName} no longer exists in workspace ${h.workspace}`, links: { azureJobName: h.jobName, computeName: h.computeName } };
+      }
+      throw classifyArmError(e, `GET Azure ML job ${h.jobName}`);
+    }
+    const props = job.properties;
+    const status = props.status;
+    const { state, reason } = mapJobStatus(status);
+    const studioUrl = props.services?.Studio?.endpoint ?? undefined;
+    const links = { azureJobName: h.jobName, computeName: h.computeName, ...(studioUrl ? { studioUrl } : {}) };
+    const terminal = state === "Succeeded" || state === "Failed";
+    const outputTail = state === "Running" || terminal ? await this.tail(arm, h) : undefined;
+    let exitCode: number | undefined;
+    const reported = props.properties?.["azureml.exitCode"];
+    if (reported && /^-?\d+$/.test(reported)) exitCode = Number(reported);
+    else if (status === "Completed") exitCode = 0;
+    else if (status === "Failed" && outputTail) {
+      const m = /exited with (?:status|exit) code (-?\d+)/i.exec(outputTail);
+      if (m) exitCode = Number(m[1]);
+    }
+    return {
+      state,
+      reason,
+      message: `Azure ML job ${h.jobName} is ${status ?? "Unknown"}`,
+      links,
+      ...(exitCode !== undefined ? { exitCode } : {}),
+      ...(outputTail !== undefined ? { outputTail } : {}),
+      ...(terminal ? {} : { pollAfterMs: this.config.jobPollMs }),
+    };
+  }
+
+  async cancel(sub: RunSubmission, handle: ExecutionHandle, ctx: ProviderContext): Promise<void> {
+    const h = handle as AmlHandle;
+    const arm = await this.arm(sub.target, ctx, h.subscriptionId);
+    try {
+      const job = await arm.jobs.get(h.resourceGroup, h.workspace, h.jobName);
+      const s = job.properties.status;
+      if (s === "Completed" || s === "Failed" || s === "Canceled" || s === "CancelRequested") return;
+      await arm.jobs.beginCancel(h.resourceGroup, h.workspace, h.jobName); // one request; not awaited to the end
+    } catch (e) {
+      if (isNotFound(e)) return;
+      throw classifyArmError(e, `cancel Azure ML job ${h.jobName}`);
+    }
+  }
+
+  /**
+   * Deletes the run-based compute of a finished run (exactly one DELETE; later calls watch it go).
+   * Azure ML jobs themselves are run history and stay in the workspace.
+   */
+  async releaseRunBasedCompute(run: TrainingRun, target: ComputeTarget, handle: ExecutionHandle | undefined, ctx: ProviderContext): Promise<{ done: boolean; requeueAfterMs?: number }> {
+    if (!run.spec.runBasedCompute && !(handle as AmlHandle | undefined)?.runBasedCompute) return { done: true };
+    const spec = this.spec(target);
+    const arm = await this.arm(target, ctx, spec.workspace.subscriptionId);
+    const ops = new ComputeOps(arm, spec.workspace.resourceGroup, spec.workspace.name);
+    const name = (handle as AmlHandle | undefined)?.computeName ?? runBasedComputeName(run);
+    const compute = await ops.get(name);
+    if (!compute) return { done: true };
+    if (compute.tags?.[OWNER_UID_TAG] !== run.metadata.uid) return { done: true }; // not ours: never delete
+    if (compute.properties?.provisioningState === "Deleting") return { done: false, requeueAfterMs: this.config.operationPollMs };
+    const r = await ops.begin("delete", name, ctx.now);
+    return r.done ? { done: true } : { done: false, requeueAfterMs: this.config.operationPollMs };
+  }
+
+  async cleanup(run: TrainingRun, target: ComputeTarget | undefined, handle: ExecutionHandle | undefined, ctx: ProviderContext): Promise<void> {
+    if (!target) return;
+    const r = await this.releaseRunBasedCompute(run, target, handle, ctx);
+    if (!r.done) {
+      throw new TransientError(`deleting run-based compute ${(handle as AmlHandle | undefined)?.computeName ?? runBasedComputeName(run)}`, r.requeueAfterMs, { reason: TargetReason.Deleting });
+    }
+  }
+}

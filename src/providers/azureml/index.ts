@@ -1,0 +1,27 @@
+import type { ProviderEntry } from "../types.js";
+import { AzureClients } from "./client.js";
+import { AmlComputeProvider } from "./compute.js";
+import { resolveConfig, type AzureMlConfig } from "./config.js";
+import { AmlRunExecutor } from "./executor.js";
+
+export type { AzureMlConfig } from "./config.js";
+export { resolveConfig } from "./config.js";
+export { AzureClients } from "./client.js";
+export { AmlComputeProvider, OWNER_TAG, OWNER_UID_TAG, type ArmOperation } from "./compute.js";
+export { AmlRunExecutor, runBasedComputeName, azureJobName } from "./executor.js";
+export { classifyArmError } from "./errors.js";
+export { SubscriptionBudget, RequestBudgetExhausted, parseRetryAfterMs } from "./budget.js";
+
+/**
+ * The registry entry for `type: AmlCompute`. One instance per operator process: it holds the
+ * credential/client caches and the per-subscription request budget that all targets share.
+ */
+export function createAmlComputeProvider(config: AzureMlConfig = {}, env: NodeJS.ProcessEnv = process.env): ProviderEntry & { compute: AmlComputeProvider; executor: AmlRunExecutor; clients: AzureClients } {
+  const resolved = resolveConfig(config, env);
+  const clients = new AzureClients(resolved);
+  return {
+    compute: new AmlComputeProvider(clients, resolved),
+    executor: new AmlRunExecutor(clients, resolved),
+    clients,
+  };
+}

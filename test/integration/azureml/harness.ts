@@ -1,0 +1,130 @@
+import { randomUUID } from "node:crypto";
+import pino from "pino";
+import type { ComputeTarget, TrainingRun } from "../../../src/api/v1alpha1/index.js";
+import type { ProviderContext, TargetObservation } from "../../../src/providers/types.js";
+import { createAmlComputeProvider, type AzureMlConfig } from "../../../src/providers/azureml/index.js";
+import { TransientError } from "../../../src/runtime/errors.js";
+import { startAzurite, startEmulator, type Azurite, type Emulator, type EmulatorOptions } from "../../azure-emulator/index.js";
+
+export const WS = { subscriptionId: "11111111-2222-3333-4444-555555555555", resourceGroup: "rg-ml", name: "ws-test", location: "westeurope" };
+export const NS = "team-a";
+
+export interface Env {
+  emu: Emulator;
+  azurite?: Azurite;
+  /** Operator-level configuration as main.ts would build it from src/config.ts. */
+  config: AzureMlConfig;
+  /** Secrets the fake ProviderContext can read: "ns/name" → data. */
+  secrets: Map<string, Record<string, string>>;
+  ctx: () => ProviderContext;
+  provider: (extra?: Partial<AzureMlConfig>) => ReturnType<typeof createAmlComputeProvider>;
+  close(): Promise<void>;
+}
+
+export async function startEnv(opts: EmulatorOptions & { withAzurite?: boolean } = {}): Promise<Env> {
+  const azurite = opts.withAzurite ? await startAzurite() : undefined;
+  const emu = await startEmulator({
+    workspaces: [WS], provisioningMs: 1200, updatingMs: 400, deletingMs: 600, retryAfterSeconds: 1,
+    ...(azurite ? { azurite: { blobEndpoint: azurite.blobEndpoint, accountName: azurite.accountName, accountKey: azurite.accountKey } } : {}),
+    ...opts,
+  });
+  const client = emu.clients[0]!;
+  const secrets = new Map<string, Record<string, string>>([
+    [`${NS}/aml-azure-credentials`, { AZURE_TENANT_ID: emu.tenantId, AZURE_CLIENT_ID: client.clientId, AZURE_CLIENT_SECRET: client.clientSecret }],
+  ]);
+  const config: AzureMlConfig = {
+    armEndpoint: emu.url,
+    authorityHost: emu.url,
+    disableInstanceDiscovery: true,
+    caBundlePath: emu.caPath,
+    ...(azurite ? { blobEndpointTemplate: `http://127.0.0.1:${azurite.port}/{account}` } : {}),
+    operationPollMs: 100,
+    jobPollMs: 200,
+    resyncMs: 60_000,
+    requestBudget: { perSecond: 50, burst: 100 },
+  };
+  const log = pino({ level: "silent" });
+  const ctx = (): ProviderContext => ({
+    kube: undefined as never,
+    log,
+    now: new Date(),
+    readSecret: async (ns, name) => secrets.get(`${ns}/${name}`),
+  });
+  return {
+    emu, azurite, config, secrets, ctx,
+    provider: (extra = {}) => createAmlComputeProvider({ ...config, ...extra }, {}),
+    close: async () => {
+      await emu.close();
+      await azurite?.close();
+    },
+  };
+}
+
+export function makeTarget(name: string, amlCompute: Partial<NonNullable<ComputeTarget["spec"]["amlCompute"]>> = {}, extra: Partial<ComputeTarget["spec"]> = {}): ComputeTarget {
+  return {
+    apiVersion: "amlcompute.dev/v1alpha1",
+    kind: "ComputeTarget",
+    metadata: { name, namespace: NS, uid: randomUUID(), generation: 1 },
+    spec: {
+      type: "AmlCompute",
+      deletionPolicy: "Delete",
+      amlCompute: {
+        workspace: { subscriptionId: WS.subscriptionId, resourceGroup: WS.resourceGroup, name: WS.name },
+        mode: "Provision", adopt: false, vmSize: "STANDARD_D2_V2", vmPriority: "Dedicated",
+        minNodes: 0, maxNodes: 2, idleSecondsBeforeScaleDown: 1800,
+        ...amlCompute,
+      },
+      ...extra,
+    },
+    status: {},
+  } as ComputeTarget;
+}
+
+export function makeRun(name: string, extra: Partial<TrainingRun["spec"]> = {}): TrainingRun {
+  return {
+    apiVersion: "amlcompute.dev/v1alpha1",
+    kind: "TrainingRun",
+    metadata: { name, namespace: NS, uid: randomUUID(), generation: 1 },
+    spec: { experimentName: "exp", source: { inline: [] }, script: "train.py", backoffLimit: 0, cancel: false, suspend: false, ...extra },
+    status: {},
+  } as unknown as TrainingRun;
+}
+
+/** What the controller does with an observation: merge status fields, own `undefined` deletes. */
+export function applyStatus(target: ComputeTarget, status: TargetObservation["status"] | undefined): ComputeTarget {
+  const next = { ...(target.status ?? {}) } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(status ?? {})) {
+    if (v === undefined) delete next[k];
+    else next[k] = v;
+  }
+  return { ...target, status: next as ComputeTarget["status"] };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Plays the ComputeTarget controller: ensure(), persist status, wait requeueAfter (or the
+ * TransientError's Retry-After), until `done` holds. Returns the last observation and target.
+ */
+export async function reconcileUntil(
+  env: Env, provider: ReturnType<typeof createAmlComputeProvider>, target: ComputeTarget,
+  done: (o: TargetObservation) => boolean, opts: { timeoutMs?: number; maxWaitMs?: number } = {},
+): Promise<{ obs: TargetObservation; target: ComputeTarget; calls: number; transient: number }> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
+  let calls = 0;
+  let transient = 0;
+  for (;;) {
+    calls++;
+    try {
+      const obs = await provider.compute.ensure(target, env.ctx());
+      target = applyStatus(target, obs.status);
+      if (done(obs)) return { obs, target, calls, transient };
+      await sleep(Math.min(obs.requeueAfterMs ?? 100, opts.maxWaitMs ?? 200));
+    } catch (e) {
+      if (!(e instanceof TransientError)) throw e;
+      transient++;
+      await sleep(Math.min(e.retryAfterMs ?? 100, opts.maxWaitMs ?? 1500));
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${calls} ensure() calls; status ${JSON.stringify(target.status)}`);
+  }
+}
