@@ -98,7 +98,6 @@ export function renderRun(sub: RunSubmission, workDir: string, runDir: string, c
     : undefined;
   const containerName = mode === "docker" ? `aml-${sub.run.metadata.uid}-${sub.attempt}` : undefined;
   if (sub.argv.length === 0) throw invalid("the run has neither script nor command");
-  const script = sub.run.spec.script;
   const launch: Record<string, string> = {
     workdir: workDir,
     manifest: `${workDir}/snapshots/${safeName(sub.snapshot.digest, "snapshot digest")}.manifest`,
@@ -106,8 +105,7 @@ export function renderRun(sub: RunSubmission, workDir: string, runDir: string, c
     env_dir: envDir ?? "",
     python_version: sub.config.environment?.systemManaged?.pythonVersion ?? "",
     interpreter: sub.config.environment?.userManaged?.interpreterPath ?? "python3",
-    // argv is [script, ...arguments] for a script run (the interpreter is ours to add), or a command.
-    use_interpreter: script !== undefined && sub.argv[0] === script ? "1" : "0",
+    use_interpreter: sub.interpreterNeeded ? "1" : "0",
     max_seconds: String(sub.config.maxRunDurationSeconds ?? 0),
     image: sub.config.docker?.baseImage ?? "",
     gpu: sub.config.docker?.gpu ? "1" : "0",
@@ -181,7 +179,10 @@ export function decideObservation(status: RemoteStatus, runDir: string): RunObse
   if (f.exit_code !== undefined) return finished(f, base);
   if (f.started !== "1") {
     if (f.canceled === "1") return { ...base, state: "Failed", reason: "Canceled", message: "canceled while queued" };
-    if (f.queued === "1") return { ...base, state: "Queued", reason: "Queued", message: "waiting for a free slot (maxConcurrentRuns)", pollAfterMs: 10_000 };
+    if (f.queued === "1") {
+      if (f.admissible === "1") return { ...base, state: "Queued", reason: "Queued", message: "a slot is free: submit again to start", continueSubmit: true, pollAfterMs: 1_000 };
+      return { ...base, state: "Queued", reason: "Queued", message: `waiting for a free slot (maxConcurrentRuns), position ${f.queue_position ?? "?"}`, pollAfterMs: 10_000 };
+    }
     return { ...base, state: "Lost", reason: "Lost", message: "the attempt was prepared but never admitted; submit again" };
   }
   if (f.alive === "1") {

@@ -218,11 +218,25 @@ prepare() { # <workdir> [<uid> <attempt> <launcher name>]: layout, absolute path
   return 0
 }
 
-# FIFO admission under one lock per workdir: an attempt starts when fewer than <max> attempts are
-# live and no older queued attempt is waiting. Queue entries not refreshed (by observe) for 15
+# Queued attempts older than this run's entry (FIFO). Entries not refreshed (by observe) for 15
 # minutes belong to runs nobody watches any more and stop blocking others.
+queue_ahead() { # <run dir> <workdir>
+  local run=$1 mine ahead=0 q d
+  mine=$(cat "$run/queued_at" 2>/dev/null) || { echo 0; return; }
+  for q in "$2"/runs/*/*/queued_at; do
+    d=$\{q%/queued_at}
+    [ "$d" = "$run" ] && continue
+    { [ -d "$d/started" ] || [ -e "$d/canceled" ]; } && continue
+    [ -n "$(find "$q" -maxdepth 0 -mmin -15 2>/dev/null)" ] || continue
+    [ "$(cat "$q")" -lt "$mine" ] && ahead=$((ahead + 1))
+  done
+  echo "$ahead"
+}
+
+# Admission under one lock per workdir: an attempt starts when fewer than <max> attempts are live
+# and no older queued attempt is waiting; otherwise it is queued (queued_at holds its FIFO key).
 admit() { # <run dir> <max> <launcher>
-  local run=$1 max=$2 launcher=$3 wd=$\{1%/*/*/*} live mine ahead=0 q d
+  local run=$1 max=$2 launcher=$3 wd=$\{1%/*/*/*} live ahead
   [ -d "$run/started" ] && { echo admit=already; return; }
   [ -e "$run/canceled" ] && { echo admit=canceled; return; }
   exec 9>"$wd/admission.lock" && flock -w 20 9 || { echo admit=busy; return; }
@@ -230,14 +244,7 @@ admit() { # <run dir> <max> <launcher>
   [ -s "$run/queued_at" ] || { date +%s%N >"$run/queued_at.tmp" && mv -f "$run/queued_at.tmp" "$run/queued_at"; }
   touch "$run/queued_at"
   live=$(live_runs "$wd")
-  mine=$(cat "$run/queued_at")
-  for q in "$wd"/runs/*/*/queued_at; do
-    d=$\{q%/queued_at}
-    [ "$d" = "$run" ] && continue
-    { [ -d "$d/started" ] || [ -e "$d/canceled" ]; } && continue
-    [ -n "$(find "$q" -maxdepth 0 -mmin -15 2>/dev/null)" ] || continue
-    [ "$(cat "$q")" -lt "$mine" ] && ahead=$((ahead + 1))
-  done
+  ahead=$(queue_ahead "$run" "$wd")
   if [ "$ahead" -lt $((max - live)) ]; then
     mkdir "$run/started" || { echo admit=already; return; }
     # 9>&-: the launcher must not inherit (and hold) the admission lock.
@@ -268,12 +275,18 @@ status() { # <run dir>
   return 0
 }
 
-observe() { # <run dir> <max> <launcher>: a queued attempt is admitted here when a slot is free
-  if [ -d "$1" ] && [ ! -d "$1/started" ] && [ ! -e "$1/canceled" ] && [ -e "$1/queued_at" ]; then
-    admit "$1" "$2" "$3" >/dev/null
-    exec 9>&-
+# Read-only but for one heartbeat: a queued attempt's entry is touched (so it stays in the queue)
+# and reported admissible when a slot is free; the controller then calls submit, which admits it.
+observe() { # <run dir> <max>
+  local run=$1 max=$2 wd=$\{1%/*/*/*} live ahead
+  if [ -d "$run" ] && [ ! -d "$run/started" ] && [ ! -e "$run/canceled" ] && [ -e "$run/queued_at" ]; then
+    touch "$run/queued_at"
+    live=$(live_runs "$wd")
+    ahead=$(queue_ahead "$run" "$wd")
+    echo "queue_position=$((ahead + 1))"
+    [ "$ahead" -lt $((max - live)) ] && echo admissible=1
   fi
-  status "$1"
+  status "$run"
 }
 
 cancel() { # <run dir> <container name or "">

@@ -88,14 +88,17 @@ export class RemoteVmExecutor implements RunExecutor {
     await Promise.all(Object.entries(files).map(([name, data]) => writeAtomically(session, `${runDir}/${name}`, data, 0o600)));
   }
 
-  /** Read-only, except that a Queued attempt is admitted here once a slot is free (docs/remote-vm.md). */
+  /**
+   * Read-only (a queued attempt's queue entry gets a heartbeat). A Queued attempt whose slot came
+   * free is reported with continueSubmit: the controller calls submit again, which admits it.
+   */
   async observe(sub: RunSubmission, h: ExecutionHandle, ctx: ProviderContext): Promise<RunObservation> {
     const handle = asHandle(h);
     if (!handle) return { state: "Lost", reason: "Lost", message: "no RemoteVM handle recorded for this attempt" };
     const spec = remoteVmSpecOf(sub.target);
     const settings = await this.settings(sub.target, ctx);
     return this.deps.pool.with(settings, async (session) => {
-      const status = await runControl(session, "observe", [handle.runDir, String(spec.maxConcurrentRuns ?? 1), handle.launcher]);
+      const status = await runControl(session, "observe", [handle.runDir, String(spec.maxConcurrentRuns ?? 1)]);
       const obs = decideObservation(status, handle.runDir);
       const env = status.fields.env_status;
       // Persist the environment verdict (built/reused) once, not on every poll.
