@@ -35,6 +35,7 @@ function normalize(node: Json, path: string): Json {
       out[key] = value;
     }
   }
+  dropDefaultedRequired(out);
   if (!("type" in out) && out["x-kubernetes-int-or-string"] !== true) {
     throw new Error(`${path || "<root>"}: every node needs a type`);
   }
@@ -42,4 +43,18 @@ function normalize(node: Json, path: string): Json {
     throw new Error(`${path}: properties and additionalProperties are mutually exclusive in CRDs`);
   }
   return out;
+}
+
+/**
+ * A field with a schema default is optional for the user (the API server fills it in before
+ * validation). Listing it as required makes clients that validate against the published OpenAPI
+ * (kubectl with a List, IDEs) demand it, so it is dropped from `required`.
+ */
+function dropDefaultedRequired(node: Json): void {
+  const props = node.properties as Record<string, Json> | undefined;
+  const required = node.required as string[] | undefined;
+  if (!props || !required) return;
+  const kept = required.filter((name) => props[name]?.default === undefined);
+  if (kept.length > 0) node.required = kept;
+  else delete node.required;
 }

@@ -83,6 +83,9 @@ export function buildRunJob(sub: RunSubmission, manifest: SnapshotManifest): Kub
           restartPolicy: "Never",
           enableServiceLinks: false,
           automountServiceAccountToken: false,
+          // The pause container becomes PID 1, so the script gets SIGTERM's default action on
+          // cancel instead of being ignored as PID 1 and killed only after the grace period.
+          shareProcessNamespace: true,
           securityContext: podSecurity,
           ...(local.serviceAccountName ? { serviceAccountName: local.serviceAccountName } : {}),
           ...(local.nodeSelector ? { nodeSelector: local.nodeSelector } : {}),

@@ -1,0 +1,73 @@
+// Runs the real operator (src/main.ts) as a child process against the local cluster, the way a
+// user would run it, so tests can also SIGKILL and restart it mid-run.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, mkdirSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { clusterKubeconfig, kubectl, repoRoot, waitFor } from "../../cluster/kubectl.js";
+
+export interface RunningOperator {
+  process: ChildProcess;
+  healthPort: number;
+  metricsPort: number;
+  logFile: string;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+export async function installCrds(): Promise<void> {
+  await kubectl(["apply", "--server-side", "--force-conflicts", "-f", join(repoRoot, "deploy/crds")]);
+  for (const plural of ["computetargets", "runconfigurations", "trainingruns"]) {
+    await kubectl(["wait", "--for=condition=Established", "--timeout=60s", `crd/${plural}.amlcompute.dev`]);
+  }
+}
+
+let counter = 0;
+
+export async function startOperator(env: Record<string, string> = {}): Promise<RunningOperator> {
+  const healthPort = await freePort();
+  const metricsPort = await freePort();
+  const logDir = join(repoRoot, ".cluster", "logs");
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, `operator-e2e-${process.pid}-${++counter}.log`);
+  const log = createWriteStream(logFile);
+  const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "src/main.ts")], {
+    cwd: repoRoot,
+    env: {
+      ...process.env, KUBECONFIG: clusterKubeconfig, HEALTH_PORT: String(healthPort), METRICS_PORT: String(metricsPort),
+      LOG_LEVEL: "debug", ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  await waitFor(`operator /readyz (log: ${logFile})`, 60_000, async () => {
+    if (child.exitCode !== null) throw new Error(`operator exited with ${child.exitCode}; see ${logFile}`);
+    const res = await fetch(`http://127.0.0.1:${healthPort}/readyz`).catch(() => undefined);
+    return res?.ok ?? false;
+  });
+  return { process: child, healthPort, metricsPort, logFile };
+}
+
+/** SIGTERM (graceful) or SIGKILL (crash); resolves when the process is gone. */
+export async function stopOperator(op: RunningOperator | undefined, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  if (!op || op.process.exitCode !== null || op.process.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => op.process.once("exit", () => resolve()));
+  op.process.kill(signal);
+  const timer = setTimeout(() => op.process.kill("SIGKILL"), 20_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function metricsText(op: RunningOperator): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${op.metricsPort}/metrics`);
+  return res.text();
+}
