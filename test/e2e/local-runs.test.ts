@@ -7,7 +7,14 @@ import {
   apply, condition, getRun, getRunConfiguration, getTarget, jobsOfRun, localTarget, patchRun, podsOfRun, runConfiguration,
   scriptRun, waitForPhase,
 } from "./support/aml.js";
-import { installCrds, startOperator, stopOperator, type RunningOperator } from "./support/operator.js";
+import { installCrds, metricsText, startOperator, stopOperator, type RunningOperator } from "./support/operator.js";
+
+/** Sum of rest_client_requests_total samples whose HTTP method is one of `methods`. */
+function requestsByMethod(metrics: string, methods: string[]): number {
+  return metrics.split("\n")
+    .filter((l) => l.startsWith("rest_client_requests_total{") && methods.some((m) => l.includes(`method="${m}"`)))
+    .reduce((n, l) => n + Number(l.split(" ").pop()), 0);
+}
 
 /** Recomputes the snapshot digest inside the pod (same algorithm as src/snapshot/build.ts). */
 const DIGEST_CHECK = `import hashlib, os
@@ -202,5 +209,27 @@ describe("TrainingRun on a Local target", () => {
     await apply(scriptRun(ns, "on-adla", { "main.py": "print(1)\n" }, { runConfigurationRef: undefined, runConfiguration: { computeTargetRef: { name: "adla" } } }));
     const run = await waitForPhase(ns, "on-adla", ["Failed"], 30_000);
     expect(condition(run, "Succeeded")).toMatchObject({ status: "False", reason: "TargetRetired" });
+  });
+
+  it("reports ProviderNotAvailable for target types this build has no provider for", async () => {
+    await apply({
+      apiVersion: "amlcompute.dev/v1alpha1", kind: "ComputeTarget", metadata: { name: "dbx", namespace: ns },
+      spec: { type: "Databricks", databricks: { workspaceUrl: "https://adb-1.2.azuredatabricks.net", tokenSecretRef: { name: "dbx" } } },
+    });
+    const t = await waitFor("dbx condition", 30_000, async () => {
+      const target = await getTarget(ns, "dbx");
+      return condition(target, "Ready") ? target : undefined;
+    });
+    expect(condition(t, "Ready")).toMatchObject({ status: "False", reason: "ProviderNotAvailable" });
+  });
+
+  it("reconciles everything again after a restart without writing anything", async () => {
+    await stopOperator(op);
+    op = await startOperator();
+    await new Promise((r) => setTimeout(r, 5_000));
+    const writes = requestsByMethod(await metricsText(op), ["POST", "PUT", "PATCH", "DELETE"]);
+    expect(writes).toBe(0);
+    const reads = requestsByMethod(await metricsText(op), ["GET"]);
+    expect(reads).toBeGreaterThan(0);
   });
 });
