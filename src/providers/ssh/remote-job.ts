@@ -140,11 +140,11 @@ export function parseStatus(stdout: string): RemoteStatus {
   return { fields, tail: sep < 0 ? "" : stdout.slice(sep + 5) };
 }
 
-/** The last whole lines of at most 8 KiB of output. */
-export function boundTail(tail: string, maxBytes = 8192): string {
+/** The last whole lines of at most 8 KiB of output; `truncated` when the log was longer. */
+export function boundTail(tail: string, truncated: boolean, maxBytes = 8192): string {
   let buf = Buffer.from(tail, "utf8");
-  if (buf.length <= maxBytes) return tail;
-  buf = buf.subarray(buf.length - maxBytes);
+  if (buf.length > maxBytes) { buf = buf.subarray(buf.length - maxBytes); truncated = true; }
+  if (!truncated) return tail;
   const text = buf.toString("utf8");
   const nl = text.indexOf("\n");
   return nl >= 0 ? text.slice(nl + 1) : text;
@@ -174,7 +174,8 @@ function failureMessage(reason: string, exitCode: number): string {
 /** Maps the remote state files to the contract's AttemptState. Pure. */
 export function decideObservation(status: RemoteStatus, runDir: string): RunObservation {
   const f: Record<string, string | undefined> = status.fields;
-  const base: Base = { outputTail: boundTail(status.tail), links: { remoteRunDir: runDir } };
+  const truncated = Number(f.log_bytes ?? 0) > Buffer.byteLength(status.tail, "utf8");
+  const base: Base = { outputTail: boundTail(status.tail, truncated), links: { remoteRunDir: runDir } };
   if (f.exists !== "1") return { ...base, state: "Lost", reason: "Lost", message: `run directory ${runDir} is gone` };
   if (f.exit_code !== undefined) return finished(f, base);
   if (f.started !== "1") {

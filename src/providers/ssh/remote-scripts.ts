@@ -270,6 +270,7 @@ status() { # <run dir>
   for f in pid exit_code reason phase env_status; do
     [ -s "$run/$f" ] && echo "$f=$(head -c 200 "$run/$f" | tr -d '\n')"
   done
+  [ -f "$run/output.log" ] && echo "log_bytes=$(stat -c %s "$run/output.log")"
   echo "---"
   [ -f "$run/output.log" ] && tail -c 8192 "$run/output.log"
   return 0
