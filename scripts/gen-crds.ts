@@ -55,7 +55,8 @@ const chartTemplate = (yamlText: string): string =>
     "metadata:\n  annotations:\n    {{- if .Values.crds.keep }}\n    helm.sh/resource-policy: keep\n    {{- end }}\n") +
   "{{- end }}\n";
 
-function outputs(): Map<string, string> {
+/** Every generated file and its content, keyed by repo-relative path. */
+export function generatedFiles(): Map<string, string> {
   const files = new Map<string, string>();
   for (const crd of ALL_CRDS) {
     const text = stringify(renderCrd(crd), { lineWidth: 0, sortMapEntries: false });
@@ -68,7 +69,7 @@ function outputs(): Map<string, string> {
 function main(): void {
   const check = process.argv.includes("--check");
   const stale: string[] = [];
-  for (const [path, text] of outputs()) {
+  for (const [path, text] of generatedFiles()) {
     const current = existsSync(path) ? readFileSync(path, "utf8") : undefined;
     if (current === text) continue;
     if (check) {

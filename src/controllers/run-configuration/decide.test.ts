@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { aComputeTarget, ready } from "../../../test/fixtures/builders.js";
+import type { RunConfiguration } from "../../api/v1alpha1/index.js";
+import { decideRunConfigurationStatus } from "./decide.js";
+import { environmentHash } from "./environment-hash.js";
+
+const now = new Date("2025-01-01T00:00:00Z");
+const rc = (spec: Partial<RunConfiguration["spec"]> = {}): RunConfiguration => ({
+  metadata: { name: "cfg", namespace: "ns", generation: 3 },
+  spec: { computeTargetRef: { name: "local" }, framework: "Python", nodeCount: 1, processCountPerNode: 1, ...spec },
+});
+const readyOf = (s: ReturnType<typeof decideRunConfigurationStatus>) => s.conditions?.find((c) => c.type === "Ready");
+
+describe("decideRunConfigurationStatus", () => {
+  it.each([
+    ["is Ready when its target is Ready", rc(), aComputeTarget(ready("True")), ["True", "Ready"]],
+    ["waits for a target that is not Ready", rc(), aComputeTarget(ready("False")), ["False", "ComputeTargetNotReady"]],
+    ["names a missing target", rc(), undefined, ["False", "ComputeTargetNotFound"]],
+    ["refuses PySpark on a RemoteVM", rc({ framework: "PySpark" }), aComputeTarget(ready("True"), (t) => ({ ...t, spec: { ...t.spec, type: "RemoteVM" } })), ["False", "UnsupportedOnTarget"]],
+    ["refuses several nodes on one VM", rc({ nodeCount: 2 }), aComputeTarget(ready("True"), (t) => ({ ...t, spec: { ...t.spec, type: "RemoteVM" } })), ["False", "UnsupportedOnTarget"]],
+  ] as const)("%s", (_name, config, target, [status, reason]) => {
+    const s = decideRunConfigurationStatus(config, target, now);
+    expect(readyOf(s)).toMatchObject({ status, reason, observedGeneration: 3 });
+    expect(s.observedGeneration).toBe(3);
+  });
+});
+
+describe("environmentHash", () => {
+  const managed = (pip: string[]) => ({ environment: { systemManaged: { pipPackages: pip } } });
+  it("is stable for the same package list and changes with it", () => {
+    expect(environmentHash(managed(["six==1.16.0"]))).toBe(environmentHash(managed(["six==1.16.0"])));
+    expect(environmentHash(managed(["six==1.16.0"]))).not.toBe(environmentHash(managed(["six==1.15.0"])));
+  });
+  it("differs between user-managed interpreters and includes the base image", () => {
+    expect(environmentHash({ environment: { userManaged: { interpreterPath: "python3" } } }))
+      .not.toBe(environmentHash({ environment: { userManaged: { interpreterPath: "/opt/py/bin/python" } } }));
+    expect(environmentHash({ ...managed([]), docker: { enabled: true, gpu: false, baseImage: "a" } }))
+      .not.toBe(environmentHash({ ...managed([]), docker: { enabled: true, gpu: false, baseImage: "b" } }));
+  });
+});
