@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import { tmpdir } from "node:os";
@@ -191,9 +191,30 @@ export interface Emulator {
   close(): Promise<void>;
 }
 
+interface ArmResult { status: number; body?: unknown; headers?: Record<string, string> }
+interface Rq {
+  method: string;
+  ws: WorkspaceRecord;
+  seg: string[];
+  query: URLSearchParams;
+  obj: Record<string, unknown>;
+  apiVersion: string;
+  kind: string;
+}
+
 class ArmError extends Error {
   constructor(readonly status: number, readonly code: string, message: string, readonly headers: Record<string, string> = {}) {
     super(message);
+  }
+}
+
+/** Signal a process group; a group that is already gone is fine. */
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (!pid) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    /* already gone */
   }
 }
 
@@ -213,6 +234,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const coreQuota = opts.dedicatedCoreQuota ?? 200;
   const jobStepMs = opts.jobStepMs ?? 150;
   const signingKey = randomBytes(32);
+  const pythonExe = findPython();
 
   const workspaces = new Map<string, WorkspaceRecord>();
   const computes = new Map<string, ComputeRecord>();
@@ -416,6 +438,14 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     }
   };
 
+  const checkImmutable = (existing: ComputeRecord, props: Record<string, unknown>) => {
+    for (const f of ["vmSize", "vmPriority"] as const) {
+      if (props[f] !== undefined && lc(String(props[f])) !== lc(String(existing.amlProps[f] ?? ""))) {
+        throw new ArmError(400, "BadRequest", `Updating ${f} of an existing AmlCompute is not supported. Delete and recreate the compute.`);
+      }
+    }
+  };
+
   // ---------- jobs ----------
   const studioUrl = (ws: WorkspaceRecord, job: string) =>
     `https://ml.azure.com/runs/${encodeURIComponent(job)}?wsid=${encodeURIComponent(ws.id)}&tid=${tenantId}`;
@@ -517,12 +547,16 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       await sleep(jobStepMs);
       if (j.cancelRequested) return setStatus(j, "Canceled");
       const envVars = (props.environmentVariables ?? {}) as Record<string, string>;
+      // The environment image provides `python`; here it is the machine's python3.
+      const envBin = join(j.dir, "env-bin");
+      mkdirSync(envBin);
+      if (pythonExe) symlinkSync(pythonExe, join(envBin, "python"));
       const child = spawn("bash", ["-c", String(props.command)], {
         cwd: codeDir,
         detached: true,
         stdio: ["ignore", "pipe", "pipe"],
         env: {
-          PATH: process.env.PATH ?? "/usr/bin:/bin",
+          PATH: `${envBin}:${process.env.PATH ?? "/usr/bin:/bin"}`,
           HOME: j.dir,
           LANG: "C.UTF-8",
           PYTHONUNBUFFERED: "1",
@@ -539,7 +573,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       const timer = setInterval(() => void uploadLog(j).catch(() => undefined), 1000);
       const timeout = (props.limits as { timeout?: string } | undefined)?.timeout;
       const limitMs = timeout ? isoDurationMs(timeout) : undefined;
-      const killer = limitMs ? setTimeout(() => { try { process.kill(-child.pid!, "SIGKILL"); } catch { /* gone */ } }, limitMs) : undefined;
+      const killer = limitMs ? setTimeout(() => killGroup(child.pid, "SIGKILL"), limitMs) : undefined;
       const code: number = await new Promise((resolve) => child.once("close", (c, sig) => resolve(c ?? (sig ? 128 + 9 : 1))));
       clearInterval(timer);
       if (killer) clearTimeout(killer);
@@ -569,7 +603,211 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const wsRoute = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.MachineLearningServices\/workspaces\/([^/]+)(\/.*)?$/i;
   const opRoute = /^\/subscriptions\/([^/]+)\/providers\/Microsoft\.MachineLearningServices\/locations\/([^/]+)\/(computeOperationsStatus|computeOperationsResults|jobOperationsResults)\/([^/]+)$/i;
 
-  const arm = async (method: string, path: string, query: URLSearchParams, body: unknown): Promise<{ status: number; body?: unknown; headers?: Record<string, string> }> => {
+  const computesRoute = async ({ method, ws, seg, query, obj, apiVersion }: Rq): Promise<ArmResult> => {
+    if (seg.length === 1) {
+      if (method !== "GET") throw new ArmError(405, "MethodNotAllowed", "Method not allowed.");
+      const value = [...computes.values()].filter((c) => c.ws === ws).map((c) => (tick(c), c)).filter((c) => computes.has(c.key)).map(computeView);
+      return { status: 200, body: { value } };
+    }
+    const name = seg[1]!;
+    if (seg.length === 3 && lc(seg[2]!) === "listnodes" && method === "POST") {
+      const c = getCompute(ws, name);
+      if (!c) throw new ArmError(404, "ResourceNotFound", `Compute ${name} not found.`);
+      const v = computeView(c).properties as { properties: { currentNodeCount?: number } };
+      const nodes = Array.from({ length: v.properties.currentNodeCount ?? 0 }, (_, i) => ({ nodeId: `tvmps_${i}`, privateIpAddress: `10.0.0.${i + 4}`, port: 50000 + i, nodeState: "idle" }));
+      return { status: 200, body: { nodes } };
+    }
+    if (seg.length !== 2) throw new ArmError(404, "NotFound", "Not found.");
+    const existing = getCompute(ws, name);
+    if (method === "GET") {
+      if (!existing) throw new ArmError(404, "ResourceNotFound", `The Resource '${PROVIDER}/workspaces/${ws.name}/computes/${name}' under resource group '${ws.resourceGroup}' was not found.`);
+      return { status: 200, body: computeView(existing) };
+    }
+    if (method === "PUT" || method === "PATCH") {
+      if (existing && ["Creating", "Updating", "Deleting"].includes(existing.provisioningState)) {
+        throw new ArmError(409, "Conflict", `Compute ${name} is in state ${existing.provisioningState}; another operation is in progress.`);
+      }
+      let props: Record<string, unknown>;
+      let computeType: string;
+      if (method === "PATCH") {
+        if (!existing) throw new ArmError(404, "ResourceNotFound", `Compute ${name} not found.`);
+        // ClusterUpdateParameters: { properties: { properties: { scaleSettings } } }
+        const inner = (obj.properties as { properties?: { scaleSettings?: Record<string, unknown> } } | undefined)?.properties;
+        const scale = inner?.scaleSettings;
+        if (!scale) throw new ArmError(400, "BadRequest", "properties.properties.scaleSettings is required.");
+        props = { ...existing.amlProps, scaleSettings: scale };
+        computeType = existing.computeType;
+      } else {
+        const p = obj.properties as Record<string, unknown> | undefined;
+        if (!p?.computeType) throw new ArmError(400, "BadRequest", "properties.computeType is required.");
+        computeType = String(p.computeType);
+        props = (p.properties ?? {}) as Record<string, unknown>;
+        if (existing && existing.computeType !== computeType) {
+          throw new ArmError(400, "BadRequest", `Compute ${name} already exists with type ${existing.computeType}.`);
+        }
+        if (existing && computeType === "AmlCompute") checkImmutable(existing, props);
+      }
+      if (computeType === "AmlCompute" && !(obj.properties as { resourceId?: string } | undefined)?.resourceId) validateAmlProps(name, props, ws, existing);
+      const failure = failNext.get(lc(name));
+      failNext.delete(lc(name));
+      const resourceId = (obj.properties as { resourceId?: string } | undefined)?.resourceId;
+      if (existing) {
+        existing.amlProps = { ...existing.amlProps, ...props };
+        existing.provisioningState = "Updating";
+        existing.settleAt = Date.now() + updatingMs;
+        existing.pendingFailure = failure;
+        existing.modifiedOn = nowIso();
+        const headers = newOperation(ws, computeOpCheck(ws, name, "exists"), apiVersion);
+        return { status: method === "PATCH" ? 202 : 200, headers, body: computeView(existing) };
+      }
+      const c: ComputeRecord = {
+        key: computeKey(ws, name), ws, name, location: String(obj.location ?? ws.location), createdOn: nowIso(), modifiedOn: nowIso(),
+        provisioningState: "Creating", settleAt: Date.now() + (resourceId ? 100 : provisioningMs), pendingFailure: failure,
+        provisioningErrors: [], attached: Boolean(resourceId), resourceId, computeType,
+        description: (obj.properties as { description?: string } | undefined)?.description,
+        tags: obj.tags as Record<string, string> | undefined, amlProps: props,
+      };
+      computes.set(c.key, c);
+      const headers = newOperation(ws, computeOpCheck(ws, name, "exists"), apiVersion);
+      return { status: 201, headers, body: computeView(c) };
+    }
+    if (method === "DELETE") {
+      const action = query.get("underlyingResourceAction");
+      if (action !== "Delete" && action !== "Detach") {
+        throw new ArmError(400, "BadRequest", "The query parameter underlyingResourceAction is required and must be 'Delete' or 'Detach'.");
+      }
+      if (!existing) return { status: 204 };
+      if (action === "Detach" && !existing.attached) {
+        throw new ArmError(400, "BadRequest", `Compute ${name} of type ${existing.computeType} was created by Azure Machine Learning and cannot be detached; use underlyingResourceAction=Delete.`);
+      }
+      if (existing.provisioningState !== "Deleting") {
+        existing.provisioningState = "Deleting";
+        existing.settleAt = Date.now() + (action === "Detach" ? 50 : deletingMs);
+      }
+      const headers = newOperation(ws, computeOpCheck(ws, name, "gone"), apiVersion);
+      return { status: 202, headers };
+    }
+    throw new ArmError(405, "MethodNotAllowed", `${method} not allowed.`);
+  };
+
+  const assetsRoute = async ({ method, ws, seg, obj, kind }: Rq): Promise<ArmResult> => {
+    const map = kind === "codes" ? codes : environments;
+    if (seg.length !== 4 || lc(seg[2]!) !== "versions") throw new ArmError(404, "NotFound", "Not found.");
+    const name = seg[1]!;
+    const version = seg[3]!;
+    const id = `${ws.id}/${kind}/${name}/versions/${version}`;
+    const view = (a: AssetRecord) => ({
+      id: a.id, name: a.version, type: `${PROVIDER}/workspaces/${kind}/versions`,
+      systemData: { createdAt: a.createdAt, createdBy: "emulator", createdByType: "Application" },
+      properties: a.properties,
+    });
+    const existing = map.get(lc(id));
+    if (method === "GET") {
+      if (!existing) throw new ArmError(404, "UserError", `${kind === "codes" ? "Code" : "Environment"} ${name}:${version} not found in workspace ${ws.name}.`);
+      return { status: 200, body: view(existing) };
+    }
+    if (method === "PUT") {
+      const p = (obj.properties ?? {}) as Record<string, unknown>;
+      if (kind === "codes" && !p.codeUri) throw new ArmError(400, "UserError", "properties.codeUri is required.");
+      if (kind === "environments" && !p.image && !p.build) throw new ArmError(400, "UserError", "One of properties.image or properties.build is required.");
+      if (existing) {
+        const key = kind === "codes" ? "codeUri" : "image";
+        if (existing.properties[key] !== p[key] || (kind === "environments" && existing.properties.condaFile !== p.condaFile)) {
+          throw new ArmError(409, "UserError", `${name}:${version} already exists with different content; asset versions are immutable.`);
+        }
+        return { status: 200, body: view(existing) };
+      }
+      const props = kind === "environments" ? { ...p, environmentType: "UserCreated", osType: p.osType ?? "Linux", provisioningState: "Succeeded" } : { ...p, provisioningState: "Succeeded" };
+      const a: AssetRecord = { id, name, version, properties: props, createdAt: nowIso() };
+      map.set(lc(id), a);
+      return { status: 201, body: view(a) };
+    }
+    throw new ArmError(405, "MethodNotAllowed", `${method} not allowed.`);
+  };
+
+  const datastoresRoute = async ({ method, ws, seg, query }: Rq): Promise<ArmResult> => {
+    if (!opts.azurite) throw new ArmError(404, "UserError", "This workspace has no datastores (emulator started without blob storage).");
+    const stores = [
+      { name: "workspaceblobstore", container: defaultContainer(ws), isDefault: true },
+      { name: "workspaceartifactstore", container: ARTIFACT_CONTAINER, isDefault: false },
+    ];
+    const view = (s: (typeof stores)[number]) => ({
+      id: `${ws.id}/datastores/${s.name}`, name: s.name, type: `${PROVIDER}/workspaces/datastores`,
+      properties: {
+        datastoreType: "AzureBlob", accountName: opts.azurite!.accountName, containerName: s.container,
+        endpoint: "core.windows.net", protocol: "https", serviceDataAccessAuthIdentity: "None",
+        isDefault: s.isDefault, credentials: { credentialsType: "AccountKey" }, tags: {}, properties: {},
+      },
+    });
+    if (seg.length === 1 && method === "GET") {
+      const onlyDefault = query.get("isDefault");
+      return { status: 200, body: { value: stores.filter((s) => onlyDefault === null || String(s.isDefault) === onlyDefault).map(view) } };
+    }
+    const s = stores.find((x) => x.name === seg[1]);
+    if (!s) throw new ArmError(404, "UserError", `Datastore ${seg[1]} not found.`);
+    await container(s.container);
+    if (seg.length === 2 && method === "GET") return { status: 200, body: view(s) };
+    if (seg.length === 3 && lc(seg[2]!) === "listsecrets" && method === "POST") {
+      return { status: 200, body: { secretsType: "AccountKey", key: opts.azurite.accountKey } };
+    }
+    throw new ArmError(404, "NotFound", "Not found.");
+  };
+
+  const jobsRoute = async ({ method, ws, seg, obj, apiVersion }: Rq): Promise<ArmResult> => {
+    if (seg.length === 1 && method === "GET") {
+      return { status: 200, body: { value: [...jobs.values()].filter((j) => j.ws === ws).map(jobView) } };
+    }
+    const name = seg[1]!;
+    const key = `${ws.key}/${lc(name)}`;
+    const existing = jobs.get(key);
+    if (seg.length === 3 && lc(seg[2]!) === "cancel" && method === "POST") {
+      if (!existing) throw new ArmError(404, "UserError", `Job ${name} not found.`);
+      if (!["Completed", "Failed", "Canceled"].includes(existing.status)) {
+        existing.cancelRequested = true;
+        setStatus(existing, "CancelRequested");
+        killGroup(existing.child?.pid, "SIGTERM");
+      }
+      const opId = randomUUID();
+      operations.set(opId, {
+        id: opId, location: ws.location, startTime: nowIso(),
+        check: () => (["Canceled", "Completed", "Failed"].includes(existing.status) ? { status: "Succeeded" } : { status: "InProgress" }),
+      });
+      return {
+        status: 202,
+        headers: {
+          Location: `${url}/subscriptions/${ws.subscriptionId}/providers/${PROVIDER}/locations/${ws.location}/jobOperationsResults/${opId}?api-version=${apiVersion}`,
+          "Retry-After": String(retryAfter),
+        },
+      };
+    }
+    if (seg.length !== 2) throw new ArmError(404, "NotFound", "Not found.");
+    if (method === "GET") {
+      if (!existing) throw new ArmError(404, "UserError", `Job ${name} not found in workspace ${ws.name}.`);
+      return { status: 200, body: jobView(existing) };
+    }
+    if (method === "PUT") {
+      if (existing) {
+        // Azure ML does not allow changing a submitted job; a repeat PUT returns it unchanged.
+        return { status: 200, body: jobView(existing) };
+      }
+      const p = (obj.properties ?? {}) as Record<string, unknown>;
+      if (p.jobType !== "Command") throw new ArmError(400, "UserError", `jobType ${String(p.jobType)} is not supported by the emulator (Command only).`);
+      if (!p.command) throw new ArmError(400, "UserError", "properties.command is required.");
+      if (!p.environmentId || !resolveAsset(environments, String(p.environmentId))) {
+        throw new ArmError(400, "UserError", `Environment ${String(p.environmentId)} not found.`);
+      }
+      if (p.codeId && !resolveAsset(codes, String(p.codeId))) throw new ArmError(400, "UserError", `Code ${String(p.codeId)} not found.`);
+      const computeName = String(p.computeId ?? "").split("/").pop() ?? "";
+      if (!computeName || !getCompute(ws, computeName)) throw new ArmError(400, "UserError", `Compute ${computeName || "(none)"} not found in workspace ${ws.name}.`);
+      const j: JobRecord = { key, ws, name, body: { properties: p }, status: "NotStarted", createdAt: nowIso(), output: "", cancelRequested: false, history: ["NotStarted"] };
+      jobs.set(key, j);
+      void runJob(j);
+      return { status: 201, body: jobView(j) };
+    }
+    throw new ArmError(405, "MethodNotAllowed", `${method} not allowed.`);
+  };
+
+  const arm = async (method: string, path: string, query: URLSearchParams, body: unknown): Promise<ArmResult> => {
     const apiVersion = query.get("api-version");
     if (!apiVersion) {
       throw new ArmError(400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.");
@@ -621,218 +859,11 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       };
     }
     const kind = lc(seg[0]!);
-
-    if (kind === "computes") {
-      if (seg.length === 1) {
-        if (method !== "GET") throw new ArmError(405, "MethodNotAllowed", "Method not allowed.");
-        const value = [...computes.values()].filter((c) => c.ws === ws).map((c) => (tick(c), c)).filter((c) => computes.has(c.key)).map(computeView);
-        return { status: 200, body: { value } };
-      }
-      const name = seg[1]!;
-      if (seg.length === 3 && lc(seg[2]!) === "listnodes" && method === "POST") {
-        const c = getCompute(ws, name);
-        if (!c) throw new ArmError(404, "ResourceNotFound", `Compute ${name} not found.`);
-        const v = computeView(c).properties as { properties: { currentNodeCount?: number } };
-        const nodes = Array.from({ length: v.properties.currentNodeCount ?? 0 }, (_, i) => ({ nodeId: `tvmps_${i}`, privateIpAddress: `10.0.0.${i + 4}`, port: 50000 + i, nodeState: "idle" }));
-        return { status: 200, body: { nodes } };
-      }
-      if (seg.length !== 2) throw new ArmError(404, "NotFound", "Not found.");
-      const existing = getCompute(ws, name);
-      if (method === "GET") {
-        if (!existing) throw new ArmError(404, "ResourceNotFound", `The Resource '${PROVIDER}/workspaces/${ws.name}/computes/${name}' under resource group '${ws.resourceGroup}' was not found.`);
-        return { status: 200, body: computeView(existing) };
-      }
-      if (method === "PUT" || method === "PATCH") {
-        if (existing && ["Creating", "Updating", "Deleting"].includes(existing.provisioningState)) {
-          throw new ArmError(409, "Conflict", `Compute ${name} is in state ${existing.provisioningState}; another operation is in progress.`);
-        }
-        let props: Record<string, unknown>;
-        let computeType: string;
-        if (method === "PATCH") {
-          if (!existing) throw new ArmError(404, "ResourceNotFound", `Compute ${name} not found.`);
-          // ClusterUpdateParameters: { properties: { properties: { scaleSettings } } }
-          const inner = (obj.properties as { properties?: { scaleSettings?: Record<string, unknown> } } | undefined)?.properties;
-          const scale = inner?.scaleSettings;
-          if (!scale) throw new ArmError(400, "BadRequest", "properties.properties.scaleSettings is required.");
-          props = { ...existing.amlProps, scaleSettings: scale };
-          computeType = existing.computeType;
-        } else {
-          const p = obj.properties as Record<string, unknown> | undefined;
-          if (!p?.computeType) throw new ArmError(400, "BadRequest", "properties.computeType is required.");
-          computeType = String(p.computeType);
-          props = (p.properties ?? {}) as Record<string, unknown>;
-          if (existing && existing.computeType !== computeType) {
-            throw new ArmError(400, "BadRequest", `Compute ${name} already exists with type ${existing.computeType}.`);
-          }
-          if (existing && computeType === "AmlCompute") {
-            for (const f of ["vmSize", "vmPriority"] as const) {
-              if (props[f] !== undefined && lc(String(props[f])) !== lc(String(existing.amlProps[f] ?? ""))) {
-                throw new ArmError(400, "BadRequest", `Updating ${f} of an existing AmlCompute is not supported. Delete and recreate the compute.`);
-              }
-            }
-          }
-        }
-        if (computeType === "AmlCompute" && !(obj.properties as { resourceId?: string } | undefined)?.resourceId) validateAmlProps(name, props, ws, existing);
-        const failure = failNext.get(lc(name));
-        failNext.delete(lc(name));
-        const resourceId = (obj.properties as { resourceId?: string } | undefined)?.resourceId;
-        if (existing) {
-          existing.amlProps = { ...existing.amlProps, ...props };
-          existing.provisioningState = "Updating";
-          existing.settleAt = Date.now() + updatingMs;
-          existing.pendingFailure = failure;
-          existing.modifiedOn = nowIso();
-          const headers = newOperation(ws, computeOpCheck(ws, name, "exists"), apiVersion);
-          return { status: method === "PATCH" ? 202 : 200, headers, body: computeView(existing) };
-        }
-        const c: ComputeRecord = {
-          key: computeKey(ws, name), ws, name, location: String(obj.location ?? ws.location), createdOn: nowIso(), modifiedOn: nowIso(),
-          provisioningState: "Creating", settleAt: Date.now() + (resourceId ? 100 : provisioningMs), pendingFailure: failure,
-          provisioningErrors: [], attached: Boolean(resourceId), resourceId, computeType,
-          description: (obj.properties as { description?: string } | undefined)?.description,
-          tags: obj.tags as Record<string, string> | undefined, amlProps: props,
-        };
-        computes.set(c.key, c);
-        const headers = newOperation(ws, computeOpCheck(ws, name, "exists"), apiVersion);
-        return { status: 201, headers, body: computeView(c) };
-      }
-      if (method === "DELETE") {
-        const action = query.get("underlyingResourceAction");
-        if (action !== "Delete" && action !== "Detach") {
-          throw new ArmError(400, "BadRequest", "The query parameter underlyingResourceAction is required and must be 'Delete' or 'Detach'.");
-        }
-        if (!existing) return { status: 204 };
-        if (action === "Detach" && !existing.attached) {
-          throw new ArmError(400, "BadRequest", `Compute ${name} of type ${existing.computeType} was created by Azure Machine Learning and cannot be detached; use underlyingResourceAction=Delete.`);
-        }
-        if (existing.provisioningState !== "Deleting") {
-          existing.provisioningState = "Deleting";
-          existing.settleAt = Date.now() + (action === "Detach" ? 50 : deletingMs);
-        }
-        const headers = newOperation(ws, computeOpCheck(ws, name, "gone"), apiVersion);
-        return { status: 202, headers };
-      }
-      throw new ArmError(405, "MethodNotAllowed", `${method} not allowed.`);
-    }
-
-    if (kind === "codes" || kind === "environments") {
-      const map = kind === "codes" ? codes : environments;
-      if (seg.length !== 4 || lc(seg[2]!) !== "versions") throw new ArmError(404, "NotFound", "Not found.");
-      const name = seg[1]!;
-      const version = seg[3]!;
-      const id = `${ws.id}/${kind}/${name}/versions/${version}`;
-      const view = (a: AssetRecord) => ({
-        id: a.id, name: a.version, type: `${PROVIDER}/workspaces/${kind}/versions`,
-        systemData: { createdAt: a.createdAt, createdBy: "emulator", createdByType: "Application" },
-        properties: a.properties,
-      });
-      const existing = map.get(lc(id));
-      if (method === "GET") {
-        if (!existing) throw new ArmError(404, "UserError", `${kind === "codes" ? "Code" : "Environment"} ${name}:${version} not found in workspace ${ws.name}.`);
-        return { status: 200, body: view(existing) };
-      }
-      if (method === "PUT") {
-        const p = (obj.properties ?? {}) as Record<string, unknown>;
-        if (kind === "codes" && !p.codeUri) throw new ArmError(400, "UserError", "properties.codeUri is required.");
-        if (kind === "environments" && !p.image && !p.build) throw new ArmError(400, "UserError", "One of properties.image or properties.build is required.");
-        if (existing) {
-          const key = kind === "codes" ? "codeUri" : "image";
-          if (existing.properties[key] !== p[key] || (kind === "environments" && existing.properties.condaFile !== p.condaFile)) {
-            throw new ArmError(409, "UserError", `${name}:${version} already exists with different content; asset versions are immutable.`);
-          }
-          return { status: 200, body: view(existing) };
-        }
-        const props = kind === "environments" ? { ...p, environmentType: "UserCreated", osType: p.osType ?? "Linux", provisioningState: "Succeeded" } : { ...p, provisioningState: "Succeeded" };
-        const a: AssetRecord = { id, name, version, properties: props, createdAt: nowIso() };
-        map.set(lc(id), a);
-        return { status: 201, body: view(a) };
-      }
-      throw new ArmError(405, "MethodNotAllowed", `${method} not allowed.`);
-    }
-
-    if (kind === "datastores") {
-      if (!opts.azurite) throw new ArmError(404, "UserError", "This workspace has no datastores (emulator started without blob storage).");
-      const stores = [
-        { name: "workspaceblobstore", container: defaultContainer(ws), isDefault: true },
-        { name: "workspaceartifactstore", container: ARTIFACT_CONTAINER, isDefault: false },
-      ];
-      const view = (s: (typeof stores)[number]) => ({
-        id: `${ws.id}/datastores/${s.name}`, name: s.name, type: `${PROVIDER}/workspaces/datastores`,
-        properties: {
-          datastoreType: "AzureBlob", accountName: opts.azurite!.accountName, containerName: s.container,
-          endpoint: "core.windows.net", protocol: "https", serviceDataAccessAuthIdentity: "None",
-          isDefault: s.isDefault, credentials: { credentialsType: "AccountKey" }, tags: {}, properties: {},
-        },
-      });
-      if (seg.length === 1 && method === "GET") {
-        const onlyDefault = query.get("isDefault");
-        return { status: 200, body: { value: stores.filter((s) => onlyDefault === null || String(s.isDefault) === onlyDefault).map(view) } };
-      }
-      const s = stores.find((x) => x.name === seg[1]);
-      if (!s) throw new ArmError(404, "UserError", `Datastore ${seg[1]} not found.`);
-      await container(s.container);
-      if (seg.length === 2 && method === "GET") return { status: 200, body: view(s) };
-      if (seg.length === 3 && lc(seg[2]!) === "listsecrets" && method === "POST") {
-        return { status: 200, body: { secretsType: "AccountKey", key: opts.azurite.accountKey } };
-      }
-      throw new ArmError(404, "NotFound", "Not found.");
-    }
-
-    if (kind === "jobs") {
-      if (seg.length === 1 && method === "GET") {
-        return { status: 200, body: { value: [...jobs.values()].filter((j) => j.ws === ws).map(jobView) } };
-      }
-      const name = seg[1]!;
-      const key = `${ws.key}/${lc(name)}`;
-      const existing = jobs.get(key);
-      if (seg.length === 3 && lc(seg[2]!) === "cancel" && method === "POST") {
-        if (!existing) throw new ArmError(404, "UserError", `Job ${name} not found.`);
-        if (!["Completed", "Failed", "Canceled"].includes(existing.status)) {
-          existing.cancelRequested = true;
-          setStatus(existing, "CancelRequested");
-          if (existing.child?.pid) {
-            try { process.kill(-existing.child.pid, "SIGTERM"); } catch { /* already gone */ }
-          }
-        }
-        const opId = randomUUID();
-        operations.set(opId, {
-          id: opId, location: ws.location, startTime: nowIso(),
-          check: () => (["Canceled", "Completed", "Failed"].includes(existing.status) ? { status: "Succeeded" } : { status: "InProgress" }),
-        });
-        return {
-          status: 202,
-          headers: {
-            Location: `${url}/subscriptions/${ws.subscriptionId}/providers/${PROVIDER}/locations/${ws.location}/jobOperationsResults/${opId}?api-version=${apiVersion}`,
-            "Retry-After": String(retryAfter),
-          },
-        };
-      }
-      if (seg.length !== 2) throw new ArmError(404, "NotFound", "Not found.");
-      if (method === "GET") {
-        if (!existing) throw new ArmError(404, "UserError", `Job ${name} not found in workspace ${ws.name}.`);
-        return { status: 200, body: jobView(existing) };
-      }
-      if (method === "PUT") {
-        if (existing) {
-          // Azure ML does not allow changing a submitted job; a repeat PUT returns it unchanged.
-          return { status: 200, body: jobView(existing) };
-        }
-        const p = (obj.properties ?? {}) as Record<string, unknown>;
-        if (p.jobType !== "Command") throw new ArmError(400, "UserError", `jobType ${String(p.jobType)} is not supported by the emulator (Command only).`);
-        if (!p.command) throw new ArmError(400, "UserError", "properties.command is required.");
-        if (!p.environmentId || !resolveAsset(environments, String(p.environmentId))) {
-          throw new ArmError(400, "UserError", `Environment ${String(p.environmentId)} not found.`);
-        }
-        if (p.codeId && !resolveAsset(codes, String(p.codeId))) throw new ArmError(400, "UserError", `Code ${String(p.codeId)} not found.`);
-        const computeName = String(p.computeId ?? "").split("/").pop() ?? "";
-        if (!computeName || !getCompute(ws, computeName)) throw new ArmError(400, "UserError", `Compute ${computeName || "(none)"} not found in workspace ${ws.name}.`);
-        const j: JobRecord = { key, ws, name, body: { properties: p }, status: "NotStarted", createdAt: nowIso(), output: "", cancelRequested: false, history: ["NotStarted"] };
-        jobs.set(key, j);
-        void runJob(j);
-        return { status: 201, body: jobView(j) };
-      }
-      throw new ArmError(405, "MethodNotAllowed", `${method} not allowed.`);
-    }
+    const rq: Rq = { method, ws, seg, query, obj, apiVersion, kind };
+    if (kind === "computes") return computesRoute(rq);
+    if (kind === "codes" || kind === "environments") return assetsRoute(rq);
+    if (kind === "datastores") return datastoresRoute(rq);
+    if (kind === "jobs") return jobsRoute(rq);
     throw new ArmError(404, "InvalidResourceType", `The resource type '${seg[0]}' could not be found in the namespace '${PROVIDER}' for api version '${apiVersion}'.`);
   };
 
@@ -900,7 +931,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     return undefined;
   };
 
-  const send = (res: ServerResponse, rec: RequestRecord, status: number, body: unknown, headers: Record<string, string> = {}) => {
+  const send = (res: ServerResponse, rec: RequestRecord, { status, body, headers = {} }: ArmResult) => {
     rec.status = status;
     const payload = body === undefined ? "" : JSON.stringify(body);
     res.writeHead(status, {
@@ -929,7 +960,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
           fault.retryAfterSeconds !== undefined ? { "Retry-After": String(fault.retryAfterSeconds) } : {});
       }
       const id = identity(method, u.pathname, new URLSearchParams(raw));
-      if (id) return send(res, rec, id.status, id.body);
+      if (id) return send(res, rec, id);
       if (limiter) {
         const now = Date.now();
         limiter.tokens = Math.min(limiter.burst, limiter.tokens + ((now - limiter.last) / 1000) * limiter.perSecond);
@@ -951,10 +982,10 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         }
       }
       const r = await arm(method, u.pathname, u.searchParams, body);
-      send(res, rec, r.status, r.body, r.headers);
+      send(res, rec, r);
     } catch (e) {
-      if (e instanceof ArmError) return send(res, rec, e.status, { error: { code: e.code, message: e.message } }, e.headers);
-      send(res, rec, 500, { error: { code: "InternalServerError", message: (e as Error).message } });
+      if (e instanceof ArmError) return send(res, rec, { status: e.status, body: { error: { code: e.code, message: e.message } }, headers: e.headers });
+      send(res, rec, { status: 500, body: { error: { code: "InternalServerError", message: (e as Error).message } } });
     }
   };
 
@@ -1011,9 +1042,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     close: async () => {
       closed = true;
       for (const j of jobs.values()) {
-        if (j.child?.pid) {
-          try { process.kill(-j.child.pid, "SIGKILL"); } catch { /* gone */ }
-        }
+        killGroup(j.child?.pid, "SIGKILL");
       }
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -1027,4 +1056,13 @@ export function isoDurationMs(d: string): number | undefined {
   const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(d);
   if (!m) return undefined;
   return (((Number(m[1] ?? 0) * 24 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 60 + Number(m[4] ?? 0)) * 1000;
+}
+
+/** The real python3 executable (not a version-manager shim), or undefined. */
+function findPython(): string | undefined {
+  try {
+    return execFileSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }

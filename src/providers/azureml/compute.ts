@@ -121,7 +121,7 @@ export class ComputeOps {
     }
   }
 
-  async begin(kind: ArmOperation["kind"], name: string, now: Date, params?: ComputeParams, resumeFrom?: string): Promise<{ done: boolean; op: ArmOperation; failed?: string }> {
+  async begin(kind: ArmOperation["kind"], name: string, now: Date, { params, resumeFrom }: { params?: ComputeParams; resumeFrom?: string } = {}): Promise<{ done: boolean; op: ArmOperation; failed?: string }> {
     let poller: Poller;
     const opts = resumeFrom ? { resumeFrom } : {};
     try {
@@ -209,7 +209,7 @@ export class AmlComputeProvider implements ComputeProvider {
 
     if (prior && prior.computeName === name && prior.kind !== "delete" && spec.mode === "Provision") {
       const params = targetParams(target, spec);
-      const r = await ops.begin(prior.kind, name, ctx.now, params, prior.poller);
+      const r = await ops.begin(prior.kind, name, ctx.now, { params, resumeFrom: prior.poller });
       if (!r.done) {
         return this.inProgress({ ...r.op, startedAt: prior.startedAt },
           `${prior.kind === "create" ? "Creating" : "Updating"} AmlCompute ${where} (operation started ${prior.startedAt})`, { provisioningState: prior.kind === "create" ? "Creating" : "Updating" });
@@ -237,7 +237,7 @@ export class AmlComputeProvider implements ComputeProvider {
         };
       }
       const params = targetParams(target, spec);
-      const r = await ops.begin("create", name, ctx.now, params);
+      const r = await ops.begin("create", name, ctx.now, { params });
       if (r.done) return this.ensure({ ...target, status: { ...target.status, operation: undefined } }, ctx);
       return this.inProgress(r.op, `creating AmlCompute ${where} (${params.vmSize}, ${params.minNodes}-${params.maxNodes} nodes)`, { provisioningState: "Creating" });
     }
@@ -298,7 +298,7 @@ export class AmlComputeProvider implements ComputeProvider {
     const drift = (scale.minNodeCount ?? 0) !== params.minNodes || scale.maxNodeCount !== params.maxNodes
       || isoToSeconds(scale.nodeIdleTimeBeforeScaleDown) !== params.idleSecondsBeforeScaleDown;
     if (drift) {
-      const r = await ops.begin("update", name, ctx.now, params);
+      const r = await ops.begin("update", name, ctx.now, { params });
       const msg = `updating scale settings of ${where} in place to ${params.minNodes}-${params.maxNodes} nodes, idle ${params.idleSecondsBeforeScaleDown}s`;
       if (!r.done) return this.inProgress(r.op, msg, { ...observed, provisioningState: "Updating" });
       return { ready: { status: "False", reason: TargetReason.Provisioning, message: msg, severity: "Info" }, status, requeueAfterMs: 1 };
@@ -324,7 +324,7 @@ export class AmlComputeProvider implements ComputeProvider {
     const { ops, name } = await this.ops(target, ctx);
     const prior = readOperation(target.status);
     if (prior?.kind === "delete" && prior.computeName === name && prior.poller) {
-      const r = await ops.begin("delete", name, ctx.now, undefined, prior.poller);
+      const r = await ops.begin("delete", name, ctx.now, { resumeFrom: prior.poller });
       if (!r.done) return { done: false, requeueAfterMs: this.config.operationPollMs, status: { operation: { ...r.op, startedAt: prior.startedAt }, provisioningState: "Deleting" } };
       if (!r.failed) return { done: true, status: { operation: undefined, provisioningState: undefined } };
     }

@@ -93,7 +93,9 @@ function distribution(config: RunConfigurationSpec): CommandJob["distribution"] 
     case "PyTorch": return { distributionType: "PyTorch", processCountPerInstance: config.processCountPerNode };
     case "TensorFlow": return { distributionType: "TensorFlow", workerCount: config.nodeCount * config.processCountPerNode };
     case "MPI": return { distributionType: "Mpi", processCountPerInstance: config.processCountPerNode };
-    default: return undefined;
+    case "Python":
+    case "PySpark":
+      return undefined;
   }
 }
 
@@ -204,7 +206,7 @@ export class AmlRunExecutor implements RunExecutor {
             tags: { [OWNER_TAG]: `${sub.run.metadata.namespace ?? "default"}.${sub.run.metadata.name}`, [OWNER_UID_TAG]: sub.run.metadata.uid ?? "" },
             description: `Run-based compute of TrainingRun ${sub.run.metadata.namespace ?? "default"}/${sub.run.metadata.name}; deleted when the run ends`,
           };
-          await ops.begin("create", computeName, ctx.now, params);
+          await ops.begin("create", computeName, ctx.now, { params });
         }
       }
 
@@ -247,7 +249,8 @@ export class AmlRunExecutor implements RunExecutor {
 
       const job: CommandJob = {
         jobType: "Command",
-        command: shellJoin(sub.argv),
+        // A script runs with the environment's interpreter (`python` in Azure ML images).
+        command: shellJoin(sub.interpreterNeeded ? [sub.config.environment?.userManaged?.interpreterPath ?? "python", ...sub.argv] : sub.argv),
         codeId,
         environmentId,
         computeId: `${wsId}/computes/${computeName}`,

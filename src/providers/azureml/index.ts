@@ -20,6 +20,7 @@ export function createAmlComputeProvider(config: AzureMlConfig = {}, env: NodeJS
   const resolved = resolveConfig(config, env);
   const clients = new AzureClients(resolved);
   return {
+    needsFinalizer: true,
     compute: new AmlComputeProvider(clients, resolved),
     executor: new AmlRunExecutor(clients, resolved),
     clients,

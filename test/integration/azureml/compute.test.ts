@@ -24,7 +24,7 @@ describe("AmlCompute ComputeProvider against the ARM emulator", () => {
     const log = env.emu.controls.requests.filter((r) => r.path.toLowerCase().endsWith("/computes/cpu-a"));
     expect(log.map((r) => `${r.method} ${r.status}`)).toEqual(["GET 404", "PUT 201"]);
 
-    const { obs, target: t, calls } = await reconcileUntil(env, p, applyStatus(target, first.status), (o) => o.ready.status === "True");
+    const { obs, target: t, calls } = await reconcileUntil(env, p, applyStatus(target, first.status), { until: (o) => o.ready.status === "True" });
     expect(calls).toBeGreaterThan(1);
     expect(obs.ready).toMatchObject({ status: "True", reason: "Ready" });
     expect(t.status?.operation).toBeUndefined();
@@ -40,10 +40,10 @@ describe("AmlCompute ComputeProvider against the ARM emulator", () => {
 
   it("updates scale settings in place (PATCH) without recreating the compute", async () => {
     const p = env.provider();
-    let { target } = await reconcileUntil(env, p, makeTarget("cpu-scale"), (o) => o.ready.status === "True");
+    let { target } = await reconcileUntil(env, p, makeTarget("cpu-scale"), { until: (o) => o.ready.status === "True" });
     const created = env.emu.controls.compute(WS, "cpu-scale") as { properties: { createdOn: string } };
     target = { ...target, spec: { ...target.spec, amlCompute: { ...target.spec.amlCompute!, minNodes: 1, maxNodes: 3, idleSecondsBeforeScaleDown: 600 } } };
-    const r = await reconcileUntil(env, p, target, (o) => o.ready.status === "True");
+    const r = await reconcileUntil(env, p, target, { until: (o) => o.ready.status === "True" });
     const after = env.emu.controls.compute(WS, "cpu-scale") as { properties: { createdOn: string; properties: { scaleSettings: unknown; currentNodeCount: number } } };
     expect(after.properties.properties.scaleSettings).toEqual({ minNodeCount: 1, maxNodeCount: 3, nodeIdleTimeBeforeScaleDown: "PT600S" });
     expect(after.properties.createdOn).toBe(created.properties.createdOn);
@@ -55,7 +55,7 @@ describe("AmlCompute ComputeProvider against the ARM emulator", () => {
 
   it("rejects a change of vmSize (immutable) with a clear condition instead of recreating", async () => {
     const p = env.provider();
-    let { target } = await reconcileUntil(env, p, makeTarget("cpu-imm"), (o) => o.ready.status === "True");
+    let { target } = await reconcileUntil(env, p, makeTarget("cpu-imm"), { until: (o) => o.ready.status === "True" });
     target = { ...target, spec: { ...target.spec, amlCompute: { ...target.spec.amlCompute!, vmSize: "STANDARD_D3_V2" } } };
     const obs = await p.compute.ensure(target, env.ctx());
     expect(obs.ready).toMatchObject({ status: "False", reason: "InvalidSpec" });
@@ -68,7 +68,7 @@ describe("AmlCompute ComputeProvider against the ARM emulator", () => {
     const since = env.emu.controls.requests.at(-1)?.seq ?? 0;
     env.emu.controls.throttle(6, 1);
     const started = Date.now();
-    const r = await reconcileUntil(env, p, makeTarget("cpu-429"), (o) => o.ready.status === "True", { timeoutMs: 30_000, maxWaitMs: 5_000 });
+    const r = await reconcileUntil(env, p, makeTarget("cpu-429"), { until: (o) => o.ready.status === "True", timeoutMs: 30_000, maxWaitMs: 5_000 });
     const elapsed = (Date.now() - started) / 1000;
     const sent = env.emu.controls.count({ since, path: /^\/subscriptions\// });
     const throttledSent = env.emu.controls.count({ since, status: 429 });
@@ -119,7 +119,7 @@ describe("AmlCompute ComputeProvider against the ARM emulator", () => {
   it("provisioning that fails in Azure → Ready=False with provisioningErrors", async () => {
     const p = env.provider();
     env.emu.controls.failProvisioning("cpu-fail", { code: "ResourceOperationFailure", message: "Node allocation failed: AllocationFailed in westeurope" });
-    const r = await reconcileUntil(env, p, makeTarget("cpu-fail"), (o) => o.ready.reason !== "Provisioning");
+    const r = await reconcileUntil(env, p, makeTarget("cpu-fail"), { until: (o) => o.ready.reason !== "Provisioning" });
     expect(r.obs.ready).toMatchObject({ status: "False", reason: "ProvisioningFailed", severity: "Error" });
     expect(r.obs.ready.message).toContain("AllocationFailed");
     expect(r.target.status?.provisioningErrors).toEqual([{ code: "ResourceOperationFailure", message: "Node allocation failed: AllocationFailed in westeurope" }]);
@@ -137,7 +137,7 @@ describe("AmlCompute ComputeProvider against the ARM emulator", () => {
     const next = await after.compute.ensure(stored, env.ctx());
     expect(next.ready.reason).toBe("Provisioning");
     expect(env.emu.controls.count({ since, method: "GET", path: /computeOperationsStatus/ })).toBe(1);
-    const r = await reconcileUntil(env, after, applyStatus(stored, next.status), (o) => o.ready.status === "True");
+    const r = await reconcileUntil(env, after, applyStatus(stored, next.status), { until: (o) => o.ready.status === "True" });
     expect(r.obs.ready.status).toBe("True");
     expect(puts("cpu-restart")).toBe(1);
     expect(env.emu.controls.count({ since, method: "PUT" })).toBe(0);
@@ -147,7 +147,7 @@ describe("AmlCompute ComputeProvider against the ARM emulator", () => {
     const p = env.provider();
     const target = makeTarget("cpu-lost");
     await p.compute.ensure(target, env.ctx()); // status never persisted
-    const r = await reconcileUntil(env, env.provider(), target, (o) => o.ready.status === "True");
+    const r = await reconcileUntil(env, env.provider(), target, { until: (o) => o.ready.status === "True" });
     expect(r.obs.ready.status).toBe("True");
     expect(puts("cpu-lost")).toBe(1);
   });
@@ -165,7 +165,7 @@ describe("AmlCompute ComputeProvider against the ARM emulator", () => {
     expect(env.emu.controls.count({ method: "DELETE", path: computePath("shared") })).toBe(0);
 
     const adopted = makeTarget("shared", { maxNodes: 4, adopt: true });
-    const r = await reconcileUntil(env, p, adopted, (o) => o.ready.status === "True");
+    const r = await reconcileUntil(env, p, adopted, { until: (o) => o.ready.status === "True" });
     expect(r.obs.ready.status).toBe("True");
     expect(puts("shared")).toBe(0);
     expect(env.emu.controls.count({ method: "PATCH", path: computePath("shared") })).toBe(1);
@@ -191,7 +191,7 @@ describe("AmlCompute ComputeProvider against the ARM emulator", () => {
 
   it("deletionPolicy Delete: exactly one DELETE ?underlyingResourceAction=Delete, resumed until gone", async () => {
     const p = env.provider();
-    let { target } = await reconcileUntil(env, p, makeTarget("cpu-del"), (o) => o.ready.status === "True");
+    let { target } = await reconcileUntil(env, p, makeTarget("cpu-del"), { until: (o) => o.ready.status === "True" });
     let rel = await p.compute.release(target, env.ctx());
     expect(rel.done).toBe(false);
     target = applyStatus(target, rel.status);
@@ -214,7 +214,7 @@ describe("AmlCompute ComputeProvider against the ARM emulator", () => {
 
   it("deletionPolicy Detach: the cluster is left in Azure, no DELETE", async () => {
     const p = env.provider();
-    const { target } = await reconcileUntil(env, p, makeTarget("cpu-keep", {}, { deletionPolicy: "Detach" }), (o) => o.ready.status === "True");
+    const { target } = await reconcileUntil(env, p, makeTarget("cpu-keep", {}, { deletionPolicy: "Detach" }), { until: (o) => o.ready.status === "True" });
     expect(await p.compute.release(target, env.ctx())).toMatchObject({ done: true });
     expect(env.emu.controls.count({ method: "DELETE", path: computePath("cpu-keep") })).toBe(0);
     expect(env.emu.controls.compute(WS, "cpu-keep")).toBeDefined();

@@ -108,7 +108,7 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export async function reconcileUntil(
   env: Env, provider: ReturnType<typeof createAmlComputeProvider>, target: ComputeTarget,
-  done: (o: TargetObservation) => boolean, opts: { timeoutMs?: number; maxWaitMs?: number } = {},
+  opts: { until: (o: TargetObservation) => boolean; timeoutMs?: number; maxWaitMs?: number },
 ): Promise<{ obs: TargetObservation; target: ComputeTarget; calls: number; transient: number }> {
   const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
   let calls = 0;
@@ -118,7 +118,7 @@ export async function reconcileUntil(
     try {
       const obs = await provider.compute.ensure(target, env.ctx());
       target = applyStatus(target, obs.status);
-      if (done(obs)) return { obs, target, calls, transient };
+      if (opts.until(obs)) return { obs, target, calls, transient };
       await sleep(Math.min(obs.requeueAfterMs ?? 100, opts.maxWaitMs ?? 200));
     } catch (e) {
       if (!(e instanceof TransientError)) throw e;

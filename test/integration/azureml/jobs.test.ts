@@ -27,14 +27,15 @@ describe("AmlCompute RunExecutor: command jobs that really run (emulator + Azuri
   beforeAll(async () => {
     env = await startEnv({ withAzurite: true, provisioningMs: 600, jobStepMs: 100 });
     const p = env.provider();
-    ({ target } = await reconcileUntil(env, p, makeTarget("cpu"), (o) => o.ready.status === "True"));
+    ({ target } = await reconcileUntil(env, p, makeTarget("cpu"), { until: (o) => o.ready.status === "True" }));
   });
   afterAll(async () => {
     await env?.close();
   });
 
-  const sub = (run: TrainingRun, files: Record<string, string>, argv: string[], attempt = 1, t = target): RunSubmission => ({
-    run, target: t, config: CONFIG, attempt, runId: `exp_${run.metadata.uid!.slice(0, 8)}`,
+  const sub = (run: TrainingRun, files: Record<string, string>, argv: string[], attempt = 1): RunSubmission => ({
+    run, target, config: CONFIG, attempt, runId: `exp_${run.metadata.uid!.slice(0, 8)}`,
+    interpreterNeeded: argv[0]?.endsWith(".py") ?? false,
     snapshot: snapshot(files), environmentHash: "sha256:" + createHash("sha256").update(JSON.stringify(CONFIG.environment)).digest("hex"), argv,
   });
 
@@ -59,7 +60,7 @@ describe("AmlCompute RunExecutor: command jobs that really run (emulator + Azuri
       "lib/__init__.py": "",
       "lib/util.py": "def double(x):\n    return x * 2\n",
     };
-    const s = sub(run, files, ["python3", "train.py", "--lr", "0.1", "it's quoted"]);
+    const s = sub(run, files, ["train.py", "--lr", "0.1", "it's quoted"]);
     const handle = await p.executor.submit(s, env.ctx());
     expect(handle).toMatchObject({ jobName: expect.stringMatching(/^train-ok-[0-9a-f]{12}-a1$/), computeName: "cpu" });
     // A repeated submit (operator restarted before persisting the handle) creates nothing new.
@@ -86,7 +87,7 @@ describe("AmlCompute RunExecutor: command jobs that really run (emulator + Azuri
     const p = env.provider();
     const files = { "train.py": "import sys\nprint('about to fail', flush=True)\nsys.stderr.write('boom\\n')\nsys.exit(3)\n" };
     const run1 = makeRun("train-fail");
-    const s1 = sub(run1, files, ["python3", "train.py"]);
+    const s1 = sub(run1, files, ["train.py"]);
     const h1 = await p.executor.submit(s1, env.ctx());
     const { last } = await observeUntilDone(s1, h1);
     expect(last.state).toBe("Failed");
@@ -97,7 +98,7 @@ describe("AmlCompute RunExecutor: command jobs that really run (emulator + Azuri
 
     // Same snapshot digest → the code version is reused (GET 200, no PUT).
     const codePuts = env.emu.controls.count({ method: "PUT", path: "/codes/" });
-    const s2 = sub(makeRun("train-fail-2"), files, ["python3", "train.py"]);
+    const s2 = sub(makeRun("train-fail-2"), files, ["train.py"]);
     await p.executor.submit(s2, env.ctx());
     expect(env.emu.controls.count({ method: "PUT", path: "/codes/" })).toBe(codePuts);
   });
@@ -105,7 +106,7 @@ describe("AmlCompute RunExecutor: command jobs that really run (emulator + Azuri
   it("cancel → Azure job canceled, the process is killed", async () => {
     const p = env.provider();
     const run = makeRun("train-long");
-    const s = sub(run, { "train.py": "import time\nprint('started', flush=True)\ntime.sleep(60)\n" }, ["python3", "train.py"]);
+    const s = sub(run, { "train.py": "import time\nprint('started', flush=True)\ntime.sleep(60)\n" }, ["train.py"]);
     const h = await p.executor.submit(s, env.ctx());
     for (let i = 0; i < 100; i++) {
       const o = await p.executor.observe(s, h, env.ctx());
@@ -123,7 +124,7 @@ describe("AmlCompute RunExecutor: command jobs that really run (emulator + Azuri
     for (const [name, code, want] of [["rb-ok", 0, "Succeeded"], ["rb-fail", 5, "Failed"]] as const) {
       const p = env.provider();
       const run = makeRun(name, { runBasedCompute: { vmSize: "STANDARD_DS3_V2", maxNodes: 1, vmPriority: "Dedicated" } });
-      const s = sub(run, { "train.py": `import sys\nprint('run-based')\nsys.exit(${code})\n` }, ["python3", "train.py"]);
+      const s = sub(run, { "train.py": `import sys\nprint('run-based')\nsys.exit(${code})\n` }, ["train.py"]);
       const h = await p.executor.submit(s, env.ctx());
       const computeName = String(h.computeName);
       expect(computeName).toMatch(/^rb-[0-9a-f]{16}$/);
