@@ -1,0 +1,70 @@
+import { RestError, createHttpHeaders, createPipelineRequest } from "@azure/core-rest-pipeline";
+import { describe, expect, it } from "vitest";
+import { TerminalError, TransientError } from "../../runtime/errors.js";
+import { RequestBudgetExhausted, SubscriptionBudget, parseRetryAfterMs } from "./budget.js";
+import { classifyArmError } from "./errors.js";
+import { mapJobStatus, shellJoin } from "./executor.js";
+
+function armError(status: number, code: string, message: string, headers: Record<string, string> = {}): RestError {
+  const request = createPipelineRequest({ url: "https://management.azure.com/subscriptions/s/x" });
+  return new RestError(message, {
+    code, statusCode: status, request,
+    response: { status, headers: createHttpHeaders(headers), request, bodyAsText: JSON.stringify({ error: { code, message } }) },
+  });
+}
+
+describe("classifyArmError", () => {
+  it.each([
+    ["429 is Throttled with Retry-After", armError(429, "TooManyRequests", "slow down", { "retry-after": "7" }), TransientError, "Throttled", 7000],
+    ["503 is transient", armError(503, "ServiceUnavailable", "later"), TransientError, "AzureError", undefined],
+    ["409 AnotherOperationInProgress is transient", armError(409, "Conflict", "busy"), TransientError, "AzureError", undefined],
+    ["401 is AuthenticationFailed", armError(401, "InvalidAuthenticationToken", "bad token"), TerminalError, "AuthenticationFailed", undefined],
+    ["403 is AuthorizationFailed", armError(403, "AuthorizationFailed", "no role"), TerminalError, "AuthorizationFailed", undefined],
+    ["QuotaExceeded is terminal", armError(400, "QuotaExceeded", "Operation results in exceeding quota limits"), TerminalError, "QuotaExceeded", undefined],
+    ["a bad vm size is InvalidVmSize", armError(400, "BadArgument", "The specified vm size 'X' is not supported"), TerminalError, "InvalidVmSize", undefined],
+    ["another 400 is terminal AzureError", armError(400, "BadRequest", "nope"), TerminalError, "AzureError", undefined],
+    ["a spent budget is Throttled", new RequestBudgetExhausted("sub", 1234), TransientError, "Throttled", 1234],
+  ])("%s", (...[, err, cls, reason, retryAfterMs]) => {
+    const c = classifyArmError(err, "op");
+    expect(c).toBeInstanceOf(cls);
+    expect((c as TransientError | TerminalError).reason).toBe(reason);
+    if (retryAfterMs !== undefined) expect((c as TransientError).retryAfterMs).toBe(retryAfterMs);
+  });
+});
+
+describe("SubscriptionBudget", () => {
+  it("spends the burst, refills at the rate, and closes for a 429's Retry-After", () => {
+    let now = 0;
+    const b = new SubscriptionBudget(2, 3, () => now);
+    for (let i = 0; i < 3; i++) b.take("s");
+    expect(() => b.take("s")).toThrow(RequestBudgetExhausted);
+    b.take("other"); // budgets are per subscription
+    now += 500;
+    b.take("s");
+    b.block("s", 5000);
+    now += 4000;
+    expect(() => b.take("s")).toThrow(/next request in 1s/);
+    now += 1000;
+    b.take("s");
+  });
+  it("parses Retry-After seconds and dates", () => {
+    expect(parseRetryAfterMs("3")).toBe(3000);
+    expect(parseRetryAfterMs(new Date(10_000).toUTCString(), 4_000)).toBe(6000);
+    expect(parseRetryAfterMs("soon")).toBeUndefined();
+  });
+});
+
+describe("job status mapping and command quoting", () => {
+  it.each([
+    ["NotStarted", "Queued"], ["Queued", "Queued"], ["Provisioning", "Queued"], ["Preparing", "Preparing"],
+    ["Starting", "Starting"], ["Running", "Running"], ["Finalizing", "Running"], ["CancelRequested", "Running"],
+    ["NotResponding", "Running"], ["Paused", "Queued"], ["Unknown", "Running"], ["Completed", "Succeeded"],
+    ["Failed", "Failed"], ["Canceled", "Failed"],
+  ])("%s → %s", (azure, state) => {
+    expect(mapJobStatus(azure).state).toBe(state);
+  });
+  it("quotes every argument for the job's shell line", () => {
+    expect(shellJoin(["python", "train.py", "--name", "it's", "$(rm -rf /)", "a b"])).toBe(
+      `python train.py --name 'it'\\''s' '$(rm -rf /)' 'a b'`);
+  });
+});
