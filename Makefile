@@ -32,9 +32,13 @@ build: deps
 test-unit: deps
 	vitest run --project unit
 
+## Every layer, in order, against the real cluster and services; .ci/run calls exactly this.
+## Projects run one after another so only one operator at a time reconciles the cluster.
 test: deps gen-check typecheck lint cluster-up
 	hack/test-services.sh up
-	vitest run
+	vitest run --project unit
+	vitest run --project integration
+	vitest run --project e2e
 
 demo: deps cluster-up
 	hack/demo.sh

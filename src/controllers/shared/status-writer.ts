@@ -41,10 +41,8 @@ const keyOfObject = (obj: KubeObject): string => keyString({ namespace: obj.meta
  * otherwise a PUT /status guarded by resourceVersion so a stale read ends in a ConflictError retry.
  */
 export async function writeStatusIfChanged<T extends KubeObject>(
-  kube: KubeClient, kind: ResourceKind, obj: T, status: T["status"], guard?: StaleReadGuard,
+  kube: KubeClient, kind: ResourceKind, obj: T, status: T["status"],
 ): Promise<T> {
   if (statusEqual(obj.status, status)) return obj;
-  const updated = await kube.updateStatus(kind, { ...obj, status });
-  guard?.wrote(obj, updated);
-  return updated;
+  return kube.updateStatus(kind, { ...obj, status });
 }

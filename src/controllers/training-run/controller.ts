@@ -31,7 +31,8 @@ async function ensureFinalizer(run: TrainingRun, deps: TrainingRunDeps): Promise
 }
 
 /** Carries out the plan's one action; returns the status to write (with the new handle). */
-async function act(run: TrainingRun, plan: RunPlan, g: Gathered, deps: TrainingRunDeps, ctx: ProviderContext): Promise<TrainingRunStatus> {
+async function act(step: { run: TrainingRun; plan: RunPlan; gathered: Gathered }, deps: TrainingRunDeps, ctx: ProviderContext): Promise<TrainingRunStatus> {
+  const { run, plan, gathered: g } = step;
   const action = plan.action;
   const sub = g.submission;
   const executor = sub ? deps.providers[sub.target.spec.type]?.executor : undefined;
@@ -98,14 +99,15 @@ async function reconcileRun(key: ObjectKey, deps: TrainingRunDeps, rctx: Reconci
   if (plan.action.kind === "Submit") run = await ensureFinalizer(run, deps);
   let status: TrainingRunStatus;
   try {
-    status = await act(run, plan, gathered, deps, ctx);
+    status = await act({ run, plan, gathered }, deps, ctx);
   } catch (err) {
     if (!(err instanceof TerminalError)) throw err;
     const failed = decideRun(run, { ...gathered.world, observation: { state: "Failed", reason: RunReason.SubmissionFailed, message: err.message } });
     status = failed.status.phase === "Failed" ? failed.status : { ...plan.status, phase: "Failed" };
   }
   recordTransition(deps.kube, run, status);
-  await writeStatusIfChanged(deps.kube, Kinds.TrainingRun, run, status, deps.guard);
+  const written = await writeStatusIfChanged(deps.kube, Kinds.TrainingRun, run, status);
+  deps.guard?.wrote(run, written);
   return plan.requeueAfterMs !== undefined ? requeueAfter(plan.requeueAfterMs) : done();
 }
 
