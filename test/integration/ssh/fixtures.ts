@@ -82,8 +82,9 @@ const TERMINAL = new Set(["Succeeded", "Failed", "Lost"]);
 
 /** Polls observe (as the controller does) until the attempt ends; submits again on continueSubmit. */
 export async function observeUntilDone(
-  executor: RunExecutor, sub: RunSubmission, handle: ExecutionHandle, ctx: ProviderContext, timeoutMs = 60_000,
-): Promise<{ obs: RunObservation; seen: Set<string> }> {
+  executor: RunExecutor, sub: RunSubmission, handle: ExecutionHandle, opts: { ctx: ProviderContext; timeoutMs?: number },
+): Promise<{ obs: RunObservation; seen: Set<string>; handle: ExecutionHandle }> {
+  const { ctx, timeoutMs = 60_000 } = opts;
   const seen = new Set<string>();
   const deadline = Date.now() + timeoutMs;
   let h = handle;
@@ -91,7 +92,7 @@ export async function observeUntilDone(
     const obs = await executor.observe(sub, h, ctx);
     seen.add(obs.state);
     if (obs.handle) h = obs.handle;
-    if (TERMINAL.has(obs.state)) return { obs, seen };
+    if (TERMINAL.has(obs.state)) return { obs, seen, handle: h };
     if (obs.continueSubmit) h = await executor.submit(sub, ctx);
     if (Date.now() > deadline) throw new Error(`attempt still ${obs.state} after ${timeoutMs} ms: ${obs.outputTail ?? ""}`);
     await new Promise((r) => setTimeout(r, 250));

@@ -27,7 +27,7 @@ describe("RemoteVM runs: detached execution over a real sshd", () => {
       args: ["--lr", "0.1", "it's $(not) `expanded`; rm -rf /", "two\nlines"],
     });
     const handle = await executor.submit(sub, ctx);
-    const { obs } = await observeUntilDone(executor, sub, handle, ctx);
+    const { obs } = await observeUntilDone(executor, sub, handle, { ctx });
     expect(obs).toMatchObject({ state: "Succeeded", exitCode: 0, links: { remoteRunDir: (handle as RemoteVmHandle).runDir } });
     expect(obs.outputTail).toContain(`hello from ${sub.runId}`);
     expect(obs.outputTail).toContain(`args ['--lr', '0.1', "it's $(not) \`expanded\`; rm -rf /", 'two\\nlines']`);
@@ -35,7 +35,7 @@ describe("RemoteVM runs: detached execution over a real sshd", () => {
 
   it("runs a script that exits 3: Failed, ScriptFailed, exit code 3, output tail kept", async () => {
     const sub = aSubmission({ target, files: { "train.py": "import sys\nprint('about to fail')\nsys.exit(3)\n" } });
-    const { obs } = await observeUntilDone(executor, sub, await executor.submit(sub, ctx), ctx);
+    const { obs } = await observeUntilDone(executor, sub, await executor.submit(sub, ctx), { ctx });
     expect(obs).toMatchObject({ state: "Failed", exitCode: 3, reason: "ScriptFailed" });
     expect(obs.outputTail).toContain("about to fail");
   });
@@ -46,14 +46,14 @@ describe("RemoteVM runs: detached execution over a real sshd", () => {
       command: ["bash", "-c", "echo \"$GREETING\" && ls"],
       config: { environmentVariables: { GREETING: "hi 'there' $HOME" } },
     });
-    const { obs } = await observeUntilDone(executor, sub, await executor.submit(sub, ctx), ctx);
+    const { obs } = await observeUntilDone(executor, sub, await executor.submit(sub, ctx), { ctx });
     expect(obs.state).toBe("Succeeded");
     expect(obs.outputTail).toContain("hi 'there' $HOME\ndata.txt");
   });
 
   it("keeps only the last 8 KiB of output, cut at a line start", async () => {
     const sub = aSubmission({ target, files: { "train.py": "for i in range(5000):\n    print('line', i)\n" } });
-    const { obs } = await observeUntilDone(executor, sub, await executor.submit(sub, ctx), ctx);
+    const { obs } = await observeUntilDone(executor, sub, await executor.submit(sub, ctx), { ctx });
     expect(Buffer.byteLength(obs.outputTail ?? "")).toBeLessThanOrEqual(8192);
     expect(obs.outputTail).toMatch(/^(line \d+|\[aml)/);
     expect(obs.outputTail).toContain("line 4999\n");
@@ -69,7 +69,7 @@ describe("RemoteVM runs: detached execution over a real sshd", () => {
     const c = await restarted.executor!.submit(sub, ctx);
     restarted.pool.closeAll();
     expect([a, b, c].map((h) => (h as RemoteVmHandle).admission).sort()).toEqual(["already", "already", "started"]);
-    const { obs } = await observeUntilDone(executor, sub, a, ctx);
+    const { obs } = await observeUntilDone(executor, sub, a, { ctx });
     expect(obs.state).toBe("Succeeded");
     expect(sshd.runAsUser(`cat ~/starts-${sub.runId}`)).toBe("x");
   });
@@ -82,7 +82,7 @@ describe("RemoteVM runs: detached execution over a real sshd", () => {
     expect(obs.state).toBe("Running");
     sshd.killSessions(); // every live connection (including the pooled one) drops
     await sshd.restart();
-    const { obs: end } = await observeUntilDone(executor, sub, handle, ctx);
+    const { obs: end } = await observeUntilDone(executor, sub, handle, { ctx });
     expect(end).toMatchObject({ state: "Succeeded", exitCode: 0 });
     expect(end.outputTail).toContain("start\ndone\n");
   });
@@ -104,14 +104,14 @@ describe("RemoteVM runs: detached execution over a real sshd", () => {
     await sleep(1_000);
     await executor.cancel(sub, handle, ctx);
     await executor.cancel(sub, handle, ctx); // idempotent
-    const { obs } = await observeUntilDone(executor, sub, handle, ctx, 20_000);
+    const { obs } = await observeUntilDone(executor, sub, handle, { ctx, timeoutMs: 20_000 });
     expect(obs).toMatchObject({ state: "Failed", reason: "Canceled" });
     expect(sshd.runAsUser("pgrep -u $(id -u) -f 'sleep 30[01]' || true").trim()).toBe("");
   });
 
   it("enforces maxRunDurationSeconds: DeadlineExceeded", async () => {
     const sub = aSubmission({ target, command: ["sleep", "60"], files: { "a": "a" }, config: { maxRunDurationSeconds: 2 } });
-    const { obs } = await observeUntilDone(executor, sub, await executor.submit(sub, ctx), ctx, 30_000);
+    const { obs } = await observeUntilDone(executor, sub, await executor.submit(sub, ctx), { ctx, timeoutMs: 30_000 });
     expect(obs).toMatchObject({ state: "Failed", reason: "DeadlineExceeded" });
   });
 
@@ -122,7 +122,7 @@ describe("RemoteVM runs: detached execution over a real sshd", () => {
     for (const s of subs) handles.push((await executor.submit(s, ctx)) as RemoteVmHandle);
     expect(handles.map((h) => h.admission)).toEqual(["started", "queued", "queued"]);
     expect((await executor.observe(subs[2]!, handles[2]!, ctx))).toMatchObject({ state: "Queued" });
-    const ends = await Promise.all(subs.map((s, i) => observeUntilDone(executor, s, handles[i]!, ctx, 60_000)));
+    const ends = await Promise.all(subs.map((s, i) => observeUntilDone(executor, s, handles[i]!, { ctx, timeoutMs: 60_000 })));
     expect(ends.map((e) => e.obs.state)).toEqual(["Succeeded", "Succeeded", "Succeeded"]);
     const started = subs.map((s) => Number(sshd.runAsUser(`stat -c %Y work-queue/runs/${s.run.metadata.uid}/0/started`)));
     expect([...started].sort((a, b) => a - b)).toEqual(started);
@@ -140,7 +140,7 @@ describe("RemoteVM runs: detached execution over a real sshd", () => {
   it("cleanup removes the run directory and is idempotent", async () => {
     const sub = aSubmission({ target, command: ["true"], files: { "a": "a" } });
     const handle = (await executor.submit(sub, ctx)) as RemoteVmHandle;
-    await observeUntilDone(executor, sub, handle, ctx);
+    await observeUntilDone(executor, sub, handle, { ctx });
     await executor.cleanup(sub.run, target, handle, ctx);
     await executor.cleanup(sub.run, target, handle, ctx);
     expect(sshd.runAsUser(`test -e ${handle.runDir} && echo present || echo gone`).trim()).toBe("gone");

@@ -1,0 +1,90 @@
+import { execFileSync } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ComputeTarget } from "../../../src/api/v1alpha1/index.js";
+import { createRemoteVmProvider, type RemoteVmHandle } from "../../../src/providers/ssh/index.js";
+import type { ProviderContext } from "../../../src/providers/types.js";
+import { startTestSshd, type TestSshd } from "../../support/sshd.js";
+import { aRemoteVmTarget, aSubmission, credentialsFor, fakeContext, observeUntilDone, withWorkDir } from "./fixtures.js";
+
+// Built by hack/test-services.sh up (debootstrap + docker import): nothing can be pulled here.
+const IMAGE = process.env.AML_SSH_TEST_IMAGE ?? "localhost/aml-remotevm-test:py3";
+
+function requireImage(): void {
+  try {
+    execFileSync("docker", ["image", "inspect", IMAGE], { stdio: "ignore" });
+  } catch {
+    throw new Error(`Docker engine or image ${IMAGE} missing: run hack/test-services.sh up`);
+  }
+}
+
+describe("RemoteVM Docker mode: the run executes in a container on the VM's engine", () => {
+  let sshd: TestSshd;
+  let target: ComputeTarget;
+  let ctx: ProviderContext;
+  const entry = createRemoteVmProvider({ idleTimeoutMs: 5_000 });
+  const executor = entry.executor!;
+
+  beforeAll(async () => {
+    requireImage();
+    sshd = await startTestSshd({ groups: ["docker"] }); // the login user may use the engine
+    target = aRemoteVmTarget(sshd, withWorkDir("work-docker"));
+    ctx = fakeContext({ "ns/vm-creds": credentialsFor(sshd, "key") });
+  });
+  afterAll(async () => { entry.pool.closeAll(); await sshd?.stop(); });
+
+  it("detects the Docker engine when probing", async () => {
+    const obs = await entry.compute.ensure(target, ctx);
+    expect(obs.status?.capabilities?.docker).toBe(true);
+  });
+
+  it("runs the script in the image with the snapshot mounted, env vars, shm size and extra args", async () => {
+    const sub = aSubmission({
+      target,
+      files: { "train.py": [
+        "import os, sys",
+        "print('in container:', os.path.exists('/.dockerenv'), 'cwd', os.getcwd())",
+        "print('files', sorted(os.listdir('.')))",
+        "st = os.statvfs('/dev/shm'); print('shm MiB', st.f_blocks * st.f_frsize // 2**20)",
+        "print('label', os.environ['LABEL'], 'args', sys.argv[1:])",
+        "open('out.txt', 'w').write('written in container')",
+        "sys.exit(4)",
+      ].join("\n"), "lib/helper.py": "X = 1\n" },
+      args: ["--epochs", "2"],
+      config: {
+        environment: { userManaged: { interpreterPath: "python3" } },
+        environmentVariables: { LABEL: "a b 'c'" },
+        docker: { enabled: true, baseImage: IMAGE, gpu: false, shmSize: "96m", arguments: ["--network", "none"] },
+      },
+    });
+    const handle = (await executor.submit(sub, ctx)) as RemoteVmHandle;
+    const { obs } = await observeUntilDone(executor, sub, handle, { ctx, timeoutMs: 60_000 });
+    expect(obs).toMatchObject({ state: "Failed", exitCode: 4, reason: "ScriptFailed" });
+    expect(obs.outputTail).toContain("in container: True cwd /workspace");
+    expect(obs.outputTail).toContain("files ['lib', 'train.py']");
+    expect(obs.outputTail).toContain("shm MiB 96");
+    expect(obs.outputTail).toContain("label a b 'c' args ['--epochs', '2']");
+    // Written as the SSH user (docker run --user), so the run directory stays removable.
+    expect(sshd.runAsUser(`cat ${handle.runDir}/src/out.txt`)).toBe("written in container");
+    await executor.cleanup(sub.run, target, handle, ctx);
+    expect(sshd.runAsUser(`test -e ${handle.runDir} && echo present || echo gone`).trim()).toBe("gone");
+  });
+
+  it("cancel stops and removes the container", async () => {
+    const sub = aSubmission({
+      target, files: { "train.py": "import time\nprint('sleeping', flush=True)\ntime.sleep(300)\n" },
+      config: { docker: { enabled: true, baseImage: IMAGE, gpu: false } },
+    });
+    const handle = (await executor.submit(sub, ctx)) as RemoteVmHandle;
+    let obs = await executor.observe(sub, handle, ctx);
+    for (let i = 0; !obs.outputTail?.includes("sleeping") && i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      obs = await executor.observe(sub, handle, ctx);
+    }
+    expect(obs.state).toBe("Running");
+    await executor.cancel(sub, handle, ctx);
+    const end = await observeUntilDone(executor, sub, handle, { ctx, timeoutMs: 30_000 });
+    expect(end.obs).toMatchObject({ state: "Failed", reason: "Canceled" });
+    const names = execFileSync("docker", ["ps", "-a", "--format", "{{.Names}}"], { encoding: "utf8" });
+    expect(names).not.toContain(handle.containerName);
+  });
+});

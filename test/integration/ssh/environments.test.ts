@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ComputeTarget } from "../../../src/api/v1alpha1/index.js";
+import { createRemoteVmProvider, type RemoteVmHandle } from "../../../src/providers/ssh/index.js";
+import type { ProviderContext } from "../../../src/providers/types.js";
+import { startTestSshd, type TestSshd } from "../../support/sshd.js";
+import { aRemoteVmTarget, aSubmission, credentialsFor, fakeContext, observeUntilDone, withWorkDir } from "./fixtures.js";
+
+describe("RemoteVM environments over a real sshd", () => {
+  let sshd: TestSshd;
+  let target: ComputeTarget;
+  let ctx: ProviderContext;
+  const entry = createRemoteVmProvider({ idleTimeoutMs: 5_000 });
+  const executor = entry.executor!;
+
+  beforeAll(async () => {
+    sshd = await startTestSshd();
+    target = aRemoteVmTarget(sshd, withWorkDir("work-envs"));
+    ctx = fakeContext({ "ns/vm-creds": credentialsFor(sshd, "password") });
+  });
+  afterAll(async () => { entry.pool.closeAll(); await sshd?.stop(); });
+
+  const sixRun = (hash: string) => aSubmission({
+    target, environmentHash: hash,
+    files: { "train.py": "import six, sys\nprint('six', six.__version__, 'in', sys.prefix)\n" },
+    config: { environment: { systemManaged: { pipPackages: ["six==1.17.0"] } } },
+  });
+
+  it("builds a system-managed venv with a real PyPI package once, then reuses it without installing", async () => {
+    const hash = `six-${Date.now()}`;
+    const first = sixRun(hash);
+    const t0 = Date.now();
+    const a = await observeUntilDone(executor, first, await executor.submit(first, ctx), { ctx, timeoutMs: 180_000 });
+    const firstMs = Date.now() - t0;
+    expect(a.obs).toMatchObject({ state: "Succeeded", exitCode: 0 });
+    expect(a.obs.outputTail).toMatch(new RegExp(`six 1\\.17\\.0 in .*/work-envs/envs/venv-${hash}`));
+    expect((a.handle as RemoteVmHandle).environmentStatus).toBe("built");
+    expect(a.obs.outputTail).toContain("Successfully installed six-1.17.0");
+    const marker = sshd.runAsUser(`cat work-envs/envs/venv-${hash}/.aml-ready`);
+
+    const second = sixRun(hash);
+    const t1 = Date.now();
+    const b = await observeUntilDone(executor, second, await executor.submit(second, ctx), { ctx, timeoutMs: 60_000 });
+    const secondMs = Date.now() - t1;
+    expect(b.obs).toMatchObject({ state: "Succeeded", exitCode: 0 });
+    expect((b.handle as RemoteVmHandle).environmentStatus).toBe("reused");
+    expect(b.obs.outputTail).toContain(`environment venv-${hash} reused`);
+    expect(b.obs.outputTail).not.toMatch(/Collecting|Installing|building environment/);
+    expect(sshd.runAsUser(`cat work-envs/envs/venv-${hash}/.aml-ready`)).toBe(marker);
+    console.log(`environment: first run ${firstMs} ms (build), second run ${secondMs} ms (reuse)`);
+  });
+
+  it("fails an attempt whose environment cannot be built with EnvironmentFailed, leaving no ready marker", async () => {
+    const hash = `broken-${Date.now()}`;
+    const sub = aSubmission({
+      target, environmentHash: hash, files: { "train.py": "print('never')\n" },
+      config: { environment: { systemManaged: { pipPackages: ["aml-operator-no-such-package-x7q==0.0.1"] } } },
+    });
+    const { obs } = await observeUntilDone(executor, sub, await executor.submit(sub, ctx), { ctx, timeoutMs: 180_000 });
+    expect(obs).toMatchObject({ state: "Failed", reason: "EnvironmentFailed" });
+    expect(obs.outputTail).not.toContain("never");
+    expect(sshd.runAsUser(`test -e work-envs/envs/venv-${hash}/.aml-ready && echo ready || echo none`).trim()).toBe("none");
+  });
+
+  it("runs with a user-managed interpreter as given, installing nothing", async () => {
+    const sub = aSubmission({
+      target, files: { "train.py": "import sys\nprint('exe', sys.executable)\n" },
+      config: { environment: { userManaged: { interpreterPath: "/usr/bin/python3" } } },
+    });
+    const { obs } = await observeUntilDone(executor, sub, await executor.submit(sub, ctx), { ctx });
+    expect(obs).toMatchObject({ state: "Succeeded" });
+    expect(obs.outputTail).toContain("exe /usr/bin/python3\n");
+    expect(obs.outputTail).not.toContain("environment");
+  });
+});
