@@ -1,0 +1,72 @@
+import { describe, expect, it } from "vitest";
+import { boundTail, decideObservation, parseStatus, renderRun, safeName } from "./remote-job.js";
+import type { RunSubmission } from "../types.js";
+
+const status = (lines: string[], tail = ""): ReturnType<typeof parseStatus> => parseStatus(`${lines.join("\n")}\n---\n${tail}`);
+
+describe("decideObservation", () => {
+  it.each([
+    ["a missing run directory is Lost", ["exists=0"], { state: "Lost" }],
+    ["exit code 0 after Completed is Succeeded", ["exists=1", "started=1", "exit_code=0", "reason=Completed"], { state: "Succeeded", exitCode: 0 }],
+    ["exit code 3 is Failed/ScriptFailed", ["exists=1", "started=1", "exit_code=3", "reason=ScriptFailed"], { state: "Failed", exitCode: 3, reason: "ScriptFailed" }],
+    ["a deadline stop keeps its reason", ["exists=1", "started=1", "exit_code=143", "reason=DeadlineExceeded"], { state: "Failed", reason: "DeadlineExceeded" }],
+    ["a live launcher in the running phase is Running", ["exists=1", "started=1", "pid=9", "alive=1", "phase=running"], { state: "Running" }],
+    ["a live launcher building its env is Preparing", ["exists=1", "started=1", "pid=9", "alive=1", "phase=preparing", "env_status=building"], { state: "Preparing", reason: "BuildingEnvironment" }],
+    ["a fresh start without pid is Starting", ["exists=1", "started=1", "started_age=1"], { state: "Starting" }],
+    ["an old start without pid is Lost", ["exists=1", "started=1", "started_age=120"], { state: "Lost" }],
+    ["a dead launcher without exit code is Lost", ["exists=1", "started=1", "pid=9"], { state: "Lost" }],
+    ["a dead launcher after cancel is Canceled", ["exists=1", "started=1", "pid=9", "canceled=1"], { state: "Failed", reason: "Canceled" }],
+    ["a queued attempt waits", ["exists=1", "queued=1", "queue_position=2"], { state: "Queued", message: expect.stringContaining("position 2") }],
+    ["a queued attempt with a free slot asks for submit", ["exists=1", "queued=1", "admissible=1"], { state: "Queued", continueSubmit: true }],
+    ["a canceled queued attempt is Canceled", ["exists=1", "queued=1", "canceled=1"], { state: "Failed", reason: "Canceled" }],
+  ])("%s", (_name, lines, want) => {
+    expect(decideObservation(status(lines), "/w/runs/u/0")).toMatchObject({ ...want, links: { remoteRunDir: "/w/runs/u/0" } });
+  });
+
+  it("drops the partial first line of a truncated log and keeps the whole log otherwise", () => {
+    expect(boundTail("tial line\nwhole\n", true)).toBe("whole\n");
+    expect(boundTail("first\nsecond\n", false)).toBe("first\nsecond\n");
+    expect(Buffer.byteLength(boundTail("x".repeat(10_000), false))).toBeLessThanOrEqual(8192);
+  });
+});
+
+describe("renderRun", () => {
+  const sub = (config: object, extra: Partial<RunSubmission> = {}): RunSubmission => ({
+    run: { metadata: { uid: "u-1" }, spec: {} }, target: {}, attempt: 2, runId: "r", environmentHash: "h1",
+    snapshot: { digest: "sha256:abc", files: [], totalBytes: 0 }, argv: ["train.py", "--x"], interpreterNeeded: true,
+    config: { computeTargetRef: { name: "t" }, framework: "Python", nodeCount: 1, processCountPerNode: 1, ...config },
+    ...extra,
+  }) as unknown as RunSubmission;
+  const fields = (buf: Buffer): string[] => buf.toString("utf8").split("\0").slice(0, -1);
+
+  it("writes argv and env as NUL-separated lists, never as shell text", () => {
+    const r = renderRun(sub({ environmentVariables: { A: "x; rm -rf ~" } }), "/w", "/w/runs/u-1/2", false);
+    expect(r.mode).toBe("user");
+    expect(fields(r.files.argv!)).toEqual(["train.py", "--x"]);
+    expect(fields(r.files.environ!)).toContain("A=x; rm -rf ~");
+  });
+
+  it.each([
+    ["venv for pip packages", { environment: { systemManaged: { pipPackages: ["six"] } } }, false, "venv"],
+    ["conda when the VM has it and a python version is asked", { environment: { systemManaged: { pythonVersion: "3.10" } } }, true, "conda"],
+    ["venv when no conda and only pip packages", { environment: { systemManaged: { pythonVersion: "3.10", pipPackages: ["six"] } } }, false, "venv"],
+    ["docker when enabled", { docker: { enabled: true, gpu: true, baseImage: "img" } }, false, "docker"],
+  ])("picks %s", (_name, config, conda, mode) => {
+    expect(renderRun(sub(config), "/w", "/w/runs/u-1/2", conda).mode).toBe(mode);
+  });
+
+  it.each([
+    ["an invalid env var name", { environmentVariables: { "A-B": "1" } }, /not valid/],
+    ["a pip package with a newline", { environment: { systemManaged: { pipPackages: ["six\n--index-url x"] } } }, /line break/],
+    ["conda packages without conda", { environment: { systemManaged: { condaPackages: ["numpy"] } } }, /need conda/],
+    ["docker with a system-managed env", { docker: { enabled: true, gpu: false, baseImage: "i" }, environment: { systemManaged: {} } }, /userManaged/],
+    ["docker without an image", { docker: { enabled: true, gpu: false } }, /baseImage/],
+  ])("rejects %s", (_name, config, message) => {
+    expect(() => renderRun(sub(config), "/w", "/w/r", false)).toThrow(message);
+  });
+
+  it("turns digests into file names and refuses anything else", () => {
+    expect(safeName("sha256:ab12", "d")).toBe("sha256-ab12");
+    expect(() => safeName("../x", "d")).toThrow();
+  });
+});
