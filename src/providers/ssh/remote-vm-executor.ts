@@ -1,5 +1,5 @@
 import type { TrainingRun, ComputeTarget } from "../../api/v1alpha1/index.js";
-import { TerminalError } from "../../runtime/errors.js";
+import { TerminalError, TransientError } from "../../runtime/errors.js";
 import type { ExecutionHandle, ProviderContext, RunExecutor, RunObservation, RunSubmission } from "../types.js";
 import { remoteVmSpecOf, resolveConnectionSettings, type ConnectionSettings } from "./connection-settings.js";
 import { runControl } from "./remote-control.js";
@@ -20,8 +20,11 @@ export interface RemoteVmHandle extends ExecutionHandle {
   readonly snapshotDigest: string;
   /** What THIS submit call uploaded (a repeated submit reports zeros). */
   readonly upload: UploadStats;
-  /** started: launched now; queued: waiting for a slot (observe admits it); already: found running. */
-  readonly admission: "started" | "queued" | "already";
+  /**
+   * started: launched now; queued: waiting for a slot (observe reports continueSubmit when one
+   * frees); already: found started by an earlier submit; canceled: canceled before it could start.
+   */
+  readonly admission: "started" | "queued" | "already" | "canceled";
   /** building | built | reused, as the launcher reported it (set by observe). */
   readonly environmentStatus?: string;
 }
@@ -31,6 +34,12 @@ export interface RemoteVmExecutorDeps {
 }
 
 const NO_UPLOAD: UploadStats = { files: 0, bytes: 0, reusedFiles: 0, snapshotReused: true };
+
+function admissionOf(verdict: string | undefined, label: string): RemoteVmHandle["admission"] {
+  if (verdict === "started" || verdict === "queued" || verdict === "already" || verdict === "canceled") return verdict;
+  // Another submit on this VM held the admission lock for 20 s: nothing was recorded, try again.
+  throw new TransientError(`${label}: admission lock busy (${verdict ?? "no answer"})`, 5_000, { reason: "AdmissionBusy" });
+}
 
 function namespaceOf(obj: { metadata: { namespace?: string } }): string {
   return obj.metadata.namespace ?? "default";
@@ -78,7 +87,7 @@ export class RemoteVmExecutor implements RunExecutor {
         await this.writeRunFiles(session, runDir, rendered.files);
       }
       const admit = await runControl(session, "admit", [runDir, String(spec.maxConcurrentRuns ?? 1), launcher]);
-      const admission = admit.fields.admit === "queued" || admit.fields.admit === "busy" ? "queued" : admit.fields.admit === "started" ? "started" : "already";
+      const admission = admissionOf(admit.fields.admit, settings.label);
       ctx.log.info({ runDir, admission, uploadedBytes: upload.bytes, uploadedFiles: upload.files }, "remote attempt submitted");
       return handle(upload, admission);
     });
