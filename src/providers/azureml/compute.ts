@@ -237,6 +237,7 @@ export class AmlComputeProvider implements ComputeProvider {
         };
       }
       const params = targetParams(target, spec);
+      ctx.log.info({ compute: name, workspace: spec.workspace.name, vmSize: params.vmSize }, "Creating AmlCompute");
       const r = await ops.begin("create", name, ctx.now, { params });
       if (r.done) return this.ensure({ ...target, status: { ...target.status, operation: undefined } }, ctx);
       return this.inProgress(r.op, `creating AmlCompute ${where} (${params.vmSize}, ${params.minNodes}-${params.maxNodes} nodes)`, { provisioningState: "Creating" });
@@ -298,6 +299,7 @@ export class AmlComputeProvider implements ComputeProvider {
     const drift = (scale.minNodeCount ?? 0) !== params.minNodes || scale.maxNodeCount !== params.maxNodes
       || isoToSeconds(scale.nodeIdleTimeBeforeScaleDown) !== params.idleSecondsBeforeScaleDown;
     if (drift) {
+      ctx.log.info({ compute: name, minNodes: params.minNodes, maxNodes: params.maxNodes }, "Updating AmlCompute scale settings");
       const r = await ops.begin("update", name, ctx.now, { params });
       const msg = `updating scale settings of ${where} in place to ${params.minNodes}-${params.maxNodes} nodes, idle ${params.idleSecondsBeforeScaleDown}s`;
       if (!r.done) return this.inProgress(r.op, msg, { ...observed, provisioningState: "Updating" });
@@ -335,6 +337,7 @@ export class AmlComputeProvider implements ComputeProvider {
     if (compute.properties?.provisioningState === "Deleting") {
       return { done: false, requeueAfterMs: this.config.operationPollMs, status: { provisioningState: "Deleting" } };
     }
+    ctx.log.info({ compute: name, workspace: spec.workspace.name }, "Deleting AmlCompute");
     const r = await ops.begin("delete", name, ctx.now);
     if (r.done) return { done: true, status: { operation: undefined } };
     return { done: false, requeueAfterMs: this.config.operationPollMs, status: { operation: r.op as unknown as Record<string, unknown>, provisioningState: "Deleting" } };

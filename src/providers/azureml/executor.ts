@@ -23,6 +23,8 @@ export interface AmlHandle extends ExecutionHandle {
   readonly workspace: string;
   /** Set when the compute was created for this run and must be deleted after it. */
   readonly runBasedCompute?: boolean;
+  /** The DELETE of the run-based compute was sent after the job ended. */
+  readonly computeReleaseRequested?: boolean;
   readonly codeId?: string;
   readonly environmentId?: string;
 }
@@ -264,6 +266,7 @@ export class AmlRunExecutor implements RunExecutor {
         properties: { "amlcompute.dev/run-uid": sub.run.metadata.uid ?? "" },
       };
       await arm.jobs.createOrUpdate(rg, ws, jobName, { properties: job } as JobBase);
+      ctx.log.info({ job: jobName, compute: computeName, workspace: ws }, "Submitted Azure ML command job");
       return { ...handle, codeId, environmentId };
     } catch (e) {
       throw classifyArmError(e, `submitting Azure ML job ${jobName}`);
@@ -314,11 +317,20 @@ export class AmlRunExecutor implements RunExecutor {
       const m = /exited with (?:status|exit) code (-?\d+)/i.exec(outputTail);
       if (m) exitCode = Number(m[1]);
     }
+    // The run has ended: its temporary compute goes now, whatever the outcome (one DELETE; the
+    // only write observe makes). cleanup() later waits until it is gone.
+    let nextHandle: AmlHandle | undefined;
+    if (terminal && h.runBasedCompute && !h.computeReleaseRequested) {
+      await this.releaseRunBasedCompute(sub.run, sub.target, h, ctx);
+      nextHandle = { ...h, computeReleaseRequested: true };
+      ctx.log.info({ compute: h.computeName }, "Deleting run-based compute");
+    }
     return {
       state,
       reason,
       message: `Azure ML job ${h.jobName} is ${status ?? "Unknown"}`,
       links,
+      ...(nextHandle ? { handle: nextHandle } : {}),
       ...(exitCode !== undefined ? { exitCode } : {}),
       ...(outputTail !== undefined ? { outputTail } : {}),
       ...(terminal ? {} : { pollAfterMs: this.config.jobPollMs }),

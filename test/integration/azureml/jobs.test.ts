@@ -132,6 +132,9 @@ describe("AmlCompute RunExecutor: command jobs that really run (emulator + Azuri
       const { last } = await observeUntilDone(s, h);
       expect(last.state).toBe(want);
       expect(last.links?.computeName).toBe(computeName);
+      // The observation that saw the end already sent the compute's DELETE (no TTL needed).
+      expect(last.handle).toMatchObject({ computeReleaseRequested: true });
+      expect(env.emu.controls.count({ method: "DELETE", path: new RegExp(`/computes/${computeName}$`) })).toBe(1);
 
       // Run over: cleanup until the compute is gone; a restarted operator (new provider) continues.
       let rounds = 0;
