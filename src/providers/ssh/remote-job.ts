@@ -76,12 +76,18 @@ function requirements(sub: RunSubmission): string {
   return pkgs.length ? `${pkgs.join("\n")}\n` : "";
 }
 
-function environ(sub: RunSubmission): string[] {
+/** The same fixed variables the Local target sets (providers/local/job-builder.ts), then the user's. */
+function environ(sub: RunSubmission, outputDir: string): string[] {
   const vars: Record<string, string> = {
     PYTHONUNBUFFERED: "1",
     AZUREML_RUN_ID: sub.runId,
     AML_RUN_ID: sub.runId,
+    AML_EXPERIMENT_NAME: sub.run.spec.experimentName,
     AML_ATTEMPT: String(sub.attempt),
+    AML_OUTPUT_DIR: outputDir,
+    AML_SNAPSHOT_DIGEST: sub.snapshot.digest,
+    NODE_COUNT: "1",
+    WORLD_SIZE: "1",
     ...sub.config.environmentVariables,
   };
   return Object.entries(vars).map(([k, v]) => {
@@ -92,6 +98,9 @@ function environ(sub: RunSubmission): string[] {
 
 /** Renders the per-attempt files. Pure; throws TerminalError for input no VM could run. */
 export function renderRun(sub: RunSubmission, workDir: string, runDir: string, condaAvailable: boolean): RenderedRun {
+  if (sub.config.nodeCount > 1 || sub.config.processCountPerNode > 1) {
+    throw new TerminalError("a RemoteVM runs one process on one machine: nodeCount and processCountPerNode must be 1", "UnsupportedOnTarget");
+  }
   const mode = decideMode(sub, condaAvailable);
   const envDir = mode === "venv" || mode === "conda"
     ? `${workDir}/envs/${mode}-${safeName(sub.environmentHash, "environment hash")}`
@@ -115,7 +124,8 @@ export function renderRun(sub: RunSubmission, workDir: string, runDir: string, c
   const files: Record<string, Buffer> = {
     launch: nulList(Object.entries(launch).flat()),
     argv: nulList(sub.argv),
-    environ: nulList(environ(sub)),
+    // Docker mode mounts <runDir>/outputs at /outputs.
+    environ: nulList(environ(sub, mode === "docker" ? "/outputs" : `${runDir}/outputs`)),
     "requirements.txt": Buffer.from(requirements(sub), "utf8"),
     conda_args: nulList(mode === "conda" ? condaArgs(sub) : []),
     docker_args: nulList(sub.config.docker?.arguments ?? []),

@@ -129,7 +129,7 @@ build_env() {
 
 echo preparing >"$RUN/phase"
 log "run directory $RUN"
-materialize_snapshot || finish 96 SnapshotFailed
+materialize_snapshot && mkdir -p "$RUN/outputs" || finish 96 SnapshotFailed
 if [ "$MODE" = venv ] || [ "$MODE" = conda ]; then
   build_env
   rc=$?
@@ -154,7 +154,7 @@ esac
 [ "$\{CFG[use_interpreter]:-0}" = 1 ] && PREFIX=("$INTERP")
 
 if [ "$MODE" = docker ]; then
-  CMD=(docker run --rm --init --name "$CONTAINER" -v "$RUN/src:/workspace" -w /workspace
+  CMD=(docker run --rm --init --name "$CONTAINER" -v "$RUN/src:/workspace" -v "$RUN/outputs:/outputs" -w /workspace
     --user "$(id -u):$(id -g)" -e HOME=/tmp)
   for k in "$\{KEYS[@]}"; do CMD+=(-e "$k"); done # values come from this process's environment
   [ "$\{CFG[gpu]:-0}" = 1 ] && CMD+=(--gpus all)

@@ -46,7 +46,7 @@ describe("RemoteVM Docker mode: the run executes in a container on the VM's engi
         "print('files', sorted(os.listdir('.')))",
         "st = os.statvfs('/dev/shm'); print('shm MiB', st.f_blocks * st.f_frsize // 2**20)",
         "print('label', os.environ['LABEL'], 'args', sys.argv[1:])",
-        "open('out.txt', 'w').write('written in container')",
+        "open(os.path.join(os.environ['AML_OUTPUT_DIR'], 'out.txt'), 'w').write('written in container')",
         "sys.exit(4)",
       ].join("\n"), "lib/helper.py": "X = 1\n" },
       args: ["--epochs", "2"],
@@ -64,7 +64,7 @@ describe("RemoteVM Docker mode: the run executes in a container on the VM's engi
     expect(obs.outputTail).toContain("shm MiB 96");
     expect(obs.outputTail).toContain("label a b 'c' args ['--epochs', '2']");
     // Written as the SSH user (docker run --user), so the run directory stays removable.
-    expect(sshd.runAsUser(`cat ${handle.runDir}/src/out.txt`)).toBe("written in container");
+    expect(sshd.runAsUser(`cat ${handle.runDir}/outputs/out.txt`)).toBe("written in container");
     await executor.cleanup(sub.run, target, handle, ctx);
     expect(sshd.runAsUser(`test -e ${handle.runDir} && echo present || echo gone`).trim()).toBe("gone");
   });

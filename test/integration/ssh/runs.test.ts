@@ -23,7 +23,7 @@ describe("RemoteVM runs: detached execution over a real sshd", () => {
 
   it("runs a script that prints and exits 0: Succeeded with its output", async () => {
     const sub = aSubmission({
-      target, files: { "train.py": "import sys, os\nprint('hello from', os.environ['AML_RUN_ID'])\nprint('args', sys.argv[1:])\n" },
+      target, files: { "train.py": "import sys, os\nprint('hello from', os.environ['AML_RUN_ID'])\nprint('args', sys.argv[1:])\nopen(os.path.join(os.environ['AML_OUTPUT_DIR'], 'model.txt'), 'w').write('m')\n" },
       args: ["--lr", "0.1", "it's $(not) `expanded`; rm -rf /", "two\nlines"],
     });
     const handle = await executor.submit(sub, ctx);
@@ -31,6 +31,7 @@ describe("RemoteVM runs: detached execution over a real sshd", () => {
     expect(obs).toMatchObject({ state: "Succeeded", exitCode: 0, links: { remoteRunDir: (handle as RemoteVmHandle).runDir } });
     expect(obs.outputTail).toContain(`hello from ${sub.runId}`);
     expect(obs.outputTail).toContain(`args ['--lr', '0.1', "it's $(not) \`expanded\`; rm -rf /", 'two\\nlines']`);
+    expect(sshd.runAsUser(`cat ${(handle as RemoteVmHandle).runDir}/outputs/model.txt`)).toBe("m");
   });
 
   it("runs a script that exits 3: Failed, ScriptFailed, exit code 3, output tail kept", async () => {
