@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { boundTail, decideObservation, parseStatus, renderRun, safeName } from "./remote-job.js";
+import { boundTail, decideObservation, parseStatus, quantityToBytes, renderRun, safeName } from "./remote-job.js";
 import type { RunSubmission } from "../types.js";
 
 const status = (lines: string[], tail = ""): ReturnType<typeof parseStatus> => parseStatus(`${lines.join("\n")}\n---\n${tail}`);
@@ -27,6 +27,16 @@ describe("decideObservation", () => {
     expect(boundTail("tial line\nwhole\n", true)).toBe("whole\n");
     expect(boundTail("first\nsecond\n", false)).toBe("first\nsecond\n");
     expect(Buffer.byteLength(boundTail("x".repeat(10_000), false))).toBeLessThanOrEqual(8192);
+  });
+});
+
+describe("quantityToBytes", () => {
+  it.each([["2Gi", 2 * 2 ** 30], ["96Mi", 96 * 2 ** 20], ["500M", 5e8], ["1e9", 1e9], ["1.5Ki", 1536], [1024, 1024]] as const)(
+    "reads %s as %d bytes", (q, want) => { expect(quantityToBytes(q)).toBe(want); },
+  );
+  it("refuses milli-bytes and words", () => {
+    expect(() => quantityToBytes("96m")).toThrow(/quantity/);
+    expect(() => quantityToBytes("lots")).toThrow(/quantity/);
   });
 });
 

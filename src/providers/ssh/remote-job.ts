@@ -41,6 +41,23 @@ export function runPaths(workDir: string, uid: string, attempt: number): { runRe
   return { runRel: [uid, String(attempt)], runDir: `${workDir}/runs/${uid}/${attempt}` };
 }
 
+const QUANTITY_SUFFIX: Record<string, number> = {
+  "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
+  Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60,
+};
+
+/**
+ * A Kubernetes quantity (2Gi, 500M, 1e9) in bytes. docker's own unit parser reads "2g" and "2Gi"
+ * alike as binary, so the operator hands docker plain bytes to keep the Kubernetes meaning.
+ */
+export function quantityToBytes(q: string | number): number {
+  if (typeof q === "number") return Math.ceil(q);
+  const m = /^(\d+(?:\.\d*)?|\.\d+)(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E))?$/.exec(q.trim());
+  if (!m) throw invalid(`"${q}" is not a byte quantity (use e.g. 2Gi or 512Mi)`);
+  const base = Number(m[1]) * (m[2] ? 10 ** Number(m[2].slice(1)) : QUANTITY_SUFFIX[m[3] ?? ""]!);
+  return Math.ceil(base);
+}
+
 function decideMode(sub: RunSubmission, condaAvailable: boolean): EnvironmentMode {
   const env = sub.config.environment;
   const sys = env?.systemManaged;
@@ -118,7 +135,7 @@ export function renderRun(sub: RunSubmission, workDir: string, runDir: string, c
     max_seconds: String(sub.config.maxRunDurationSeconds ?? 0),
     image: sub.config.docker?.baseImage ?? "",
     gpu: sub.config.docker?.gpu ? "1" : "0",
-    shm_size: String(sub.config.docker?.shmSize ?? ""),
+    shm_size: sub.config.docker?.shmSize !== undefined ? String(quantityToBytes(sub.config.docker.shmSize)) : "",
     container: containerName ?? "",
   };
   const files: Record<string, Buffer> = {

@@ -53,7 +53,7 @@ describe("RemoteVM Docker mode: the run executes in a container on the VM's engi
       config: {
         environment: { userManaged: { interpreterPath: "python3" } },
         environmentVariables: { LABEL: "a b 'c'" },
-        docker: { enabled: true, baseImage: IMAGE, gpu: false, shmSize: "96m", arguments: ["--network", "none"] },
+        docker: { enabled: true, baseImage: IMAGE, gpu: false, shmSize: "96Mi", arguments: ["--network", "none"] },
       },
     });
     const handle = (await executor.submit(sub, ctx)) as RemoteVmHandle;
