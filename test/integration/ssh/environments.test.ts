@@ -49,6 +49,18 @@ describe("RemoteVM environments over a real sshd", () => {
     console.log(`environment: first run ${firstMs} ms (build), second run ${secondMs} ms (reuse)`);
   });
 
+  it("builds an environment once when two attempts need the same new hash at the same time", async () => {
+    const hash = `shared-${Date.now()}`;
+    const subs = [1, 2].map(() => aSubmission({
+      target, environmentHash: hash, files: { "train.py": "import sys\nprint(sys.prefix)\n" },
+      config: { environment: { systemManaged: {} } },
+    }));
+    const handles = await Promise.all(subs.map((s) => executor.submit(s, ctx)));
+    const ends = await Promise.all(subs.map((s, i) => observeUntilDone(executor, s, handles[i]!, { ctx, timeoutMs: 120_000 })));
+    expect(ends.map((e) => e.obs.state)).toEqual(["Succeeded", "Succeeded"]);
+    expect(ends.map((e) => (e.handle as RemoteVmHandle).environmentStatus).sort()).toEqual(["built", "reused"]);
+  });
+
   it("fails an attempt whose environment cannot be built with EnvironmentFailed, leaving no ready marker", async () => {
     const hash = `broken-${Date.now()}`;
     const sub = aSubmission({
