@@ -35,10 +35,11 @@ export function safeName(value: string, what: string): string {
   return name;
 }
 
-export function runPaths(workDir: string, uid: string, attempt: number): { runRel: [string, string]; runDir: string } {
-  if (!/^[A-Za-z0-9-]{1,64}$/.test(uid)) throw invalid(`run uid "${uid}" is not a Kubernetes UID`);
+/** The run key as path segments; refuses anything that is not a Kubernetes UID + attempt number. */
+export function runKey(uid: string | undefined, attempt: number): [string, string] {
+  if (!uid || !/^[A-Za-z0-9-]{1,64}$/.test(uid)) throw invalid(`run uid "${uid ?? ""}" is not a Kubernetes UID`);
   if (!Number.isInteger(attempt) || attempt < 0) throw invalid(`attempt ${attempt} is not a non-negative integer`);
-  return { runRel: [uid, String(attempt)], runDir: `${workDir}/runs/${uid}/${attempt}` };
+  return [uid, String(attempt)];
 }
 
 const QUANTITY_SUFFIX: Record<string, number> = {

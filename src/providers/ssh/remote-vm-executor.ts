@@ -3,7 +3,7 @@ import { TerminalError, TransientError } from "../../runtime/errors.js";
 import type { ExecutionHandle, ProviderContext, RunExecutor, RunObservation, RunSubmission } from "../types.js";
 import { remoteVmSpecOf, resolveConnectionSettings, type ConnectionSettings } from "./connection-settings.js";
 import { runControl } from "./remote-control.js";
-import { decideObservation, renderRun, runPaths, type EnvironmentMode } from "./remote-job.js";
+import { decideObservation, renderRun, runKey, type EnvironmentMode } from "./remote-job.js";
 import { LAUNCH_SCRIPT, LAUNCH_SCRIPT_NAME } from "./remote-scripts.js";
 import type { SessionPool } from "./session-pool.js";
 import type { SshSession } from "./session.js";
@@ -64,13 +64,12 @@ export class RemoteVmExecutor implements RunExecutor {
   async submit(sub: RunSubmission, ctx: ProviderContext): Promise<ExecutionHandle> {
     const spec = remoteVmSpecOf(sub.target);
     const settings = await this.settings(sub.target, ctx);
-    const uid = sub.run.metadata.uid ?? "";
+    const [uid, attempt] = runKey(sub.run.metadata.uid, sub.attempt);
     return this.deps.pool.with(settings, async (session) => {
-      runPaths("w", uid, sub.attempt); // validates uid/attempt before they reach the VM
-      const prep = await runControl(session, "prepare", [spec.workDir, uid, String(sub.attempt), LAUNCH_SCRIPT_NAME]);
+      const prep = await runControl(session, "prepare", [spec.workDir, uid, attempt, LAUNCH_SCRIPT_NAME]);
       const workDir = prep.fields.workdir;
       if (!workDir) throw new TerminalError(`${settings.label}: cannot prepare ${spec.workDir}`, "InvalidSpec");
-      const { runDir } = runPaths(workDir, uid, sub.attempt);
+      const runDir = `${workDir}/runs/${uid}/${attempt}`;
       const launcher = `${workDir}/bin/${LAUNCH_SCRIPT_NAME}`;
       const rendered = renderRun(sub, workDir, runDir, prep.fields.conda === "1");
       const handle = (upload: UploadStats, admission: RemoteVmHandle["admission"]): RemoteVmHandle => ({

@@ -44,7 +44,7 @@ class Ssh2Session implements SshSession {
   }
 
   exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
-    return new Promise((resolve, reject) => {
+    return new Promise<ExecResult>((resolve, reject) => {
       this.client.exec(command, (err, stream) => {
         if (err) return reject(classifySshError(err, this.label, false));
         const out: Buffer[] = []; const errOut: Buffer[] = []; let size = 0;
@@ -65,13 +65,16 @@ class Ssh2Session implements SshSession {
         stream.on("error", (e: Error) => { clearTimeout(timer); reject(classifySshError(e, this.label, false)); });
         stream.end(opts.stdin ?? "");
       });
+    }).catch((err: unknown) => {
+      // ssh2 throws synchronously ("Not connected") on a connection that just closed.
+      throw classifySshError(err, this.label, false);
     });
   }
 
   private sftp(): Promise<SFTPWrapper> {
     this.sftpChannel ??= new Promise<SFTPWrapper>((resolve, reject) => {
-      this.client.sftp((err, sftp) => (err ? reject(classifySshError(err, this.label, false)) : resolve(sftp)));
-    });
+      this.client.sftp((err, sftp) => (err ? reject(err) : resolve(sftp)));
+    }).catch((err: unknown) => { throw classifySshError(err, this.label, false); });
     this.sftpChannel.catch(() => { this.sftpChannel = undefined; });
     return this.sftpChannel;
   }
