@@ -12,33 +12,52 @@ interface Bucket { tokens: number; last: number; blockedUntil: number }
 
 /**
  * One token bucket per subscription, shared by every client of the provider, so 100 targets in a
- * subscription together stay under `perSecond` (with `burst`). A 429 from ARM closes the bucket
- * for its Retry-After: every target of that subscription then holds off, not just the one that
- * was throttled. Requests that find the bucket empty fail fast (the work queue requeues the key
- * after `retryAfterMs`); nothing sleeps inside a reconcile.
+ * subscription together stay under `perSecond` (with `burst`).
+ *
+ * Admission, not per-request gating: a provider call (one ensure/release/submit/observe) is
+ * admitted when the bucket holds a token, and its few requests (GET, PUT, one poll) then all go
+ * out, each charged to the bucket, which may go into (bounded) debt that later admissions repay. Gating each
+ * request separately livelocks under contention (every call spends its first token and is refused
+ * its second). A 429 from ARM closes the bucket for its Retry-After: every target of that
+ * subscription then holds off, and requests of calls already admitted fail fast too. Nothing sleeps
+ * inside a reconcile: a refused call throws RequestBudgetExhausted and the queue requeues the key.
  */
 export class SubscriptionBudget {
   private readonly buckets = new Map<string, Bucket>();
   constructor(private readonly perSecond: number, private readonly burst: number, private readonly now: () => number = Date.now) {}
 
   private bucket(sub: string): Bucket {
-    let b = this.buckets.get(sub);
+    const key = sub.toLowerCase();
+    let b = this.buckets.get(key);
     if (!b) {
       b = { tokens: this.burst, last: this.now(), blockedUntil: 0 };
-      this.buckets.set(sub, b);
+      this.buckets.set(key, b);
     }
+    const now = this.now();
+    b.tokens = Math.min(this.burst, b.tokens + ((now - b.last) / 1000) * this.perSecond);
+    b.last = now;
     return b;
   }
 
-  /** Takes one request's worth or throws RequestBudgetExhausted. */
-  take(sub: string): void {
+  /**
+   * Admits one provider call (taking a token, so concurrent calls cannot all pass on the same
+   * token) or throws RequestBudgetExhausted (nothing is sent). Its requests are charged on top:
+   * conservative, requests/s stays below `perSecond`.
+   */
+  admit(sub: string): void {
     const b = this.bucket(sub);
     const now = this.now();
     if (now < b.blockedUntil) throw new RequestBudgetExhausted(sub, b.blockedUntil - now);
-    b.tokens = Math.min(this.burst, b.tokens + ((now - b.last) / 1000) * this.perSecond);
-    b.last = now;
     if (b.tokens < 1) throw new RequestBudgetExhausted(sub, Math.ceil(((1 - b.tokens) / this.perSecond) * 1000));
     b.tokens -= 1;
+  }
+
+  /** Charges one request; throws only while ARM's Retry-After holds. */
+  charge(sub: string): void {
+    const b = this.bucket(sub);
+    const now = this.now();
+    if (now < b.blockedUntil) throw new RequestBudgetExhausted(sub, b.blockedUntil - now);
+    b.tokens = Math.max(-this.burst, b.tokens - 1);
   }
 
   /** ARM said 429: nobody in this subscription sends until the Retry-After has passed. */
@@ -51,8 +70,8 @@ export class SubscriptionBudget {
     return {
       name: "amlSubscriptionBudget",
       sendRequest: async (request, next) => {
-        const sub = /\/subscriptions\/([^/?]+)/i.exec(new URL(request.url).pathname)?.[1]?.toLowerCase() ?? "-";
-        this.take(sub);
+        const sub = /\/subscriptions\/([^/?]+)/i.exec(new URL(request.url).pathname)?.[1] ?? "-";
+        this.charge(sub);
         const response = await next(request);
         if (response.status === 429) this.block(sub, parseRetryAfterMs(response.headers.get("retry-after")) ?? 10_000);
         return response;

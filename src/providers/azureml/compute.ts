@@ -185,8 +185,9 @@ export class AmlComputeProvider implements ComputeProvider {
     let arm: AzureMachineLearningWorkspaces;
     try {
       arm = await this.clients.armFor(target, ctx, spec.workspace.subscriptionId);
+      this.clients.budget.admit(spec.workspace.subscriptionId);
     } catch (e) {
-      throw classifyArmError(e, "Azure credentials");
+      throw classifyArmError(e, "ARM access");
     }
     return { ops: new ComputeOps(arm, spec.workspace.resourceGroup, spec.workspace.name), spec, name: spec.computeName ?? target.metadata.name ?? "" };
   }

@@ -10,7 +10,7 @@ export interface AzureMlConfig {
   readonly armEndpoint?: string;
   /** Token scope for ARM. Default https://management.azure.com/.default (also for sovereign-cloud endpoints, set it accordingly). */
   readonly armScope?: string;
-  /** Entra ID authority host. Default: AZURE_AUTHORITY_HOST as injected by Workload Identity, else https://login.microsoftonline.com. */
+  /** Entra ID authority host. Default https://login.microsoftonline.com (azureMlConfigFromEnv reads AZURE_AUTHORITY_HOST). */
   readonly authorityHost?: string;
   /**
    * Skip Entra instance discovery (a call to login.microsoftonline.com). Needed for private clouds,
@@ -63,11 +63,11 @@ export interface ResolvedAzureMlConfig {
 }
 
 /** ARM's documented limit is 12000 reads/hour per subscription and principal (≈3.3/s). */
-export function resolveConfig(c: AzureMlConfig, env: NodeJS.ProcessEnv = {}): ResolvedAzureMlConfig {
+export function resolveConfig(c: AzureMlConfig): ResolvedAzureMlConfig {
   return {
     armEndpoint: (c.armEndpoint ?? "https://management.azure.com").replace(/\/$/, ""),
     armScope: c.armScope ?? "https://management.azure.com/.default",
-    authorityHost: (c.authorityHost ?? env.AZURE_AUTHORITY_HOST ?? "https://login.microsoftonline.com").replace(/\/$/, ""),
+    authorityHost: (c.authorityHost ?? "https://login.microsoftonline.com").replace(/\/$/, ""),
     disableInstanceDiscovery: c.disableInstanceDiscovery ?? false,
     caBundlePath: c.caBundlePath,
     apiVersion: c.apiVersion,

@@ -33,19 +33,30 @@ describe("classifyArmError", () => {
 });
 
 describe("SubscriptionBudget", () => {
-  it("spends the burst, refills at the rate, and closes for a 429's Retry-After", () => {
+  it("admits calls while tokens last, charges every request, and closes for a 429's Retry-After", () => {
     let now = 0;
     const b = new SubscriptionBudget(2, 3, () => now);
-    for (let i = 0; i < 3; i++) b.take("s");
-    expect(() => b.take("s")).toThrow(RequestBudgetExhausted);
-    b.take("other"); // budgets are per subscription
+    b.admit("s");
+    for (let i = 0; i < 2; i++) b.charge("s"); // an admitted call sends its requests
+    expect(() => b.admit("s")).toThrow(RequestBudgetExhausted);
+    b.admit("other"); // budgets are per subscription
     now += 500;
-    b.take("s");
+    b.admit("s");
     b.block("s", 5000);
+    expect(() => b.charge("s")).toThrow(RequestBudgetExhausted); // an admitted call stops too
     now += 4000;
-    expect(() => b.take("s")).toThrow(/next request in 1s/);
+    expect(() => b.admit("s")).toThrow(/next request in 1s/);
     now += 1000;
-    b.take("s");
+    b.admit("s");
+  });
+  it("debt is bounded, so a storm cannot starve a subscription for long", () => {
+    let now = 0;
+    const b = new SubscriptionBudget(1, 2, () => now);
+    for (let i = 0; i < 100; i++) b.charge("s");
+    now += 2000;
+    expect(() => b.admit("s")).toThrow(RequestBudgetExhausted);
+    now += 1000;
+    b.admit("s");
   });
   it("parses Retry-After seconds and dates", () => {
     expect(parseRetryAfterMs("3")).toBe(3000);

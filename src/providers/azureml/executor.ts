@@ -120,9 +120,11 @@ export class AmlRunExecutor implements RunExecutor {
 
   private async arm(target: ComputeTarget, ctx: ProviderContext, sub: string): Promise<AzureMachineLearningWorkspaces> {
     try {
-      return await this.clients.armFor(target, ctx, sub);
+      const arm = await this.clients.armFor(target, ctx, sub);
+      this.clients.budget.admit(sub);
+      return arm;
     } catch (e) {
-      throw classifyArmError(e, "Azure credentials");
+      throw classifyArmError(e, "ARM access");
     }
   }
 

@@ -6,6 +6,7 @@ import { AmlRunExecutor } from "./executor.js";
 
 export type { AzureMlConfig } from "./config.js";
 export { resolveConfig } from "./config.js";
+export { azureMlConfigFromEnv } from "./env.js";
 export { AzureClients } from "./client.js";
 export { AmlComputeProvider, OWNER_TAG, OWNER_UID_TAG, type ArmOperation } from "./compute.js";
 export { AmlRunExecutor, runBasedComputeName, azureJobName } from "./executor.js";
@@ -16,8 +17,8 @@ export { SubscriptionBudget, RequestBudgetExhausted, parseRetryAfterMs } from ".
  * The registry entry for `type: AmlCompute`. One instance per operator process: it holds the
  * credential/client caches and the per-subscription request budget that all targets share.
  */
-export function createAmlComputeProvider(config: AzureMlConfig = {}, env: NodeJS.ProcessEnv = process.env): ProviderEntry & { compute: AmlComputeProvider; executor: AmlRunExecutor; clients: AzureClients } {
-  const resolved = resolveConfig(config, env);
+export function createAmlComputeProvider(config: AzureMlConfig = {}): ProviderEntry & { compute: AmlComputeProvider; executor: AmlRunExecutor; clients: AzureClients } {
+  const resolved = resolveConfig(config);
   const clients = new AzureClients(resolved);
   return {
     needsFinalizer: true,

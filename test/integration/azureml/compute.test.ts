@@ -6,7 +6,7 @@ import { applyStatus, makeTarget, reconcileUntil, sleep, startEnv, WS, type Env 
 describe("AmlCompute ComputeProvider against the ARM emulator", () => {
   let env: Env;
   beforeAll(async () => {
-    env = await startEnv();
+    env = await startEnv({ dedicatedCoreQuota: 1000 });
   });
   afterAll(async () => {
     await env?.close();
@@ -94,9 +94,31 @@ describe("AmlCompute ComputeProvider against the ARM emulator", () => {
     const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => p.compute.ensure(makeTarget(`burst-${i}`), env.ctx())));
     const sent = env.emu.controls.count({ since, path: /^\/subscriptions\// });
     const throttledLocally = results.filter((r) => r.status === "rejected" && r.reason instanceof TransientError && r.reason.reason === "Throttled");
-    expect(sent).toBeLessThanOrEqual(11);
-    expect(throttledLocally.length).toBeGreaterThan(30);
+    // 10 calls admitted (burst), each sends GET, PUT and one poll; the other 30 send nothing.
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(10);
+    expect(sent).toBe(30);
+    expect(throttledLocally).toHaveLength(30);
     expect((throttledLocally[0] as PromiseRejectedResult).reason.retryAfterMs).toBeGreaterThan(0);
+  });
+
+  it("a fleet of 12 targets under ARM's subscription limit: the shared budget keeps ARM from throttling", async () => {
+    env.emu.controls.rateLimit({ perSecond: 10, burst: 40 });
+    try {
+      const p = env.provider({ requestBudget: { perSecond: 8, burst: 8 }, operationPollMs: 500 });
+      const throttledBefore = env.emu.controls.throttled;
+      const since = env.emu.controls.requests.at(-1)?.seq ?? 0;
+      const results = await Promise.all(Array.from({ length: 12 }, (_, i) =>
+        reconcileUntil(env, p, makeTarget(`fleet-${i}`), { until: (o) => o.ready.status === "True", timeoutMs: 90_000, maxWaitMs: 2_000 })));
+      expect(results.every((r) => r.obs.ready.status === "True")).toBe(true);
+      expect(env.emu.controls.throttled - throttledBefore).toBe(0);
+      for (let i = 0; i < 12; i++) expect(puts(`fleet-${i}`)).toBe(1);
+      const log = env.emu.controls.requests.filter((q) => q.seq > since && q.path.startsWith("/subscriptions/"));
+      const seconds = (log.at(-1)!.at - log[0]!.at) / 1000;
+      // Long-run rate within the budget (8/s) plus what the initial burst allowed.
+      expect(log.length).toBeLessThanOrEqual(8 * seconds + 8 * 3);
+    } finally {
+      env.emu.controls.rateLimit(undefined);
+    }
   });
 
   it("quota error on PUT → terminal QuotaExceeded with Azure's message", async () => {
@@ -105,7 +127,7 @@ describe("AmlCompute ComputeProvider against the ARM emulator", () => {
     const err = await p.compute.ensure(target, env.ctx()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TerminalError);
     expect((err as TerminalError).reason).toBe("QuotaExceeded");
-    expect((err as Error).message).toMatch(/exceeding quota limits of Total Cluster Dedicated Regional vCPUs.*Maximum allowed: 200/);
+    expect((err as Error).message).toMatch(/exceeding quota limits of Total Cluster Dedicated Regional vCPUs.*Maximum allowed: 1000/);
   });
 
   it("invalid vm size → terminal InvalidVmSize", async () => {

@@ -52,7 +52,7 @@ export async function startEnv(opts: EmulatorOptions & { withAzurite?: boolean }
   });
   return {
     emu, azurite, config, secrets, ctx,
-    provider: (extra = {}) => createAmlComputeProvider({ ...config, ...extra }, {}),
+    provider: (extra = {}) => createAmlComputeProvider({ ...config, ...extra }),
     close: async () => {
       await emu.close();
       await azurite?.close();
