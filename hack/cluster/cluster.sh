@@ -67,7 +67,8 @@ pid_of() { # prints the pid if the recorded process is still the one we started
 }
 start_bg() { # name cmd...   runs in its own session, logs to .cluster/logs/name.log
   local name=$1; shift
-  setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  # fds 8 and 9 hold this script's locks: the long-lived components must not inherit them.
+  setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null 8>&- 9>&- &
   local pid=$!
   sleep 0.05
   echo "$pid $(proc_start "$pid")" >"$PIDS/$name.pid"
@@ -161,6 +162,7 @@ ensure_binaries() {
       >>"$LOGS/build-crictl.log" 2>&1 || { tail_log build-crictl; die "crictl build failed"; }
   fi
   flock -u 9
+  exec 9>&-
 }
 
 # OCI image archive with one uncompressed layer, importable with `ctr images import`.
@@ -798,8 +800,8 @@ cmd_status() {
 
 lock_cluster() { # one up/down at a time on this machine
   mkdir -p "$CACHE"
-  exec 8>"$CACHE/.cluster.lock"
-  flock -w 900 8 || die "another cluster.sh up/down holds $CACHE/.cluster.lock"
+  exec 8>"$CACHE/.cluster-ops.lock"
+  flock -w 900 8 || die "another cluster.sh up/down has held $CACHE/.cluster-ops.lock for 15 minutes"
 }
 
 case "${1:-}" in
