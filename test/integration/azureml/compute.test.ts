@@ -18,7 +18,9 @@ describe("AmlCompute ComputeProvider against the ARM emulator", () => {
   it("provisions a cluster: GET before PUT, one PUT, Ready after repeated ensure() calls", async () => {
     const p = env.provider();
     const target = makeTarget("cpu-a");
+    const t0 = Date.now();
     const first = await p.compute.ensure(target, env.ctx());
+    expect(Date.now() - t0).toBeLessThan(1000); // provisioning takes 1.2 s here: ensure did not wait for it
     expect(first.ready).toMatchObject({ status: "False", reason: "Provisioning" });
     expect(first.status?.operation).toMatchObject({ kind: "create", computeName: "cpu-a" });
     const log = env.emu.controls.requests.filter((r) => r.path.toLowerCase().endsWith("/computes/cpu-a"));
@@ -106,12 +108,15 @@ describe("AmlCompute ComputeProvider against the ARM emulator", () => {
     try {
       const p = env.provider({ requestBudget: { perSecond: 8, burst: 8 }, operationPollMs: 500 });
       const throttledBefore = env.emu.controls.throttled;
+      const tokensBefore = env.emu.controls.tokensIssued;
       const since = env.emu.controls.requests.at(-1)?.seq ?? 0;
       const results = await Promise.all(Array.from({ length: 12 }, (_, i) =>
         reconcileUntil(env, p, makeTarget(`fleet-${i}`), { until: (o) => o.ready.status === "True", timeoutMs: 90_000, maxWaitMs: 2_000 })));
       expect(results.every((r) => r.obs.ready.status === "True")).toBe(true);
       expect(env.emu.controls.throttled - throttledBefore).toBe(0);
       for (let i = 0; i < 12; i++) expect(puts(`fleet-${i}`)).toBe(1);
+      // One credential per Secret: its token is shared by all targets (ARM tokens live an hour).
+      expect(env.emu.controls.tokensIssued - tokensBefore).toBeLessThanOrEqual(1);
       const log = env.emu.controls.requests.filter((q) => q.seq > since && q.path.startsWith("/subscriptions/"));
       const seconds = (log.at(-1)!.at - log[0]!.at) / 1000;
       // Long-run rate within the budget (8/s) plus what the initial burst allowed.
