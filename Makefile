@@ -50,6 +50,7 @@ cluster-up:
 	hack/cluster/cluster.sh up
 
 cluster-down:
+	hack/demo.sh stop
 	hack/cluster/cluster.sh down
 
 cluster-status:
