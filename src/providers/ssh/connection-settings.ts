@@ -77,3 +77,14 @@ export function remoteVmSpecOf(target: ComputeTarget): NonNullable<ComputeTarget
   }
   return spec;
 }
+
+/**
+ * workDir as the control script expects it: relative paths are under the login user's home
+ * (where SSH commands start). A leading "~/" means the same; it is stripped because the script
+ * quotes every path, so the shell would never expand it.
+ */
+export function workDirOf(spec: { readonly workDir?: string }): string {
+  const dir = spec.workDir ?? ".amlcompute";
+  if (dir === "~") return ".";
+  return dir.startsWith("~/") ? dir.slice(2) || "." : dir;
+}

@@ -6,6 +6,10 @@ import { SessionPool } from "./session-pool.js";
 export { RemoteVmExecutor, type RemoteVmHandle } from "./remote-vm-executor.js";
 export { RemoteVmProvider } from "./remote-vm-provider.js";
 export { SessionPool } from "./session-pool.js";
+// The SSH layer HDInsight (head node) reuses:
+export { resolveConnectionSettings, workDirOf, type ConnectionSettings, type SshEndpointSpec } from "./connection-settings.js";
+export { runControl } from "./remote-control.js";
+export type { SshSession, ExecResult } from "./session.js";
 export { fingerprintOf, parseKnownHosts } from "./host-key.js";
 export { quoteArg, renderCommand } from "./shell-quote.js";
 export { SshUnreachableError, SshReason } from "./ssh-errors.js";

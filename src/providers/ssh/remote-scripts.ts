@@ -206,11 +206,11 @@ launcher_alive() { # <pid> <run dir>
 }
 
 prepare() { # <workdir> [<uid> <attempt> <launcher name>]: layout, absolute path, state of one run
-  mkdir -p -- "$1" && cd -- "$1" && mkdir -p objects snapshots envs runs bin || exit 1
+  mkdir -p -- "$1" && cd -- "$1" && mkdir -p objects snapshots envs runs bin || return 1
   echo "workdir=$(pwd -P)"
   command -v conda >/dev/null 2>&1 && echo "conda=1"
   if [ $# -ge 4 ]; then
-    mkdir -p -- "runs/$2/$3" || exit 1
+    mkdir -p -- "runs/$2/$3" || return 1
     [ -d "runs/$2/$3/started" ] && echo "run_started=1"
     [ -e "runs/$2/$3/queued_at" ] && echo "run_queued=1"
     [ -f "bin/$4" ] && echo "launcher=1"

@@ -1,7 +1,7 @@
 import type { TrainingRun, ComputeTarget } from "../../api/v1alpha1/index.js";
 import { TerminalError, TransientError } from "../../runtime/errors.js";
 import type { ExecutionHandle, ProviderContext, RunExecutor, RunObservation, RunSubmission } from "../types.js";
-import { remoteVmSpecOf, resolveConnectionSettings, type ConnectionSettings } from "./connection-settings.js";
+import { remoteVmSpecOf, resolveConnectionSettings, workDirOf, type ConnectionSettings } from "./connection-settings.js";
 import { runControl } from "./remote-control.js";
 import { decideObservation, renderRun, runKey, type EnvironmentMode } from "./remote-job.js";
 import { LAUNCH_SCRIPT, LAUNCH_SCRIPT_NAME } from "./remote-scripts.js";
@@ -66,7 +66,7 @@ export class RemoteVmExecutor implements RunExecutor {
     const settings = await this.settings(sub.target, ctx);
     const [uid, attempt] = runKey(sub.run.metadata.uid, sub.attempt);
     return this.deps.pool.with(settings, async (session) => {
-      const prep = await runControl(session, "prepare", [spec.workDir, uid, attempt, LAUNCH_SCRIPT_NAME]);
+      const prep = await runControl(session, "prepare", [workDirOf(spec), uid, attempt, LAUNCH_SCRIPT_NAME]);
       const workDir = prep.fields.workdir;
       if (!workDir) throw new TerminalError(`${settings.label}: cannot prepare ${spec.workDir}`, "InvalidSpec");
       const runDir = `${workDir}/runs/${uid}/${attempt}`;

@@ -2,7 +2,7 @@ import type { ComputeTarget, ComputeTargetStatus } from "../../api/v1alpha1/inde
 import { TargetReason } from "../../api/v1alpha1/index.js";
 import { TerminalError } from "../../runtime/errors.js";
 import type { ComputeProvider, ProviderContext, TargetObservation } from "../types.js";
-import { remoteVmSpecOf, resolveConnectionSettings } from "./connection-settings.js";
+import { remoteVmSpecOf, resolveConnectionSettings, workDirOf } from "./connection-settings.js";
 import { allValues, runControl } from "./remote-control.js";
 import type { SessionPool } from "./session-pool.js";
 import { reasonOf, SshUnreachableError } from "./ssh-errors.js";
@@ -40,7 +40,7 @@ export class RemoteVmProvider implements ComputeProvider {
     const spec = remoteVmSpecOf(target);
     try {
       const settings = await resolveConnectionSettings(spec, target.metadata.namespace ?? "default", ctx);
-      const probe = await this.deps.pool.with(settings, (s) => runControl(s, "probe", [spec.workDir], 45_000));
+      const probe = await this.deps.pool.with(settings, (s) => runControl(s, "probe", [workDirOf(spec)], 45_000));
       const f = probe.fields;
       if (f.error || f.writable !== "1") {
         return this.notReady(TargetReason.InvalidSpec, `workDir ${spec.workDir} is not writable on ${settings.label}: ${f.error ?? "permission denied"}`, "Error");

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRemoteVmProvider } from "../../../src/providers/ssh/index.js";
 import { startTestSshd, type TestSshd } from "../../support/sshd.js";
-import { aRemoteVmTarget, credentialsFor, fakeContext, withFingerprint, withKnownHostsSecret } from "./fixtures.js";
+import { aRemoteVmTarget, credentialsFor, fakeContext, withFingerprint, withKnownHostsSecret, withWorkDir } from "./fixtures.js";
 
 describe("RemoteVM attach (ensure = probe) against a real sshd", () => {
   let sshd: TestSshd;
@@ -72,6 +72,15 @@ describe("RemoteVM attach (ensure = probe) against a real sshd", () => {
     const obs = await entry.compute.ensure(target, ctx);
     expect(obs.ready).toMatchObject({ status: "False", reason: "Unreachable", severity: "Warning" });
     expect(obs.requeueAfterMs).toBeGreaterThan(0);
+  });
+
+  it("reports a workDir the user cannot create as InvalidSpec, and accepts ~/ paths", async () => {
+    const ctx = fakeContext({ "ns/vm-creds": credentialsFor(sshd, "key") });
+    const forbidden = await entry.compute.ensure(aRemoteVmTarget(sshd, withWorkDir("/root/aml-forbidden")), ctx);
+    expect(forbidden.ready).toMatchObject({ status: "False", reason: "InvalidSpec" });
+    const tilde = await entry.compute.ensure(aRemoteVmTarget(sshd, withWorkDir("~/aml-tilde")), ctx);
+    expect(tilde.ready).toMatchObject({ status: "True" });
+    expect(sshd.runAsUser("test -d aml-tilde/runs && echo ok").trim()).toBe("ok");
   });
 
   it("detaches on release without touching the VM", async () => {

@@ -129,6 +129,20 @@ describe("RemoteVM runs: detached execution over a real sshd", () => {
     expect([...started].sort((a, b) => a - b)).toEqual(started);
   });
 
+  it("cancels a queued attempt before it starts", async () => {
+    const queuedTarget = aRemoteVmTarget(sshd, withWorkDir("work-queue-cancel"), withMaxConcurrentRuns(1));
+    const busy = aSubmission({ target: queuedTarget, command: ["sleep", "60"], files: { "a": "a" } });
+    const waiting = aSubmission({ target: queuedTarget, command: ["true"], files: { "a": "a" } });
+    const busyHandle = await executor.submit(busy, ctx);
+    const waitingHandle = (await executor.submit(waiting, ctx)) as RemoteVmHandle;
+    expect(waitingHandle.admission).toBe("queued");
+    await executor.cancel(waiting, waitingHandle, ctx);
+    expect(await executor.observe(waiting, waitingHandle, ctx)).toMatchObject({ state: "Failed", reason: "Canceled" });
+    expect(((await executor.submit(waiting, ctx)) as RemoteVmHandle).admission).toBe("canceled");
+    await executor.cancel(busy, busyHandle, ctx);
+    expect((await observeUntilDone(executor, busy, busyHandle, { ctx, timeoutMs: 20_000 })).obs).toMatchObject({ reason: "Canceled" });
+  });
+
   it("reports an attempt whose launcher was killed as Lost", async () => {
     const sub = aSubmission({ target, command: ["sleep", "60"], files: { "a": "a" } });
     const handle = (await executor.submit(sub, ctx)) as RemoteVmHandle;
