@@ -1,0 +1,64 @@
+// Runs every case of deploy/argocd/<group>/<Kind>/health_test.yaml (the upstream Argo CD layout)
+// through lua5.1 — the Lua version Argo CD embeds (gopher-lua) — and compares the result.
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { repoRoot } from "../../cluster/kubectl.js";
+
+interface HealthStatus { status: string; message?: string }
+interface HealthTests { tests: { healthStatus: HealthStatus; inputPath: string }[] }
+
+const GROUP_DIR = join(repoRoot, "deploy/argocd/amlcompute.dev");
+const HARNESS = join(repoRoot, "test/integration/ship/argocd-health.lua");
+const KINDS = ["ComputeTarget", "RunConfiguration", "TrainingRun"];
+let lua = "";
+
+/** cjson decodes JSON null to a sentinel, not nil; Argo CD's conversion drops nulls, so do the same. */
+function withoutNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutNulls);
+  if (v && typeof v === "object") {
+    return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, withoutNulls(x)]));
+  }
+  return v;
+}
+
+function health(kind: string, obj: unknown): HealthStatus {
+  const r = spawnSync(lua, [HARNESS, join(GROUP_DIR, kind, "health.lua")], { input: JSON.stringify(withoutNulls(obj)), encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`lua5.1 exited ${r.status}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as HealthStatus;
+}
+
+function testsOf(kind: string): HealthTests["tests"] {
+  return (parse(readFileSync(join(GROUP_DIR, kind, "health_test.yaml"), "utf8")) as HealthTests).tests;
+}
+
+beforeAll(() => {
+  const r = spawnSync(join(repoRoot, "hack/tools.sh"), ["lua"], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`hack/tools.sh lua failed: ${r.stderr}`);
+  lua = r.stdout.trim();
+});
+
+describe.each(KINDS)("Argo CD health of amlcompute.dev/%s", (kind) => {
+  it.each(testsOf(kind).map((t) => [t.inputPath, t.healthStatus] as const))("%s → %o", (inputPath, expected) => {
+    const obj = parse(readFileSync(join(GROUP_DIR, kind, inputPath), "utf8")) as { kind: string };
+    expect(obj.kind).toBe(kind);
+    expect(health(kind, obj)).toEqual(expected);
+  });
+
+  it("has a test for every testdata file and covers Healthy, Degraded and Progressing", () => {
+    const referenced = testsOf(kind).map((t) => t.inputPath).sort();
+    const files = readdirSync(join(GROUP_DIR, kind, "testdata")).map((f) => `testdata/${f}`).sort();
+    expect(referenced).toEqual(files);
+    const statuses = new Set(testsOf(kind).map((t) => t.healthStatus.status));
+    for (const s of ["Healthy", "Degraded", "Progressing"]) expect(statuses).toContain(s);
+  });
+
+  it("is never Healthy for a stale generation, whatever the conditions say", () => {
+    const healthy = testsOf(kind).find((t) => t.healthStatus.status === "Healthy");
+    const obj = parse(readFileSync(join(GROUP_DIR, kind, healthy!.inputPath), "utf8")) as { metadata: { generation: number } };
+    obj.metadata.generation += 1;
+    expect(health(kind, obj).status).toBe("Progressing");
+  });
+});
