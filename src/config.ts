@@ -3,6 +3,7 @@
  * once at start; a bad value stops the process with a clear message instead of a crash loop later.
  */
 import { hostname } from "node:os";
+import { azureMlConfigFromEnv, type AzureMlConfig } from "./providers/azureml/index.js";
 
 export interface Config {
   logLevel: string;
@@ -14,6 +15,8 @@ export interface Config {
   trainingRunConcurrency: number;
   /** Kubeconfig file; empty means in-cluster or $KUBECONFIG/~/.kube/config as kubectl resolves it. */
   kubeconfig?: string;
+  /** Azure endpoints, authority, CA bundle, request budget (docs/azure.md). */
+  azureml: AzureMlConfig;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -37,5 +40,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     trainingRunConcurrency: int(env, "TRAININGRUN_CONCURRENCY", 4),
     ...(env.KUBECONFIG_PATH ? { kubeconfig: env.KUBECONFIG_PATH } : {}),
+    azureml: azureMlConfigFromEnv(env),
   };
 }

@@ -8,6 +8,7 @@ import { runConfigurationController } from "./controllers/run-configuration/cont
 import { trainingRunController } from "./controllers/training-run/controller.js";
 import { KubeClientImpl } from "./kube/client-node.js";
 import { createLogger } from "./observability/logger.js";
+import { createAmlComputeProvider } from "./providers/azureml/index.js";
 import { builtinProviders } from "./providers/registry.js";
 import { systemClock } from "./runtime/clock.js";
 import { LeaderElectionLostError, Manager } from "./runtime/manager.js";
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
   const registry = new Registry();
   const kubeOpts = { logger, registry, identity: config.identity };
   const kube = config.kubeconfig ? KubeClientImpl.fromFile(config.kubeconfig, kubeOpts) : KubeClientImpl.fromDefault(kubeOpts);
-  const providers = builtinProviders();
+  const providers = { ...builtinProviders(), AmlCompute: createAmlComputeProvider(config.azureml) };
   const manager = new Manager({
     kube, logger, metricsRegistry: registry, healthPort: config.healthPort, metricsPort: config.metricsPort,
     ...(config.leaderElection.enabled

@@ -36,6 +36,10 @@ export const TargetReason = {
   AuthorizationFailed: "AuthorizationFailed",
   Throttled: "Throttled",
   AzureError: "AzureError",
+  /** Provision found a compute of that name it does not own, and adopt is false. */
+  AlreadyExists: "AlreadyExists",
+  /** Attach names a compute that does not exist. */
+  ComputeNotFound: "ComputeNotFound",
 } as const;
 
 export const RunConfigReason = {

@@ -79,7 +79,7 @@ export const TrainingRunSpec = Type.Object({
   activeDeadlineSeconds: Type.Optional(Type.Integer({ minimum: 1, description: "Wall-clock limit from the start of the run; then it fails with DeadlineExceeded." })),
   ttlSecondsAfterFinished: Type.Optional(Type.Integer({ minimum: 0, description: "Delete the run's Jobs/pods (not the TrainingRun) this long after it finishes." })),
   cancel: Type.Boolean({ default: false, description: "Set to true to cancel the run; it ends Canceled." }),
-  suspend: Type.Boolean({ default: false, description: "While true the run is not started (Kueue-compatible); an active attempt is stopped and resumed later as a new attempt." }),
+  suspend: Type.Boolean({ default: false, description: "While true a run that has not started yet stays Queued (Kueue-compatible); it has no effect once the first attempt is submitted." }),
 }, {
   description: "One submission of a script (Azure ML's ScriptRunConfig).",
   ...cel(
