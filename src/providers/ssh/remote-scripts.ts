@@ -17,6 +17,7 @@ export const LAUNCH_SCRIPT = sh(String.raw`#!/usr/bin/env bash
 # from files in the run directory (NUL-separated), never spliced into a command line.
 # Usage: bash launch.sh <absolute run dir>. Started detached (setsid nohup) by the control script.
 set -u
+umask 077 # sources, environments and outputs are the login user's alone
 RUN=$1
 cd -- "$RUN" || exit 97
 printf '%s\n' "$$" >"$RUN/pid.tmp" && mv -f "$RUN/pid.tmp" "$RUN/pid"
@@ -340,6 +341,7 @@ probe() { # <workdir>
 
 main() {
   exec </dev/null # the script itself came on stdin; nothing below may read it
+  umask 077       # the layout (sources, environments, runs) is the login user's alone
   local cmd=$1
   shift
   case "$cmd" in

@@ -81,7 +81,7 @@ export class RemoteVmExecutor implements RunExecutor {
       if (prep.fields.run_started === "1") return handle(NO_UPLOAD, "already");
       let upload = NO_UPLOAD;
       if (prep.fields.run_queued !== "1") {
-        if (prep.fields.launcher !== "1") await writeAtomically(session, launcher, LAUNCH_SCRIPT, 0o755);
+        if (prep.fields.launcher !== "1") await writeAtomically(session, launcher, LAUNCH_SCRIPT, 0o700);
         upload = await ensureSnapshot(session, workDir, sub.snapshot);
         await this.writeRunFiles(session, runDir, rendered.files);
       }

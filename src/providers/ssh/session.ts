@@ -79,7 +79,7 @@ class Ssh2Session implements SshSession {
     return this.sftpChannel;
   }
 
-  async writeFile(path: string, data: string | Buffer, mode = 0o644): Promise<void> {
+  async writeFile(path: string, data: string | Buffer, mode = 0o600): Promise<void> {
     const sftp = await this.sftp();
     await new Promise<void>((resolve, reject) => {
       sftp.writeFile(path, data, { mode }, (err) => (err ? reject(this.sftpError(err, path)) : resolve()));

@@ -67,10 +67,10 @@ export async function ensureSnapshot(session: SshSession, workDir: string, snaps
   await forEachLimited(unique, async (e) => {
     const objectPath = `${workDir}/objects/${e.sha}`;
     if (await session.exists(objectPath)) return;
-    await writeAtomically(session, objectPath, e.content, 0o644);
+    await writeAtomically(session, objectPath, e.content, 0o600);
     files++;
     bytes += e.content.length;
   });
-  await writeAtomically(session, manifestPath, nulList(entries.flatMap((e) => [e.sha, e.mode, e.path])));
+  await writeAtomically(session, manifestPath, nulList(entries.flatMap((e) => [e.sha, e.mode, e.path])), 0o600);
   return { files, bytes, reusedFiles: entries.length - files, snapshotReused: false };
 }
