@@ -184,7 +184,8 @@ type Base = Pick<RunObservation, "outputTail" | "links">;
 
 function finished(f: Record<string, string | undefined>, base: Base): RunObservation {
   const exitCode = Number(f.exit_code);
-  const reason = f.reason ?? "ScriptFailed";
+  // The launcher's reasons are RunReason values, except SnapshotFailed (a failed copy on the VM).
+  const reason = f.reason === "SnapshotFailed" ? "SubmissionFailed" : (f.reason ?? "ScriptFailed");
   if (exitCode === 0 && reason === "Completed") return { ...base, state: "Succeeded", exitCode, reason };
   return { ...base, state: "Failed", exitCode, reason, message: failureMessage(reason, exitCode) };
 }
@@ -194,7 +195,7 @@ function failureMessage(reason: string, exitCode: number): string {
     case "DeadlineExceeded": return "stopped after maxRunDurationSeconds";
     case "Canceled": return "canceled";
     case "EnvironmentFailed": return `building the environment failed (exit code ${exitCode}); see the output`;
-    case "SnapshotFailed": return "copying the snapshot into the run directory failed";
+    case "SubmissionFailed": return "copying the snapshot into the run directory failed";
     default: return `the script exited with code ${exitCode}`;
   }
 }
