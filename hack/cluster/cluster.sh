@@ -67,8 +67,12 @@ pid_of() { # prints the pid if the recorded process is still the one we started
 }
 start_bg() { # name cmd...   runs in its own session, logs to .cluster/logs/name.log
   local name=$1; shift
-  # fds 8 and 9 hold this script's locks: the long-lived components must not inherit them.
-  setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null 8>&- 9>&- &
+  # Long-lived components inherit nothing but stdio: not this script's lock fds (8, 9), and not
+  # a caller's pipes (a caller waiting for EOF would otherwise hang while the cluster runs).
+  (
+    for fd in $(ls /proc/$BASHPID/fd); do ((fd > 2)) && eval "exec $fd>&-"; done
+    exec setsid "$@"
+  ) >>"$LOGS/$name.log" 2>&1 </dev/null &
   local pid=$!
   sleep 0.05
   echo "$pid $(proc_start "$pid")" >"$PIDS/$name.pid"
