@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+/**
+ * kubectl-aml: `kubectl aml submit|logs|cancel|targets` — ScriptRunConfig for the
+ * amlcompute.dev CRDs. Exit codes: the run's own for `submit --wait`, 2 for usage errors, 1 for
+ * other errors.
+ */
+import { parseArgs } from "node:util";
+import { cancel, logs, submit, targets, UsageError, type Io } from "./commands.js";
+import { CliKube, describeError } from "./kube.js";
+import { SnapshotError } from "./snapshot-dir.js";
+
+export const USAGE = `Submit and follow Azure ML-style training runs (amlcompute.dev TrainingRuns).
+
+Usage:
+  kubectl aml submit DIR --script train.py (--config RUNCONFIG | --target TARGET) [--arg X ...] [--name N]
+                         [--experiment E] [--wait] [-- more script args]
+  kubectl aml logs [-f] RUN
+  kubectl aml cancel RUN
+  kubectl aml targets
+
+submit snapshots DIR (honouring .amlignore, else .gitignore) into the run's inline source (at most
+900 KiB), creates the TrainingRun and, with --wait, streams its output until it ends and exits with
+the script's exit code.
+
+Global options:
+  -n, --namespace NS      namespace (default: the kubeconfig context's, else "default")
+      --context CTX       kubeconfig context
+      --kubeconfig FILE   kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)
+  -h, --help              this help
+`;
+
+const OPTIONS = {
+  namespace: { type: "string", short: "n" },
+  context: { type: "string" },
+  kubeconfig: { type: "string" },
+  help: { type: "boolean", short: "h" },
+  script: { type: "string" },
+  config: { type: "string" },
+  target: { type: "string" },
+  arg: { type: "string", multiple: true },
+  name: { type: "string" },
+  experiment: { type: "string" },
+  wait: { type: "boolean" },
+  follow: { type: "boolean", short: "f" },
+} as const;
+
+type Values = ReturnType<typeof parse>["values"];
+
+function parse(argv: string[]) {
+  return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
+}
+
+/** Positionals after a literal `--` are script arguments, not sub-command operands. */
+function splitPositionals(parsed: ReturnType<typeof parse>): { operands: string[]; extra: string[] } {
+  const dd = parsed.tokens.find((t) => t.kind === "option-terminator");
+  if (!dd) return { operands: parsed.positionals, extra: [] };
+  const before = parsed.tokens.filter((t) => t.kind === "positional" && t.index < dd.index).length;
+  return { operands: parsed.positionals.slice(0, before), extra: parsed.positionals.slice(before) };
+}
+
+function one(operands: string[], what: string): string {
+  if (operands.length !== 1 || !operands[0]) throw new UsageError(`expected exactly one ${what}`);
+  return operands[0];
+}
+
+interface Invocation { command: string; v: Values; operands: string[]; extra: string[] }
+
+async function dispatch({ command, v, operands, extra }: Invocation, io: Io): Promise<number> {
+  const kube = (): CliKube => CliKube.connect({ ...(v.kubeconfig ? { kubeconfig: v.kubeconfig } : {}), ...(v.context ? { context: v.context } : {}), ...(v.namespace ? { namespace: v.namespace } : {}) });
+  switch (command) {
+    case "submit": {
+      if (!v.script) throw new UsageError("submit needs --script");
+      return submit(kube(), {
+        dir: one(operands, "directory"), script: v.script, args: [...(v.arg ?? []), ...extra], wait: v.wait ?? false,
+        ...(v.config ? { config: v.config } : {}), ...(v.target ? { target: v.target } : {}),
+        ...(v.name ? { name: v.name } : {}), ...(v.experiment ? { experiment: v.experiment } : {}),
+      }, io);
+    }
+    case "logs": return logs(kube(), one(operands, "run name"), v.follow ?? false, io);
+    case "cancel": return cancel(kube(), one(operands, "run name"), io);
+    case "targets": return targets(kube(), io);
+    default: throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+export async function main(argv: string[], io: Io = { out: process.stdout, err: process.stderr }): Promise<number> {
+  try {
+    const parsed = parse(argv);
+    const { operands, extra } = splitPositionals(parsed);
+    const [command, ...rest] = operands;
+    if (parsed.values.help || !command) {
+      io.out.write(USAGE);
+      return command || parsed.values.help ? 0 : 2;
+    }
+    return await dispatch({ command, v: parsed.values, operands: rest, extra }, io);
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      io.err.write(`error: ${(err as Error).message}\nRun 'kubectl aml --help' for usage.\n`);
+      return 2;
+    }
+    io.err.write(`error: ${err instanceof SnapshotError ? err.message : describeError(err)}\n`);
+    return 1;
+  }
+}
+
+/** Flushes stdout before exiting so piped output is never cut short. */
+function exitWith(code: number): void {
+  process.stdout.write("", () => process.exit(code));
+}
+
+// Run when executed (bin/kubectl-aml, the npm bin link, node dist/src/cli/kubectl-aml.js), not when imported.
+if (/kubectl-aml(\.[jt]s)?$/.test(process.argv[1] ?? "")) {
+  main(process.argv.slice(2)).then(exitWith, (err: unknown) => {
+    process.stderr.write(`error: ${String(err)}\n`);
+    exitWith(1);
+  });
+}
