@@ -1,3 +1,4 @@
+import { createDatabricksProvider } from "./databricks/index.js";
 import { localComputeProvider } from "./local/compute-provider.js";
 import { localRunExecutor } from "./local/run-executor.js";
 import { retiredComputeProvider } from "./retired.js";
@@ -10,4 +11,6 @@ import type { ProviderRegistry } from "./types.js";
 export const builtinProviders = (): ProviderRegistry => ({
   Local: { compute: localComputeProvider, executor: localRunExecutor },
   DataLakeAnalytics: { compute: retiredComputeProvider },
+  // Public-CA HTTPS and a token from each target's Secret: nothing to configure.
+  Databricks: createDatabricksProvider(),
 });

@@ -52,6 +52,31 @@ export interface EmulatorOptions {
   readonly jobStepMs?: number;
   /** Blob storage behind the workspace datastores (Azurite). Needed for jobs. */
   readonly azurite?: EmulatorAzurite;
+  /** Further services on the same HTTPS server (databricks.ts, batch.ts); they see requests before ARM routing. */
+  readonly services?: readonly EmulatedService[];
+}
+
+/** What the emulator lends a further service: its URL, blob storage, python, and token checks. */
+export interface ServiceHost {
+  readonly url: string;
+  readonly azurite?: EmulatorAzurite;
+  readonly python?: string;
+  /** Why a bearer header is not a valid emulator-issued token for `audience`, or undefined when it is. */
+  bearerError(authorization: string | undefined, audience: string): string | undefined;
+}
+
+export interface ServiceRequest {
+  readonly method: string;
+  readonly url: URL;
+  readonly headers: IncomingMessage["headers"];
+  readonly body: string;
+}
+
+/** A service answers the requests it recognises (returning true) and leaves the rest to ARM. */
+export interface EmulatedService {
+  start(host: ServiceHost): void;
+  handle(req: ServiceRequest, res: ServerResponse): Promise<boolean>;
+  close?(): Promise<void>;
 }
 
 export interface RequestRecord {
@@ -235,6 +260,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const jobStepMs = opts.jobStepMs ?? 150;
   const signingKey = randomBytes(32);
   const pythonExe = findPython();
+  const services = opts.services ?? [];
 
   const workspaces = new Map<string, WorkspaceRecord>();
   const computes = new Map<string, ComputeRecord>();
@@ -292,7 +318,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     tokensIssued++;
     return `${header}.${payload}.${sig}`;
   };
-  const verifyToken = (auth: string | undefined): void => {
+  const verifyToken = (auth: string | undefined, audience = ARM_AUDIENCE): void => {
     const challenge = { "WWW-Authenticate": `Bearer authorization_uri="${url}/${tenantId}", error="invalid_token"` };
     if (!auth?.startsWith("Bearer ")) {
       throw new ArmError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.", challenge);
@@ -307,8 +333,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     }
     const claims = JSON.parse(Buffer.from(p, "base64url").toString()) as { aud: string; exp: number };
     if (claims.exp * 1000 < Date.now()) throw new ArmError(401, "ExpiredAuthenticationToken", "The access token expiry UTC time is earlier than current UTC time.", challenge);
-    if (lc(claims.aud) !== ARM_AUDIENCE) {
-      throw new ArmError(401, "InvalidAuthenticationTokenAudience", `The access token has been obtained for wrong audience or resource '${claims.aud}'. It should exactly match with one of the allowed audiences '${ARM_AUDIENCE}/','${ARM_AUDIENCE}'.`, challenge);
+    if (lc(claims.aud) !== audience) {
+      throw new ArmError(401, "InvalidAuthenticationTokenAudience", `The access token has been obtained for wrong audience or resource '${claims.aud}'. It should exactly match with one of the allowed audiences '${audience}/','${audience}'.`, challenge);
     }
   };
 
@@ -961,6 +987,12 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       }
       const id = identity(method, u.pathname, new URLSearchParams(raw));
       if (id) return send(res, rec, id);
+      for (const s of services) {
+        if (await s.handle({ method, url: u, headers: req.headers, body: raw }, res)) {
+          rec.status = res.statusCode;
+          return;
+        }
+      }
       if (limiter) {
         const now = Date.now();
         limiter.tokens = Math.min(limiter.burst, limiter.tokens + ((now - limiter.last) / 1000) * limiter.perSecond);
@@ -994,6 +1026,16 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const addr = server.address();
   const port = typeof addr === "object" && addr ? addr.port : 0;
   url = `https://127.0.0.1:${port}`;
+  const bearerError = (auth: string | undefined, audience: string): string | undefined => {
+    try {
+      verifyToken(auth, audience);
+      return undefined;
+    } catch (e) {
+      if (e instanceof ArmError) return `${e.code}: ${e.message}`;
+      throw e;
+    }
+  };
+  for (const s of services) s.start({ url, azurite: opts.azurite, python: pythonExe, bearerError });
 
   const controls: EmulatorControls = {
     requests,
@@ -1041,6 +1083,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     controls,
     close: async () => {
       closed = true;
+      for (const s of services) await s.close?.();
       for (const j of jobs.values()) {
         killGroup(j.child?.pid, "SIGKILL");
       }

@@ -1,0 +1,198 @@
+import type { ComputeTarget, RunConfigurationSpec, TrainingRun } from "../../api/v1alpha1/index.js";
+import { RunReason } from "../../api/v1alpha1/index.js";
+import type { AttemptState, ExecutionHandle, ProviderContext, RunExecutor, RunObservation, RunSubmission } from "../types.js";
+import { classifyDatabricksError, isDatabricksNotFound, type DatabricksApi, type DatabricksRun } from "./api.js";
+import type { ResolvedDatabricksConfig } from "./config.js";
+import { exitCodeFromLogs, renderEntryScript, withoutMarker } from "./entry-script.js";
+import { tailText, type RestClient } from "./rest.js";
+import { databricksSpecOf, workspaceApi } from "./workspace.js";
+
+/** Persisted in TrainingRun.status.execution. Identifiers only; never the token. */
+export interface DatabricksHandle extends ExecutionHandle {
+  readonly runId: number;
+  readonly entryPath: string;
+}
+
+const sanitize = (s: string) => s.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "");
+
+/** runs/submit idempotency token (≤ 64 chars): the same attempt always maps to the same run. */
+export function databricksIdempotencyToken(run: TrainingRun, attempt: number): string {
+  return `${run.metadata.uid ?? `${run.metadata.namespace}/${run.metadata.name}`}-a${attempt}`.slice(0, 64);
+}
+
+/** Databricks run state → attempt state; `reason` keeps the display phase's word. */
+export function mapRunState(s: DatabricksRun["state"]): { state: AttemptState; reason: string } {
+  switch (s?.life_cycle_state) {
+    case "QUEUED":
+    case "BLOCKED":
+      return { state: "Queued", reason: RunReason.Queued };
+    case "PENDING":
+      return { state: "Starting", reason: RunReason.Starting };
+    case "RUNNING":
+    case "WAITING_FOR_RETRY":
+      return { state: "Running", reason: RunReason.Running };
+    case "TERMINATING":
+      return { state: "Running", reason: RunReason.Finalizing };
+    case "TERMINATED":
+      switch (s.result_state) {
+        case "SUCCESS":
+        case "SUCCESS_WITH_FAILURES":
+          return { state: "Succeeded", reason: RunReason.Completed };
+        case "CANCELED":
+          return { state: "Failed", reason: RunReason.Canceled };
+        case "TIMEDOUT":
+          return { state: "Failed", reason: RunReason.DeadlineExceeded };
+        case undefined:
+        default:
+          return { state: "Failed", reason: RunReason.ScriptFailed };
+      }
+    case "SKIPPED":
+    case "INTERNAL_ERROR":
+      return { state: "Failed", reason: RunReason.SubmissionFailed };
+    case undefined:
+    default:
+      return { state: "Running", reason: RunReason.Running };
+  }
+}
+
+function libraries(config: RunConfigurationSpec): { pypi: { package: string } }[] {
+  return (config.environment?.systemManaged?.pipPackages ?? []).map((p) => ({ pypi: { package: p } }));
+}
+
+/**
+ * TrainingRuns on Databricks through the Jobs API. submit: the snapshot goes to DBFS as one
+ * self-contained entry file, then one runs/submit with a spark_python_task and an
+ * idempotency_token of run UID + attempt (a repeated submit after a crash gets the same run_id
+ * back). observe: runs/get, plus runs/get-output of the task for the output tail. cancel:
+ * runs/cancel.
+ */
+export class DatabricksRunExecutor implements RunExecutor {
+  constructor(private readonly rest: RestClient, private readonly config: ResolvedDatabricksConfig) {}
+
+  private api(target: ComputeTarget, ctx: ProviderContext): Promise<DatabricksApi> {
+    return workspaceApi(target, this.rest, ctx);
+  }
+
+  entryPath(run: TrainingRun, attempt: number): string {
+    const ns = sanitize(run.metadata.namespace ?? "default");
+    const uid = (run.metadata.uid ?? "").replace(/-/g, "").slice(0, 12);
+    return `${this.config.dbfsRoot}/runs/${ns}/${sanitize(run.metadata.name ?? "run").slice(0, 60)}-${uid}-a${attempt}/entry.py`;
+  }
+
+  private cluster(target: ComputeTarget, config: RunConfigurationSpec): Record<string, unknown> {
+    const spec = databricksSpecOf(target);
+    if (spec.existingClusterId) return { existing_cluster_id: spec.existingClusterId };
+    const workers = Math.max(0, config.nodeCount - 1);
+    return {
+      new_cluster: {
+        spark_version: this.config.sparkVersion,
+        node_type_id: this.config.nodeTypeId,
+        num_workers: workers,
+        // One node runs the driver only: Databricks' single-node profile.
+        ...(workers === 0 ? {
+          spark_conf: { "spark.databricks.cluster.profile": "singleNode", "spark.master": "local[*]" },
+          custom_tags: { ResourceClass: "SingleNode" },
+        } : {}),
+      },
+    };
+  }
+
+  async submit(sub: RunSubmission, ctx: ProviderContext): Promise<ExecutionHandle> {
+    const api = await this.api(sub.target, ctx);
+    const entryPath = this.entryPath(sub.run, sub.attempt);
+    const what = `Databricks run of ${sub.run.metadata.name} attempt ${sub.attempt}`;
+    try {
+      const script = renderEntryScript({
+        snapshot: sub.snapshot, argv: sub.argv, interpreterNeeded: sub.interpreterNeeded,
+        env: { ...(sub.config.environmentVariables ?? {}), AMLCOMPUTE_RUN_ID: sub.runId, AMLCOMPUTE_ATTEMPT: String(sub.attempt) },
+      });
+      await api.dbfsWrite(entryPath.replace(/^dbfs:/, ""), Buffer.from(script, "utf8"));
+      const lib = libraries(sub.config);
+      const runId = await api.submitRun({
+        run_name: `${sub.run.metadata.namespace ?? "default"}/${sub.run.metadata.name} attempt ${sub.attempt}`,
+        idempotency_token: databricksIdempotencyToken(sub.run, sub.attempt),
+        ...(sub.config.maxRunDurationSeconds ? { timeout_seconds: sub.config.maxRunDurationSeconds } : {}),
+        tasks: [{
+          task_key: "main",
+          spark_python_task: { python_file: entryPath, parameters: [] },
+          ...this.cluster(sub.target, sub.config),
+          ...(lib.length ? { libraries: lib } : {}),
+        }],
+      });
+      ctx.log.info({ databricksRunId: runId, entryPath }, "Submitted Databricks run");
+      const handle: DatabricksHandle = { runId, entryPath };
+      return handle;
+    } catch (e) {
+      throw classifyDatabricksError(e, what);
+    }
+  }
+
+  async observe(sub: RunSubmission, handle: ExecutionHandle, ctx: ProviderContext): Promise<RunObservation> {
+    const h = handle as DatabricksHandle;
+    const api = await this.api(sub.target, ctx);
+    const links = { databricksRunId: String(h.runId) };
+    let run: DatabricksRun;
+    try {
+      run = await api.getRun(h.runId);
+    } catch (e) {
+      if (isDatabricksNotFound(e)) return { state: "Lost", reason: RunReason.Lost, message: `Databricks run ${h.runId} no longer exists`, links };
+      throw classifyDatabricksError(e, `runs/get ${h.runId}`);
+    }
+    const { state, reason } = mapRunState(run.state);
+    const terminal = state === "Succeeded" || state === "Failed";
+    let outputTail: string | undefined;
+    let exitCode: number | undefined;
+    let errorText: string | undefined;
+    const taskRunId = run.tasks?.[0]?.run_id;
+    if (taskRunId !== undefined && (state === "Running" || terminal)) {
+      try {
+        const out = await api.getRunOutput(taskRunId);
+        if (out.logs !== undefined) {
+          exitCode = exitCodeFromLogs(out.logs);
+          outputTail = tailText(withoutMarker(out.logs).replace(/\n+$/, "\n"));
+        }
+        errorText = out.error;
+      } catch {
+        // Output is best effort: not there yet, or already expired (Databricks keeps it 60 days).
+      }
+    }
+    if (exitCode === undefined && state === "Succeeded") exitCode = 0;
+    const stateText = [run.state?.life_cycle_state, run.state?.result_state].filter(Boolean).join("/");
+    const detail = errorText ?? run.state?.state_message;
+    return {
+      state, reason,
+      message: `Databricks run ${h.runId} is ${stateText || "unknown"}${detail ? `: ${detail.split("\n")[0]}` : ""}`,
+      links,
+      ...(exitCode !== undefined ? { exitCode } : {}),
+      ...(outputTail !== undefined ? { outputTail } : {}),
+      ...(terminal ? {} : { pollAfterMs: this.config.runPollMs }),
+    };
+  }
+
+  async cancel(sub: RunSubmission, handle: ExecutionHandle, ctx: ProviderContext): Promise<void> {
+    const h = handle as DatabricksHandle;
+    const api = await this.api(sub.target, ctx);
+    try {
+      const run = await api.getRun(h.runId);
+      const lc = run.state?.life_cycle_state;
+      if (lc === "TERMINATED" || lc === "TERMINATING" || lc === "SKIPPED" || lc === "INTERNAL_ERROR") return;
+      await api.cancelRun(h.runId); // asynchronous on Databricks: observe sees TERMINATED/CANCELED later
+    } catch (e) {
+      if (isDatabricksNotFound(e)) return;
+      throw classifyDatabricksError(e, `runs/cancel ${h.runId}`);
+    }
+  }
+
+  /** The run stays in the workspace's history; only our entry file goes. */
+  async cleanup(_run: TrainingRun, target: ComputeTarget | undefined, handle: ExecutionHandle | undefined, ctx: ProviderContext): Promise<void> {
+    const h = handle as DatabricksHandle | undefined;
+    if (!target || !h?.entryPath) return;
+    try {
+      const api = await this.api(target, ctx);
+      await api.dbfsDelete(h.entryPath.replace(/^dbfs:/, "").replace(/\/entry\.py$/, ""));
+    } catch (e) {
+      if (isDatabricksNotFound(e)) return;
+      throw classifyDatabricksError(e, `deleting ${h.entryPath}`);
+    }
+  }
+}

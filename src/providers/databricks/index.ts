@@ -1,0 +1,26 @@
+import type { ProviderEntry } from "../types.js";
+import { DatabricksComputeProvider } from "./compute.js";
+import { resolveDatabricksConfig, type DatabricksConfig } from "./config.js";
+import { DatabricksRunExecutor } from "./executor.js";
+import { RestClient } from "./rest.js";
+
+export type { DatabricksConfig } from "./config.js";
+export { DatabricksComputeProvider } from "./compute.js";
+export { DatabricksRunExecutor, databricksIdempotencyToken, mapRunState, type DatabricksHandle } from "./executor.js";
+export { DatabricksApi, DatabricksApiError, classifyDatabricksError } from "./api.js";
+export { renderEntryScript, exitCodeFromLogs, EXIT_MARKER } from "./entry-script.js";
+export { RestClient, RestNetworkError, tailText } from "./rest.js";
+
+/**
+ * The registry entry for `type: Databricks`. Needs no Azure credentials (a personal access token
+ * from the target's Secret authenticates every call); the defaults suit production, so
+ * builtinProviders() registers it as is.
+ */
+export function createDatabricksProvider(config: DatabricksConfig = {}): ProviderEntry {
+  const resolved = resolveDatabricksConfig(config);
+  const rest = new RestClient({ caBundlePath: resolved.caBundlePath });
+  return {
+    compute: new DatabricksComputeProvider(rest, resolved),
+    executor: new DatabricksRunExecutor(rest, resolved),
+  };
+}

@@ -1,0 +1,159 @@
+import { randomUUID } from "node:crypto";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ComputeTarget, RunConfigurationSpec, TrainingRun } from "../../../src/api/v1alpha1/index.js";
+import { createDatabricksProvider } from "../../../src/providers/databricks/index.js";
+import type { DatabricksHandle } from "../../../src/providers/databricks/index.js";
+import type { ProviderContext, RunObservation, RunSubmission } from "../../../src/providers/types.js";
+import { TransientError } from "../../../src/runtime/errors.js";
+import { databricksService, type DatabricksEmulator } from "../../azure-emulator/databricks.js";
+import { startEmulator, type Emulator } from "../../azure-emulator/index.js";
+
+// The Databricks provider against the emulator's workspace REST: the token really authenticates,
+// runs/submit really runs the uploaded python file, states/outputs come from the Jobs API.
+const NS = "team-dbx";
+const TOKEN = `dapi${randomUUID().replace(/-/g, "")}`;
+let emu: Emulator;
+let dbx: DatabricksEmulator;
+let entry: ReturnType<typeof createDatabricksProvider>;
+const secrets = new Map<string, Record<string, string>>();
+const ctx = (): ProviderContext => ({
+  kube: undefined as never, log: pino({ level: "silent" }), now: new Date(),
+  readSecret: async (ns, name) => secrets.get(`${ns}/${name}`),
+});
+
+beforeAll(async () => {
+  dbx = databricksService({ workspaces: [{ name: "adb-1", token: TOKEN, userName: "ml@example.com", clusters: ["0101-abc"] }], stepMs: 50 });
+  emu = await startEmulator({ services: [dbx] });
+  entry = createDatabricksProvider({ caBundlePath: emu.caPath, runPollMs: 100 });
+  secrets.set(`${NS}/dbx-token`, { token: TOKEN });
+  secrets.set(`${NS}/wrong-token`, { token: "dapi-not-the-token" });
+});
+afterAll(async () => { await emu?.close(); });
+
+function target(extra: Partial<NonNullable<ComputeTarget["spec"]["databricks"]>> = {}): ComputeTarget {
+  return {
+    apiVersion: "amlcompute.dev/v1alpha1", kind: "ComputeTarget",
+    metadata: { name: "dbx", namespace: NS, uid: randomUUID(), generation: 1 },
+    spec: {
+      type: "Databricks", deletionPolicy: "Delete",
+      databricks: { workspaceUrl: dbx.workspaceUrl("adb-1"), tokenSecretRef: { name: "dbx-token", key: "token" }, ...extra },
+    },
+  } as ComputeTarget;
+}
+
+function submission(t: ComputeTarget, files: Record<string, string>, argv: string[], attempt = 1): RunSubmission {
+  const run = {
+    apiVersion: "amlcompute.dev/v1alpha1", kind: "TrainingRun",
+    metadata: { name: `train-${randomUUID().slice(0, 6)}`, namespace: NS, uid: randomUUID(), generation: 1 },
+    spec: {},
+  } as unknown as TrainingRun;
+  const list = Object.entries(files).map(([path, content]) => ({ path, content }));
+  return {
+    run, target: t, attempt, runId: `exp_${run.metadata.uid!.slice(0, 8)}`,
+    config: { computeTargetRef: { name: "dbx" }, framework: "PySpark", nodeCount: 1, processCountPerNode: 1, environmentVariables: { GREETING: "hej" } } as unknown as RunConfigurationSpec,
+    snapshot: { digest: `sha256:${randomUUID()}`, files: list, totalBytes: list.reduce((n, f) => n + f.content.length, 0) },
+    environmentHash: "sha256:env", argv, interpreterNeeded: true,
+  };
+}
+
+async function until(sub: RunSubmission, handle: Record<string, unknown>, done: (o: RunObservation) => boolean, timeoutMs = 30_000): Promise<RunObservation> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const o = await entry.executor!.observe(sub, handle, ctx());
+    if (done(o)) return o;
+    if (Date.now() > deadline) throw new Error(`timed out; last observation ${JSON.stringify(o)}`);
+    await new Promise((r) => setTimeout(r, o.pollAfterMs ?? 100));
+  }
+}
+const ended = (o: RunObservation) => o.state === "Succeeded" || o.state === "Failed" || o.state === "Lost";
+
+describe("Databricks attach", () => {
+  it("is Ready when the token works, naming the user and the existing cluster", async () => {
+    const obs = await entry.compute.ensure(target({ existingClusterId: "0101-abc", resourceId: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Databricks/workspaces/adb-1" }), ctx());
+    expect(obs.ready).toMatchObject({ status: "True", reason: "Attached" });
+    expect(obs.ready.message).toContain("ml@example.com");
+    expect(obs.ready.message).toContain("0101-abc is RUNNING");
+    expect(obs.status?.resourceId).toContain("Microsoft.Databricks");
+  });
+
+  it("reports a wrong token as AuthenticationFailed without leaking it", async () => {
+    const obs = await entry.compute.ensure(target({ tokenSecretRef: { name: "wrong-token", key: "token" } }), ctx());
+    expect(obs.ready).toMatchObject({ status: "False", reason: "AuthenticationFailed", severity: "Error" });
+    expect(obs.ready.message).toContain("Invalid access token");
+    expect(obs.ready.message).not.toContain("dapi-not-the-token");
+  });
+
+  it("reports a missing Secret, a missing key and an unknown cluster", async () => {
+    expect((await entry.compute.ensure(target({ tokenSecretRef: { name: "nope", key: "token" } }), ctx())).ready)
+      .toMatchObject({ status: "False", reason: "SecretNotFound" });
+    expect((await entry.compute.ensure(target({ tokenSecretRef: { name: "dbx-token", key: "pat" } }), ctx())).ready)
+      .toMatchObject({ status: "False", reason: "SecretNotFound" });
+    expect((await entry.compute.ensure(target({ existingClusterId: "9999-zzz" }), ctx())).ready)
+      .toMatchObject({ status: "False", reason: "ComputeNotFound" });
+  });
+
+  it("reports an unreachable workspace as Unreachable (Warning, retried)", async () => {
+    const obs = await entry.compute.ensure(target({ workspaceUrl: "https://127.0.0.1:1/databricks/x" }), ctx());
+    expect(obs.ready).toMatchObject({ status: "False", reason: "Unreachable", severity: "Warning" });
+    expect(obs.requeueAfterMs).toBeGreaterThan(0);
+  });
+});
+
+describe("Databricks runs", () => {
+  it("runs the snapshot with real output and exit code 0; a repeated submit is the same run", async () => {
+    const t = target();
+    const sub = submission(t, {
+      "train.py": "import os, sys\nfrom helper import twice\nprint('loss', twice(0.25), os.environ['GREETING'], sys.argv[1:])\n",
+      "helper.py": "def twice(x):\n    return x * 2\n",
+    }, ["train.py", "--epochs", "2 words"]);
+    const h = await entry.executor!.submit(sub, ctx()) as DatabricksHandle;
+    const again = await entry.executor!.submit(sub, ctx()) as DatabricksHandle;
+    expect(again.runId).toBe(h.runId);
+    expect(dbx.runIds().filter((id) => id === h.runId)).toHaveLength(1);
+    const o = await until(sub, h, ended);
+    expect(o).toMatchObject({ state: "Succeeded", exitCode: 0, links: { databricksRunId: String(h.runId) } });
+    expect(o.outputTail).toContain("loss 0.5 hej ['--epochs', '2 words']");
+    expect(o.outputTail).not.toContain("[amlcompute]");
+    const body = dbx.run(h.runId)!.body as { idempotency_token: string; tasks: { spark_python_task: { python_file: string }; new_cluster?: { num_workers: number } }[] };
+    expect(body.idempotency_token).toBe(`${sub.run.metadata.uid}-a1`);
+    expect(body.tasks[0]!.new_cluster?.num_workers).toBe(0);
+    expect(dbx.dbfsFile("adb-1", body.tasks[0]!.spark_python_task.python_file)).toBeDefined();
+    expect(dbx.run(h.runId)!.history).toEqual(["PENDING", "RUNNING", "TERMINATING", "TERMINATED/SUCCESS"]);
+    await entry.executor!.cleanup(sub.run, t, h, ctx());
+    expect(dbx.dbfsFile("adb-1", body.tasks[0]!.spark_python_task.python_file)).toBeUndefined();
+  });
+
+  it("reports a failing script as Failed with its exit code and output", async () => {
+    const sub = submission(target({ existingClusterId: "0101-abc" }), { "fail.py": "import sys\nprint('about to fail')\nsys.exit(3)\n" }, ["fail.py"]);
+    const h = await entry.executor!.submit(sub, ctx());
+    const o = await until(sub, h, ended);
+    expect(o).toMatchObject({ state: "Failed", reason: "ScriptFailed", exitCode: 3 });
+    expect(o.outputTail).toContain("about to fail");
+    expect(o.message).toContain("SystemExit: 3");
+  });
+
+  it("cancels a running run through runs/cancel", async () => {
+    const sub = submission(target(), { "slow.py": "import time\nprint('started', flush=True)\ntime.sleep(60)\n" }, ["slow.py"]);
+    const h = await entry.executor!.submit(sub, ctx());
+    await until(sub, h, (o) => o.state === "Running");
+    await entry.executor!.cancel(sub, h, ctx());
+    const o = await until(sub, h, ended, 10_000);
+    expect(o).toMatchObject({ state: "Failed", reason: "Canceled" });
+    await entry.executor!.cancel(sub, h, ctx()); // idempotent
+  });
+
+  it("a wrong token fails submit as a terminal AuthenticationFailed; an unknown run is Lost", async () => {
+    const bad = submission(target({ tokenSecretRef: { name: "wrong-token", key: "token" } }), { "a.py": "print(1)\n" }, ["a.py"]);
+    await expect(entry.executor!.submit(bad, ctx())).rejects.toMatchObject({ name: "TerminalError", reason: "AuthenticationFailed" });
+    const good = submission(target(), { "a.py": "print(1)\n" }, ["a.py"]);
+    expect(await entry.executor!.observe(good, { runId: 1, entryPath: "dbfs:/x" }, ctx())).toMatchObject({ state: "Lost" });
+  });
+
+  it("throttling is transient and honours Retry-After", async () => {
+    emu.controls.addFault({ path: "/databricks/adb-1/api/2.0/preview/scim", status: 429, retryAfterSeconds: 7, times: 1 });
+    const err = await entry.compute.ensure(target(), ctx()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransientError);
+    expect(err).toMatchObject({ reason: "Throttled", retryAfterMs: 7000 });
+  });
+});
