@@ -13,6 +13,8 @@ export interface Config {
   /** Only one replica reconciles; others keep warm caches. Off for a single local process. */
   leaderElection: { enabled: boolean; namespace: string; name: string };
   trainingRunConcurrency: number;
+  /** Reconcile only this namespace (empty: all namespaces). */
+  watchNamespace?: string;
   /** Kubeconfig file; empty means in-cluster or $KUBECONFIG/~/.kube/config as kubectl resolves it. */
   kubeconfig?: string;
   /** Azure endpoints, authority, CA bundle, request budget (docs/azure.md). */
@@ -39,6 +41,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       name: env.LEADER_ELECTION_ID ?? "aml-compute-operator",
     },
     trainingRunConcurrency: int(env, "TRAININGRUN_CONCURRENCY", 4),
+    ...(env.WATCH_NAMESPACE ? { watchNamespace: env.WATCH_NAMESPACE } : {}),
     ...(env.KUBECONFIG_PATH ? { kubeconfig: env.KUBECONFIG_PATH } : {}),
     azureml: azureMlConfigFromEnv(env),
   };

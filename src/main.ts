@@ -10,6 +10,7 @@ import { KubeClientImpl } from "./kube/client-node.js";
 import { createLogger } from "./observability/logger.js";
 import { createAmlComputeProvider } from "./providers/azureml/index.js";
 import { builtinProviders } from "./providers/registry.js";
+import { createRemoteVmProvider } from "./providers/ssh/index.js";
 import { systemClock } from "./runtime/clock.js";
 import { LeaderElectionLostError, Manager } from "./runtime/manager.js";
 
@@ -17,9 +18,10 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, base: { identity: config.identity } });
   const registry = new Registry();
-  const kubeOpts = { logger, registry, identity: config.identity };
+  const kubeOpts = { logger, registry, identity: config.identity, ...(config.watchNamespace ? { watchNamespace: config.watchNamespace } : {}) };
   const kube = config.kubeconfig ? KubeClientImpl.fromFile(config.kubeconfig, kubeOpts) : KubeClientImpl.fromDefault(kubeOpts);
-  const providers = { ...builtinProviders(), AmlCompute: createAmlComputeProvider(config.azureml) };
+  const remoteVm = createRemoteVmProvider();
+  const providers = { ...builtinProviders(), AmlCompute: createAmlComputeProvider(config.azureml), RemoteVM: remoteVm };
   const manager = new Manager({
     kube, logger, metricsRegistry: registry, healthPort: config.healthPort, metricsPort: config.metricsPort,
     ...(config.leaderElection.enabled
@@ -32,7 +34,11 @@ async function main(): Promise<void> {
   manager.add(trainingRunController({ ...deps, concurrency: config.trainingRunConcurrency }));
   manager.stopOnSignals();
   logger.info({ config: { ...config } }, "Starting aml-compute-operator");
-  await manager.start();
+  try {
+    await manager.start();
+  } finally {
+    remoteVm.pool.closeAll();
+  }
 }
 
 main().then(

@@ -22,6 +22,11 @@ export interface KubeClientImplOptions {
   identity?: string;
   /** Full relist period of informers (missed-event safety net). Default 30 min. */
   relistPeriodMs?: number;
+  /**
+   * Cache (and so reconcile) only this namespace: one operator per team namespace, or parallel
+   * test runs on one cluster. Default: all namespaces.
+   */
+  watchNamespace?: string;
   /** Injected transport (tests); default: client-node's HTTP stack over `kubeConfig`. */
   transport?: Transport;
 }
@@ -76,6 +81,7 @@ export class KubeClientImpl implements KubeClient, LeaseClient {
     }
     const informer = new ListWatchInformer(this.transport, kind, {
       logger: this.opts.logger, labelSelector: opts.labelSelector, relistPeriodMs: this.opts.relistPeriodMs ?? 1_800_000,
+      ...(this.opts.watchNamespace && kind.namespaced ? { namespace: this.opts.watchNamespace } : {}),
     });
     this.informers.set(id, informer);
     return informer as unknown as Informer<T>;

@@ -33,6 +33,8 @@ export interface Informer<T extends KubeObject = KubeObject> {
 export interface InformerOptions {
   logger: Logger;
   labelSelector?: string;
+  /** Only this namespace (namespaced kinds); default: all namespaces. */
+  namespace?: string;
   clock?: Clock;
   /** Force a full relist this often even when the watch is healthy (missed-event safety net). */
   relistPeriodMs?: number;
@@ -160,7 +162,7 @@ export class ListWatchInformer<T extends KubeObject = KubeObject> implements Inf
     do {
       const page = await sendJson<{ metadata: { resourceVersion?: string; continue?: string }; items: T[] }>(
         this.transport, {
-          verb: "list", kind: this.kind.kind, path: resourcePath(this.kind), signal,
+          verb: "list", kind: this.kind.kind, path: resourcePath(this.kind, this.opts.namespace), signal,
           query: { labelSelector: this.labelSelector, limit: this.opts.pageSize ?? 500, continue: cont },
         });
       this.activity = this.clock.now();
@@ -196,7 +198,7 @@ export class ListWatchInformer<T extends KubeObject = KubeObject> implements Inf
     try {
       touch();
       const res = await this.transport.send({
-        verb: "watch", kind: this.kind.kind, path: resourcePath(this.kind), signal: AbortSignal.any([signal, idle.signal]),
+        verb: "watch", kind: this.kind.kind, path: resourcePath(this.kind, this.opts.namespace), signal: AbortSignal.any([signal, idle.signal]),
         query: {
           watch: 1, resourceVersion: fromRv, allowWatchBookmarks: true, labelSelector: this.labelSelector, timeoutSeconds,
         },

@@ -110,6 +110,12 @@ export interface RunExecutor {
   observe(sub: RunSubmission, handle: ExecutionHandle, ctx: ProviderContext): Promise<RunObservation>;
   /** Stops the attempt (kill the process group, cancel the job). Idempotent. */
   cancel(sub: RunSubmission, handle: ExecutionHandle, ctx: ProviderContext): Promise<void>;
+  /**
+   * Optional. The run has ended (any outcome: completed, failed, canceled, deadline): free what it
+   * holds that costs money (e.g. a run-based Azure compute) while keeping logs and results. Called
+   * until it reports done; idempotent.
+   */
+  release?(run: TrainingRun, target: ComputeTarget, handle: ExecutionHandle | undefined, ctx: ProviderContext): Promise<{ done: boolean; requeueAfterMs?: number }>;
   /** Removes what the attempt left on the target (TTL, deletion). Idempotent. */
   cleanup(run: TrainingRun, target: ComputeTarget | undefined, handle: ExecutionHandle | undefined, ctx: ProviderContext): Promise<void>;
 }

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNamespace, deleteNamespace, kubectl, requireCluster, waitFor } from "../cluster/kubectl.js";
 import { startAzurite, startEmulator, type Azurite, type Emulator } from "../azure-emulator/index.js";
-import { apply, condition, getTarget, scriptRun, waitForPhase } from "./support/aml.js";
+import { apply, condition, getTarget, patchRun, scriptRun, waitForPhase } from "./support/aml.js";
 import { installCrds, startOperator, stopOperator, type RunningOperator } from "./support/operator.js";
 
 const WS = { subscriptionId: "11111111-2222-3333-4444-555555555555", resourceGroup: "rg-ml", name: "ws-e2e", location: "westeurope" };
@@ -22,12 +22,13 @@ describe("TrainingRun on an AmlCompute target (ARM emulator)", () => {
       workspaces: [WS], provisioningMs: 1500, deletingMs: 500, retryAfterSeconds: 1,
       azurite: { blobEndpoint: azurite.blobEndpoint, accountName: azurite.accountName, accountKey: azurite.accountKey },
     });
+    ns = await createNamespace("e2e-aml");
     op = await startOperator({
+      WATCH_NAMESPACE: ns, AML_ARM_REQUESTS_PER_SECOND: "50", AML_ARM_REQUEST_BURST: "100",
       AML_ARM_ENDPOINT: emu.url, AZURE_AUTHORITY_HOST: emu.url, AML_DISABLE_INSTANCE_DISCOVERY: "true",
       AML_CA_BUNDLE_PATH: emu.caPath, AML_BLOB_ENDPOINT_TEMPLATE: `http://127.0.0.1:${azurite.port}/{account}`,
       AML_OPERATION_POLL_MS: "500", AML_JOB_POLL_MS: "1000",
     });
-    ns = await createNamespace("e2e-aml");
     const client = emu.clients[0]!;
     await kubectl(["-n", ns, "create", "secret", "generic", "aml-azure-credentials",
       `--from-literal=AZURE_TENANT_ID=${emu.tenantId}`, `--from-literal=AZURE_CLIENT_ID=${client.clientId}`, `--from-literal=AZURE_CLIENT_SECRET=${client.clientSecret}`]);
@@ -70,6 +71,23 @@ describe("TrainingRun on an AmlCompute target (ARM emulator)", () => {
     const failed = await waitForPhase(ns, "aml-exit3", ["Completed", "Failed"], 120_000);
     expect(failed.status?.phase).toBe("Failed");
     expect(failed.status?.exitCode).toBe(3);
+  });
+
+  it.each([
+    ["completes", "rb-done", "print('on a temporary cluster')\n", (run: string) => waitForPhase(ns, run, ["Completed", "Failed"], 120_000)],
+    ["is canceled", "rb-cancel", "import time\nprint('long job', flush=True)\ntime.sleep(300)\n", async (run: string) => {
+      await waitForPhase(ns, run, ["Running"], 120_000);
+      await patchRun(ns, run, { cancel: true });
+      return waitForPhase(ns, run, ["Canceled"], 60_000);
+    }],
+  ])("creates a run-based compute for a run and deletes it after the run %s", async (_how, name, script, finish) => {
+    await apply(scriptRun(ns, name, { "main.py": script }, { runBasedCompute: { vmSize: "STANDARD_D2_V2", maxNodes: 1 } }));
+    const run = await finish(name);
+    const compute = run.status?.links?.computeName ?? "";
+    expect(compute).toMatch(/^rb-/);
+    await waitFor(`run-based compute ${compute} deleted`, 60_000, async () => emu!.controls.compute(WS, compute) === undefined);
+    expect(emu!.controls.count({ method: "PUT", path: `/computes/${compute}` })).toBe(1);
+    expect(emu!.controls.count({ method: "DELETE", path: `/computes/${compute}` })).toBe(1);
   });
 
   it("deletes the Azure compute exactly once when the target is deleted", async () => {

@@ -42,8 +42,8 @@ describe("TrainingRun on a Local target", () => {
   beforeAll(async () => {
     await requireCluster();
     await installCrds();
-    op = await startOperator();
     ns = await createNamespace("e2e-local");
+    op = await startOperator({ WATCH_NAMESPACE: ns });
     await apply(localTarget(ns), runConfiguration(ns, "python", { environmentVariables: { GREETING: "hello" } }));
   });
 
@@ -154,7 +154,7 @@ describe("TrainingRun on a Local target", () => {
     await apply(scriptRun(ns, "restart", { "main.py": "import time\nprint('started', flush=True)\ntime.sleep(8)\nprint('finished after restart')\n" }));
     await waitForPhase(ns, "restart", ["Running"], 60_000);
     await stopOperator(op, "SIGKILL");
-    op = await startOperator();
+    op = await startOperator({ WATCH_NAMESPACE: ns });
     const run = await waitForPhase(ns, "restart", ["Completed", "Failed"]);
     expect(run.status?.phase).toBe("Completed");
     expect(run.status?.outputTail).toContain("finished after restart");
@@ -225,7 +225,7 @@ describe("TrainingRun on a Local target", () => {
 
   it("reconciles everything again after a restart without writing anything", async () => {
     await stopOperator(op);
-    op = await startOperator();
+    op = await startOperator({ WATCH_NAMESPACE: ns });
     await new Promise((r) => setTimeout(r, 5_000));
     const writes = requestsByMethod(await metricsText(op), ["POST", "PUT", "PATCH", "DELETE"]);
     expect(writes).toBe(0);

@@ -5,7 +5,7 @@ import type { KubeClient } from "../../kube/client.js";
 import { BuiltinKinds, keyOf, type KubeObject, type ObjectKey } from "../../kube/types.js";
 import type { Clock } from "../../runtime/clock.js";
 import type { ControllerSpec } from "../../runtime/controller-spec.js";
-import { TerminalError } from "../../runtime/errors.js";
+import { TerminalError, TransientError } from "../../runtime/errors.js";
 import { hasFinalizer, withFinalizer, withoutFinalizer } from "../../runtime/finalizers.js";
 import { done, requeueAfter, type ReconcileContext, type Result } from "../../runtime/result.js";
 import type { ProviderContext, ProviderRegistry, RunSubmission } from "../../providers/types.js";
@@ -53,6 +53,11 @@ async function act(step: { run: TrainingRun; plan: RunPlan; gathered: Gathered }
     case "Cancel":
       if (handle) await executor.cancel({ ...sub, attempt: Number(run.status?.execution?.attempt ?? 1) }, handle, ctx);
       return plan.status;
+    case "Release": {
+      const released = await executor.release?.(run, sub.target, handle, ctx);
+      if (released && !released.done) throw new TransientError("releasing the run's resources", released.requeueAfterMs ?? 5_000, { reason: "Releasing" });
+      return plan.status;
+    }
     case "Cleanup":
       await executor.cleanup(run, sub.target, handle, ctx);
       return plan.status;

@@ -18,6 +18,8 @@ export interface RunWorld {
   runId: string;
   /** Observation of the current attempt, when one is active. */
   observation?: RunObservation;
+  /** The executor frees per-run resources after the end (RunExecutor.release). */
+  executorReleases?: boolean;
 }
 
 export type RunAction =
@@ -25,6 +27,7 @@ export type RunAction =
   | { kind: "Submit"; attempt: number }
   | { kind: "ContinueSubmit"; attempt: number }
   | { kind: "Cancel" }
+  | { kind: "Release" }
   | { kind: "Cleanup" };
 
 export interface RunPlan {
@@ -91,6 +94,9 @@ function deadlineOf(run: TrainingRun, config: RunConfigurationSpec | undefined):
 
 function decideFinished(run: TrainingRun, world: RunWorld): RunPlan {
   const status = run.status ?? {};
+  if (world.executorReleases && status.execution && !status.execution.released) {
+    return { status: { ...status, execution: { ...status.execution, released: true } }, action: { kind: "Release" } };
+  }
   const ttl = run.spec.ttlSecondsAfterFinished;
   if (ttl === undefined || !status.completionTime || status.execution?.cleanedUp) return { status, action: { kind: "None" } };
   const due = Date.parse(status.completionTime) + ttl * 1000;

@@ -5,7 +5,7 @@ import type { ProviderContext, ProviderRegistry, RunSubmission, Snapshot } from 
 import { buildSnapshot, checkSnapshotSize, filesOfSource } from "../../snapshot/build.js";
 import { loadFrozenSnapshot } from "../../snapshot/store.js";
 import { environmentHash } from "../run-configuration/environment-hash.js";
-import type { RunWorld } from "./decide.js";
+import { isFinished, type RunWorld } from "./decide.js";
 import { argvOf, resolveConfiguration, runIdOf, targetOf, type Problem } from "./resolve.js";
 
 /** observe/cancel need only the digest; the files travel with submit. */
@@ -51,6 +51,7 @@ export async function gatherRun(run: TrainingRun, providers: ProviderRegistry, c
     }
     return { world };
   }
+  world.executorReleases = executor.release !== undefined;
   const envHash = run.status?.environmentHash ?? environmentHash(config);
   world.environmentHash = envHash;
   let snapshot: Snapshot | undefined;
@@ -66,7 +67,7 @@ export async function gatherRun(run: TrainingRun, providers: ProviderRegistry, c
   };
   const handle = run.status?.execution?.handle as Record<string, unknown> | undefined;
   const attempt = Number(run.status?.execution?.attempt ?? 0);
-  if (started && handle && !run.spec.cancel) {
+  if (started && handle && !run.spec.cancel && !isFinished(run)) {
     world.observation = await executor.observe({ ...submission, attempt }, handle, ctx);
   }
   return { world, submission };

@@ -371,6 +371,11 @@ export class AmlRunExecutor implements RunExecutor {
     return r.done ? { done: true } : { done: false, requeueAfterMs: this.config.operationPollMs };
   }
 
+  /** RunExecutor.release: the run ended, so its run-based compute goes (cancel and deadline included). */
+  release(run: TrainingRun, target: ComputeTarget, handle: ExecutionHandle | undefined, ctx: ProviderContext): Promise<{ done: boolean; requeueAfterMs?: number }> {
+    return this.releaseRunBasedCompute(run, target, handle, ctx);
+  }
+
   async cleanup(run: TrainingRun, target: ComputeTarget | undefined, handle: ExecutionHandle | undefined, ctx: ProviderContext): Promise<void> {
     if (!target) return;
     const r = await this.releaseRunBasedCompute(run, target, handle, ctx);

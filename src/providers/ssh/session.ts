@@ -1,4 +1,3 @@
-// eslint-disable-next-line no-restricted-imports -- this folder is the one allowed home of ssh2 (style guide B11); the lint rule's ignore list misses it
 import { Client, type ConnectConfig, type SFTPWrapper } from "ssh2";
 import type { ConnectionSettings } from "./connection-settings.js";
 import { hostKeyAlgorithms, hostKeyMatches } from "./host-key.js";
