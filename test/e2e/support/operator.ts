@@ -32,7 +32,14 @@ export async function installCrds(): Promise<void> {
 
 let counter = 0;
 
+/**
+ * Starts the operator scoped to env.WATCH_NAMESPACE (required): test files and developers share
+ * one cluster, and an unscoped operator would reconcile every other test's objects too.
+ */
 export async function startOperator(env: Record<string, string> = {}): Promise<RunningOperator> {
+  if (!env.WATCH_NAMESPACE) {
+    throw new Error("startOperator needs env.WATCH_NAMESPACE (create the test namespace first, then start an operator scoped to it)");
+  }
   const healthPort = await freePort();
   const metricsPort = await freePort();
   const logDir = join(repoRoot, ".cluster", "logs");
