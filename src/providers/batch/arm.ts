@@ -1,0 +1,81 @@
+import { BatchManagementClient, type BatchAccount, type Pool } from "@azure/arm-batch";
+import { createPipelineRequest, RestError } from "@azure/core-rest-pipeline";
+import type { AzureBatchTargetSpec, ComputeTarget } from "../../api/v1alpha1/index.js";
+import { TargetReason } from "../../api/v1alpha1/index.js";
+import { TerminalError } from "../../runtime/errors.js";
+import type { ResolvedAzureMlConfig } from "../azureml/config.js";
+import type { AzureClients } from "../azureml/index.js";
+import { classifyArmError } from "../azureml/index.js";
+import type { ProviderContext } from "../types.js";
+
+export function batchSpecOf(target: ComputeTarget): AzureBatchTargetSpec {
+  const spec = target.spec.azureBatch;
+  if (!spec) throw new TerminalError("spec.azureBatch is required when type is AzureBatch", TargetReason.InvalidSpec);
+  return spec;
+}
+
+export const isArmNotFound = (e: unknown): boolean => (e as { statusCode?: number } | undefined)?.statusCode === 404;
+
+/**
+ * The ARM side of a Batch target through @azure/arm-batch: the account (its data-plane endpoint
+ * and auto-storage), a named pool, and the auto-storage account's keys. Credentials, TLS, the
+ * per-subscription request budget and error classification are the AmlCompute provider's, shared.
+ */
+export class BatchArm {
+  private readonly clients = new Map<string, BatchManagementClient>();
+
+  constructor(readonly azure: AzureClients, private readonly config: Pick<ResolvedAzureMlConfig, "armEndpoint" | "armScope">) {}
+
+  async client(target: ComputeTarget, ctx: ProviderContext, subscriptionId: string): Promise<BatchManagementClient> {
+    const cred = await this.azure.credentialFor(target, ctx);
+    this.azure.budget.admit(subscriptionId);
+    const key = `${cred.cacheKey}|${subscriptionId.toLowerCase()}`;
+    let client = this.clients.get(key);
+    if (!client) {
+      client = new BatchManagementClient(cred.credential, subscriptionId, {
+        endpoint: this.config.armEndpoint,
+        credentialScopes: [this.config.armScope],
+        ...this.azure.clientOptions(),
+        additionalPolicies: [{ policy: this.azure.budget.policy(), position: "perCall" }],
+      });
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
+  /** The account, or undefined when ARM says it does not exist. Other failures are classified. */
+  async account(client: BatchManagementClient, spec: AzureBatchTargetSpec): Promise<BatchAccount | undefined> {
+    try {
+      return await client.batchAccountOperations.get(spec.resourceGroup, spec.accountName);
+    } catch (e) {
+      if (isArmNotFound(e)) return undefined;
+      throw classifyArmError(e, `Batch account ${spec.accountName}`);
+    }
+  }
+
+  async pool(client: BatchManagementClient, spec: AzureBatchTargetSpec, poolId: string): Promise<Pool | undefined> {
+    try {
+      return await client.poolOperations.get(spec.resourceGroup, spec.accountName, poolId);
+    } catch (e) {
+      if (isArmNotFound(e)) return undefined;
+      throw classifyArmError(e, `Batch pool ${poolId}`);
+    }
+  }
+
+  /** First key of a storage account (Microsoft.Storage listKeys); held in memory only. */
+  async storageKey(client: BatchManagementClient, storageAccountId: string): Promise<string> {
+    const url = `${this.config.armEndpoint}${storageAccountId}/listKeys?api-version=2023-01-01`;
+    try {
+      const res = await client.sendRequest(createPipelineRequest({ url, method: "POST" }));
+      const body = res.bodyAsText ? JSON.parse(res.bodyAsText) as { keys?: { value?: string }[]; error?: { code?: string; message?: string } } : {};
+      if (res.status >= 400) {
+        throw new RestError(body.error?.message ?? `HTTP ${res.status}`, { statusCode: res.status, code: body.error?.code, response: res });
+      }
+      const key = body.keys?.[0]?.value;
+      if (!key) throw new TerminalError(`storage account ${storageAccountId} returned no keys`, TargetReason.AzureError);
+      return key;
+    } catch (e) {
+      throw classifyArmError(e, `keys of the Batch auto-storage account ${storageAccountId.split("/").pop()}`);
+    }
+  }
+}

@@ -1,0 +1,210 @@
+import type { ComputeTarget, RunConfigurationSpec, TrainingRun } from "../../api/v1alpha1/index.js";
+import { RunReason, TargetReason } from "../../api/v1alpha1/index.js";
+import { TerminalError } from "../../runtime/errors.js";
+import type { ResolvedAzureMlConfig } from "../azureml/config.js";
+import { shellJoin } from "../azureml/executor.js";
+import { tailText } from "../databricks/rest.js";
+import type { AttemptState, ExecutionHandle, ProviderContext, RunExecutor, RunObservation, RunSubmission } from "../types.js";
+import { batchSpecOf, type BatchArm } from "./arm.js";
+import type { ResolvedAzureBatchConfig } from "./config.js";
+import { BatchDataPlane, classifyBatchError, isBatchNotFound, type BatchTask } from "./data-plane.js";
+import { SOURCE_DIR, uploadSnapshot } from "./snapshot-store.js";
+
+/** Persisted in TrainingRun.status.execution. Identifiers only; no SAS, key or token. */
+export interface BatchHandle extends ExecutionHandle {
+  readonly jobId: string;
+  readonly taskId: string;
+  readonly accountEndpoint: string;
+}
+
+const TASK_ID = "main";
+const OUTPUT_TAIL_BYTES = 8 * 1024;
+const sanitize = (s: string) => s.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "");
+
+/** Batch job id (≤ 64 chars): deterministic from run UID + attempt, so a repeated submit finds the job. */
+export function batchJobId(run: TrainingRun, attempt: number): string {
+  const uid = (run.metadata.uid ?? "").replace(/-/g, "").slice(0, 12);
+  return `aml-${sanitize(run.metadata.name ?? "run").slice(0, 30) || "run"}-${uid}-a${attempt}`;
+}
+
+/**
+ * The task's command line. Batch does not run it under a shell, so it invokes bash explicitly;
+ * every argument is POSIX-quoted (nothing a user wrote is spliced raw).
+ */
+export function batchCommandLine(sub: Pick<RunSubmission, "argv" | "interpreterNeeded" | "config">): string {
+  const argv = sub.interpreterNeeded ? [sub.config.environment?.userManaged?.interpreterPath ?? "python3", ...sub.argv] : [...sub.argv];
+  const script = `cd ${SOURCE_DIR} && exec ${shellJoin(argv)}`;
+  return `/bin/bash -c ${shellJoin([script])}`;
+}
+
+/** Batch task state → attempt state and the reason shown by the display phase. */
+export function mapTaskState(t: BatchTask): { state: AttemptState; reason: string } {
+  switch (t.state) {
+    case "active":
+      return { state: "Queued", reason: RunReason.Queued };
+    case "preparing":
+      return { state: "Starting", reason: RunReason.Starting };
+    case "running":
+      return { state: "Running", reason: RunReason.Running };
+    case "completed": {
+      const info = t.executionInfo;
+      if (info?.result === "success") return { state: "Succeeded", reason: RunReason.Completed };
+      const code = info?.failureInfo?.code;
+      if (code === "TaskEnded") return { state: "Failed", reason: RunReason.Canceled };
+      if (code === "MaxWallClockTimeExceeded" || code === "TaskMaxWallClockTimeExceeded") return { state: "Failed", reason: RunReason.DeadlineExceeded };
+      if (info?.exitCode === undefined) return { state: "Failed", reason: RunReason.SubmissionFailed };
+      return { state: "Failed", reason: RunReason.ScriptFailed };
+    }
+  }
+}
+
+function autoPool(config: RunConfigurationSpec, vmSize: string): Record<string, unknown> {
+  return {
+    autoPoolSpecification: {
+      autoPoolIdPrefix: "aml",
+      poolLifetimeOption: "job", // the pool goes with the job: nothing keeps costing money
+      keepAlive: false,
+      pool: {
+        vmSize,
+        targetDedicatedNodes: Math.max(1, config.nodeCount),
+        taskSlotsPerNode: 1,
+        virtualMachineConfiguration: {
+          imageReference: { publisher: "canonical", offer: "0001-com-ubuntu-server-jammy", sku: "22_04-lts", version: "latest" },
+          nodeAgentSKUId: "batch.node.ubuntu 22.04",
+        },
+      },
+    },
+  };
+}
+
+/**
+ * TrainingRuns on Azure Batch: one job (named from run UID + attempt) with one task. submit: the
+ * snapshot goes to the account's auto-storage and becomes the task's resource files; adding an
+ * existing job or task is a no-op, so a repeat after a crash creates nothing new. observe: one
+ * task GET plus the stdout (and, on failure, stderr) tail from the task files API. cancel:
+ * terminate the task and the job.
+ */
+export class BatchRunExecutor implements RunExecutor {
+  private readonly planes = new Map<string, BatchDataPlane>();
+
+  constructor(private readonly arm: BatchArm, private readonly azure: ResolvedAzureMlConfig, private readonly config: ResolvedAzureBatchConfig) {}
+
+  private async plane(target: ComputeTarget, ctx: ProviderContext, endpoint: string): Promise<BatchDataPlane> {
+    const cred = await this.arm.azure.credentialFor(target, ctx);
+    const key = `${cred.cacheKey}|${endpoint}`;
+    let plane = this.planes.get(key);
+    if (!plane) {
+      plane = new BatchDataPlane(cred.credential, endpoint, { scope: this.config.batchScope, apiVersion: this.config.dataPlaneApiVersion, caBundlePath: this.azure.caBundlePath });
+      this.planes.set(key, plane);
+    }
+    return plane;
+  }
+
+  async submit(sub: RunSubmission, ctx: ProviderContext): Promise<ExecutionHandle> {
+    const spec = batchSpecOf(sub.target);
+    const client = await this.arm.client(sub.target, ctx, spec.subscriptionId);
+    const account = await this.arm.account(client, spec);
+    if (!account?.accountEndpoint) throw new TerminalError(`Batch account ${spec.accountName} not found`, TargetReason.ComputeNotFound);
+    const storageId = account.autoStorage?.storageAccountId;
+    if (!storageId) throw new TerminalError(`Batch account ${spec.accountName} has no auto-storage account for the snapshot`, TargetReason.InvalidSpec);
+    const jobId = batchJobId(sub.run, sub.attempt);
+    const handle: BatchHandle = { jobId, taskId: TASK_ID, accountEndpoint: account.accountEndpoint };
+    const plane = await this.plane(sub.target, ctx, account.accountEndpoint);
+    try {
+      const storageKey = await this.arm.storageKey(client, storageId);
+      const storageAccount = storageId.split("/").pop() ?? "";
+      const blobEndpoint = this.azure.blobEndpointTemplate
+        .replace("{account}", storageAccount).replace("{endpoint}", "core.windows.net").replace("{protocol}", "https");
+      const resourceFiles = await uploadSnapshot({
+        blobEndpoint, accountName: storageAccount, accountKey: storageKey, container: this.config.snapshotContainer,
+        snapshot: sub.snapshot, now: ctx.now,
+      }).catch((e: unknown) => { throw new TerminalError(`uploading the snapshot to ${storageAccount}: ${(e as Error).message}`, RunReason.SubmissionFailed, { cause: e }); });
+      const owner = `${sub.run.metadata.namespace ?? "default"}/${sub.run.metadata.name}`;
+      await plane.addJob({
+        id: jobId,
+        displayName: `${owner} attempt ${sub.attempt}`,
+        poolInfo: spec.poolId ? { poolId: spec.poolId } : autoPool(sub.config, this.config.autoPoolVmSize),
+        onAllTasksComplete: "terminatejob",
+        metadata: [{ name: "amlcompute.dev/run-uid", value: sub.run.metadata.uid ?? "" }, { name: "amlcompute.dev/run", value: owner }],
+      });
+      const env = { ...(sub.config.environmentVariables ?? {}), AMLCOMPUTE_RUN_ID: sub.runId, AMLCOMPUTE_ATTEMPT: String(sub.attempt), PYTHONUNBUFFERED: "1" };
+      await plane.addTask(jobId, {
+        id: TASK_ID,
+        displayName: sub.runId,
+        commandLine: batchCommandLine(sub),
+        resourceFiles,
+        environmentSettings: Object.entries(env).map(([name, value]) => ({ name, value })),
+        constraints: { maxTaskRetryCount: 0, ...(sub.config.maxRunDurationSeconds ? { maxWallClockTime: `PT${sub.config.maxRunDurationSeconds}S` } : {}) },
+        userIdentity: { autoUser: { scope: "task", elevationLevel: "nonadmin" } },
+      });
+      ctx.log.info({ batchJobId: jobId, account: spec.accountName }, "Submitted Azure Batch job");
+      return handle;
+    } catch (e) {
+      throw classifyBatchError(e, `submitting Batch job ${jobId}`);
+    }
+  }
+
+  async observe(sub: RunSubmission, handle: ExecutionHandle, ctx: ProviderContext): Promise<RunObservation> {
+    const h = handle as BatchHandle;
+    const plane = await this.plane(sub.target, ctx, h.accountEndpoint);
+    const links = { batchJobId: h.jobId, batchTaskId: h.taskId };
+    let task: BatchTask;
+    try {
+      task = await plane.getTask(h.jobId, h.taskId);
+    } catch (e) {
+      if (isBatchNotFound(e)) return { state: "Lost", reason: RunReason.Lost, message: `Batch task ${h.jobId}/${h.taskId} no longer exists`, links };
+      throw classifyBatchError(e, `GET Batch task ${h.jobId}/${h.taskId}`);
+    }
+    const { state, reason } = mapTaskState(task);
+    const terminal = state === "Succeeded" || state === "Failed";
+    let outputTail: string | undefined;
+    if (state === "Running" || terminal) {
+      try {
+        const out = await plane.taskFileTail(h.jobId, h.taskId, "stdout.txt", OUTPUT_TAIL_BYTES);
+        const err = state === "Failed" ? await plane.taskFileTail(h.jobId, h.taskId, "stderr.txt", 2048) : undefined;
+        const text = `${out ?? ""}${err ? `${out && !out.endsWith("\n") ? "\n" : ""}--- stderr ---\n${err}` : ""}`;
+        outputTail = tailText(text, OUTPUT_TAIL_BYTES);
+      } catch {
+        // Output is best effort: the node may be gone (auto-pool deleted) after the job ended.
+      }
+    }
+    const info = task.executionInfo;
+    const failure = info?.failureInfo ? `: ${info.failureInfo.code ?? ""} ${info.failureInfo.message ?? ""}`.trimEnd() : "";
+    return {
+      state, reason, links,
+      message: `Batch task ${h.jobId}/${h.taskId} is ${task.state}${info?.exitCode !== undefined ? ` (exit code ${info.exitCode})` : ""}${failure}`,
+      ...(info?.exitCode !== undefined && terminal ? { exitCode: info.exitCode } : {}),
+      ...(outputTail !== undefined ? { outputTail } : {}),
+      ...(terminal ? {} : { pollAfterMs: this.config.taskPollMs }),
+    };
+  }
+
+  async cancel(sub: RunSubmission, handle: ExecutionHandle, ctx: ProviderContext): Promise<void> {
+    const h = handle as BatchHandle;
+    const plane = await this.plane(sub.target, ctx, h.accountEndpoint);
+    try {
+      const task = await plane.getTask(h.jobId, h.taskId);
+      if (task.state !== "completed") await plane.terminateTask(h.jobId, h.taskId);
+      await plane.terminateJob(h.jobId, "Canceled by aml-compute-operator").catch((e: unknown) => {
+        if ((e as { status?: number }).status === 409) return; // completed or terminating already
+        throw e;
+      });
+    } catch (e) {
+      if (isBatchNotFound(e)) return;
+      throw classifyBatchError(e, `terminating Batch job ${h.jobId}`);
+    }
+  }
+
+  /** Deletes the job (its auto-pool went with it already); snapshot blobs are shared by digest and stay. */
+  async cleanup(_run: TrainingRun, target: ComputeTarget | undefined, handle: ExecutionHandle | undefined, ctx: ProviderContext): Promise<void> {
+    const h = handle as BatchHandle | undefined;
+    if (!target || !h?.jobId) return;
+    const plane = await this.plane(target, ctx, h.accountEndpoint);
+    try {
+      await plane.deleteJob(h.jobId);
+    } catch (e) {
+      if (isBatchNotFound(e)) return;
+      throw classifyBatchError(e, `deleting Batch job ${h.jobId}`);
+    }
+  }
+}

@@ -1,0 +1,160 @@
+import { randomUUID } from "node:crypto";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ComputeTarget, RunConfigurationSpec, TrainingRun } from "../../../src/api/v1alpha1/index.js";
+import type { AzureMlConfig } from "../../../src/providers/azureml/index.js";
+import { createAzureBatchProvider, type BatchHandle } from "../../../src/providers/batch/index.js";
+import type { ProviderContext, RunObservation, RunSubmission } from "../../../src/providers/types.js";
+import { batchService, type BatchEmulator } from "../../azure-emulator/batch.js";
+import { startAzurite, startEmulator, type Azurite, type Emulator } from "../../azure-emulator/index.js";
+
+// The AzureBatch provider against the emulator: ARM (account, pool, auto-storage keys) with Entra
+// tokens, snapshot blobs in Azurite delivered as SAS resource files, a Batch job + task that
+// really runs, stdout and exit codes from the Batch data plane.
+const NS = "team-batch";
+const ACCOUNT = { subscriptionId: "22222222-0000-0000-0000-000000000002", resourceGroup: "rg-batch", name: "amlbatch", pools: [{ id: "cpu-pool", vmSize: "STANDARD_D2S_V3", nodes: 2 }] };
+let emu: Emulator;
+let azurite: Azurite;
+let batch: BatchEmulator;
+let config: AzureMlConfig;
+let entry: ReturnType<typeof createAzureBatchProvider>;
+const secrets = new Map<string, Record<string, string>>();
+const ctx = (): ProviderContext => ({
+  kube: undefined as never, log: pino({ level: "silent" }), now: new Date(),
+  readSecret: async (ns, name) => secrets.get(`${ns}/${name}`),
+});
+
+beforeAll(async () => {
+  azurite = await startAzurite();
+  batch = batchService({ accounts: [ACCOUNT, { ...ACCOUNT, name: "nostorage", noAutoStorage: true }], stepMs: 50 });
+  emu = await startEmulator({
+    services: [batch],
+    azurite: { blobEndpoint: azurite.blobEndpoint, accountName: azurite.accountName, accountKey: azurite.accountKey },
+  });
+  const client = emu.clients[0]!;
+  secrets.set(`${NS}/aml-azure-credentials`, { AZURE_TENANT_ID: emu.tenantId, AZURE_CLIENT_ID: client.clientId, AZURE_CLIENT_SECRET: client.clientSecret });
+  secrets.set(`${NS}/bad-credentials`, { AZURE_TENANT_ID: emu.tenantId, AZURE_CLIENT_ID: client.clientId, AZURE_CLIENT_SECRET: "not-the-secret" });
+  config = {
+    armEndpoint: emu.url, authorityHost: emu.url, disableInstanceDiscovery: true, caBundlePath: emu.caPath,
+    blobEndpointTemplate: `http://127.0.0.1:${azurite.port}/{account}`, requestBudget: { perSecond: 50, burst: 100 },
+  };
+  entry = createAzureBatchProvider(config, { taskPollMs: 100 });
+});
+afterAll(async () => {
+  await emu?.close();
+  await azurite?.close();
+});
+
+function target(extra: Partial<NonNullable<ComputeTarget["spec"]["azureBatch"]>> = {}, spec: Partial<ComputeTarget["spec"]> = {}): ComputeTarget {
+  return {
+    apiVersion: "amlcompute.dev/v1alpha1", kind: "ComputeTarget",
+    metadata: { name: "batch", namespace: NS, uid: randomUUID(), generation: 1 },
+    spec: {
+      type: "AzureBatch", deletionPolicy: "Delete",
+      azureBatch: { subscriptionId: ACCOUNT.subscriptionId, resourceGroup: ACCOUNT.resourceGroup, accountName: ACCOUNT.name, ...extra },
+      ...spec,
+    },
+  } as ComputeTarget;
+}
+
+function submission(t: ComputeTarget, files: Record<string, string>, argv: string[], attempt = 1): RunSubmission {
+  const run = {
+    apiVersion: "amlcompute.dev/v1alpha1", kind: "TrainingRun",
+    metadata: { name: `train-${randomUUID().slice(0, 6)}`, namespace: NS, uid: randomUUID(), generation: 1 },
+    spec: {},
+  } as unknown as TrainingRun;
+  const list = Object.entries(files).map(([path, content]) => ({ path, content }));
+  return {
+    run, target: t, attempt, runId: `exp_${run.metadata.uid!.slice(0, 8)}`,
+    config: { computeTargetRef: { name: "batch" }, framework: "Python", nodeCount: 1, processCountPerNode: 1, environmentVariables: { GREETING: "hello batch" } } as unknown as RunConfigurationSpec,
+    snapshot: { digest: `sha256:${randomUUID().replace(/-/g, "")}`, files: list, totalBytes: list.reduce((n, f) => n + f.content.length, 0) },
+    environmentHash: "sha256:env", argv, interpreterNeeded: true,
+  };
+}
+
+async function until(sub: RunSubmission, handle: Record<string, unknown>, done: (o: RunObservation) => boolean, timeoutMs = 30_000): Promise<RunObservation> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const o = await entry.executor!.observe(sub, handle, ctx());
+    if (done(o)) return o;
+    if (Date.now() > deadline) throw new Error(`timed out; last observation ${JSON.stringify(o)}`);
+    await new Promise((r) => setTimeout(r, o.pollAfterMs ?? 100));
+  }
+}
+const ended = (o: RunObservation) => o.state === "Succeeded" || o.state === "Failed" || o.state === "Lost";
+
+describe("AzureBatch attach", () => {
+  it("is Ready when ARM shows the account and the named pool", async () => {
+    const obs = await entry.compute.ensure(target({ poolId: "cpu-pool" }), ctx());
+    expect(obs.ready).toMatchObject({ status: "True", reason: "Attached" });
+    expect(obs.ready.message).toContain("pool cpu-pool");
+    expect(obs.status).toMatchObject({ provisioningState: "Succeeded", nodes: { current: 2, target: 2 } });
+    expect(obs.status?.resourceId).toMatch(/Microsoft\.Batch\/batchAccounts\/amlbatch$/);
+  });
+
+  it("reports a missing account or pool as ComputeNotFound and an account without auto-storage as InvalidSpec", async () => {
+    expect((await entry.compute.ensure(target({ accountName: "nosuchaccount" }), ctx())).ready).toMatchObject({ status: "False", reason: "ComputeNotFound" });
+    expect((await entry.compute.ensure(target({ poolId: "gpu-pool" }), ctx())).ready).toMatchObject({ status: "False", reason: "ComputeNotFound" });
+    expect((await entry.compute.ensure(target({ accountName: "nostorage" }), ctx())).ready).toMatchObject({ status: "False", reason: "InvalidSpec" });
+  });
+
+  it("reports bad credentials as AuthenticationFailed and a missing Secret as SecretNotFound", async () => {
+    const bad = await entry.compute.ensure(target({}, { credentialsSecretRef: { name: "bad-credentials" } }), ctx());
+    expect(bad.ready).toMatchObject({ status: "False", reason: "AuthenticationFailed", severity: "Error" });
+    expect(bad.ready.message).not.toContain("not-the-secret");
+    const missing = await entry.compute.ensure(target({}, { credentialsSecretRef: { name: "nope" } }), ctx());
+    expect(missing.ready).toMatchObject({ status: "False", reason: "SecretNotFound" });
+  });
+});
+
+describe("AzureBatch runs", () => {
+  it("runs the snapshot as a job + task on an auto-pool with real output and exit code 0; resubmit adds nothing", async () => {
+    const t = target();
+    const sub = submission(t, {
+      "train.py": "import os, sys\nfrom lib.helper import twice\nprint('loss', twice(0.25), os.environ['GREETING'], sys.argv[1:], os.environ['AZ_BATCH_TASK_ID'])\n",
+      "lib/__init__.py": "",
+      "lib/helper.py": "def twice(x):\n    return x * 2\n",
+    }, ["train.py", "--lr", "it's 0.1"]);
+    const h = await entry.executor!.submit(sub, ctx()) as BatchHandle;
+    await entry.executor!.submit(sub, ctx());
+    expect(batch.jobIds(ACCOUNT.name).filter((id) => id === h.jobId)).toHaveLength(1);
+    const o = await until(sub, h, ended);
+    expect(o).toMatchObject({ state: "Succeeded", exitCode: 0, links: { batchJobId: h.jobId, batchTaskId: "main" } });
+    expect(o.outputTail).toContain("loss 0.5 hello batch ['--lr', \"it's 0.1\"] main");
+    expect(batch.task(ACCOUNT.name, h.jobId, "main")!.history).toEqual(["active", "preparing", "running", "completed"]);
+    expect(batch.job(ACCOUNT.name, h.jobId)).toMatchObject({ state: "completed", body: { poolInfo: { autoPoolSpecification: { poolLifetimeOption: "job" } } } });
+    expect(JSON.stringify(o)).not.toContain("sig=");
+    await entry.executor!.cleanup(sub.run, t, h, ctx());
+    expect(batch.job(ACCOUNT.name, h.jobId)).toBeUndefined();
+  });
+
+  it("reports a failing script with exit code 3, stdout and stderr", async () => {
+    const sub = submission(target({ poolId: "cpu-pool" }), { "fail.py": "import sys\nprint('about to fail')\nprint('bad input', file=sys.stderr)\nsys.exit(3)\n" }, ["fail.py"]);
+    const h = await entry.executor!.submit(sub, ctx());
+    const o = await until(sub, h, ended);
+    expect(o).toMatchObject({ state: "Failed", reason: "ScriptFailed", exitCode: 3 });
+    expect(o.outputTail).toContain("about to fail");
+    expect(o.outputTail).toContain("bad input");
+    expect(o.message).toContain("FailureExitCode");
+  });
+
+  it("cancel terminates the running task and the job", async () => {
+    const sub = submission(target(), { "slow.py": "import time\nprint('started', flush=True)\ntime.sleep(60)\n" }, ["slow.py"]);
+    const h = await entry.executor!.submit(sub, ctx()) as BatchHandle;
+    await until(sub, h, (o) => o.state === "Running" && (o.outputTail ?? "").includes("started"));
+    await entry.executor!.cancel(sub, h, ctx());
+    const o = await until(sub, h, ended, 10_000);
+    expect(o).toMatchObject({ state: "Failed", reason: "Canceled" });
+    expect(o.outputTail).toContain("started");
+    expect(batch.job(ACCOUNT.name, h.jobId)?.state).toBe("completed");
+    await entry.executor!.cancel(sub, h, ctx()); // idempotent
+  });
+
+  it("an unknown job is Lost; bad credentials fail submit as a terminal AuthenticationFailed", async () => {
+    const sub = submission(target(), { "a.py": "print(1)\n" }, ["a.py"]);
+    const ep = `${new URL(emu.url).host}/batch/${ACCOUNT.name}`;
+    expect(await entry.executor!.observe(sub, { jobId: "aml-gone", taskId: "main", accountEndpoint: ep }, ctx())).toMatchObject({ state: "Lost" });
+    const bad = submission(target({}, { credentialsSecretRef: { name: "bad-credentials" } }), { "a.py": "print(1)\n" }, ["a.py"]);
+    await expect(entry.executor!.submit(bad, ctx())).rejects.toMatchObject({ name: "TerminalError", reason: "AuthenticationFailed" });
+  });
+});
