@@ -62,3 +62,17 @@ describe.each(KINDS)("Argo CD health of amlcompute.dev/%s", (kind) => {
     expect(health(kind, obj).status).toBe("Progressing");
   });
 });
+
+describe("docs/install.md argocd-cm snippet", () => {
+  it("carries exactly the health.lua of each kind", () => {
+    const doc = readFileSync(join(repoRoot, "docs/install.md"), "utf8");
+    const block = /<!-- argocd-cm:start[^>]*-->\n```yaml\n([\s\S]*?)```\n<!-- argocd-cm:end -->/.exec(doc)?.[1];
+    expect(block, "argocd-cm block in docs/install.md").toBeDefined();
+    const cm = parse(block!) as { metadata: { name: string }; data: Record<string, string> };
+    expect(cm.metadata.name).toBe("argocd-cm");
+    expect(Object.keys(cm.data).sort()).toEqual(KINDS.map((k) => `resource.customizations.health.amlcompute.dev_${k}`));
+    for (const kind of KINDS) {
+      expect(cm.data[`resource.customizations.health.amlcompute.dev_${kind}`]).toBe(readFileSync(join(GROUP_DIR, kind, "health.lua"), "utf8"));
+    }
+  });
+});
