@@ -7,6 +7,8 @@
 #      host network so `npm ci` reaches the registry);
 #   3. `docker save | ctr -n k8s.io images import` into the cluster (hack/cluster/cluster.sh's socket).
 # Prints the image reference on stdout; progress goes to stderr. Needs root (debootstrap, dockerd).
+# The cluster's containerd keeps its state under .cluster/ in the checkout: remove the image when
+# done (ctr -n k8s.io images rm --sync <image> sha256:<image id>), as the e2e test does.
 #   IMAGE=localhost/aml-compute-operator:dev hack/build-image.sh [--no-import]
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -35,6 +35,20 @@ async function must(cmd: string, args: string[], opts: { env?: Record<string, st
   return r.out;
 }
 
+const CTR_SOCK = join(repoRoot, ".cluster/run/containerd.sock");
+const ctr = (...a: string[]): Promise<{ code: number; out: string }> => sh("ctr", ["--address", CTR_SOCK, "-n", "k8s.io", ...a]);
+
+/**
+ * Removes the operator image from the cluster's containerd once no container uses it. The CRI
+ * plugin also names it by its id (sha256:<config>), so both names go, with a synchronous GC: its
+ * unpacked layers live under .cluster/ in the checkout and would otherwise stay there for good.
+ */
+async function removeImageFromCluster(): Promise<void> {
+  await waitFor("operator containers removed", 120_000, async () => !(await ctr("containers", "ls")).out.includes(IMAGE)).catch(() => undefined);
+  const id = (await sh("docker", ["image", "inspect", "--format", "{{.Id}}", IMAGE])).out.trim();
+  await ctr("images", "rm", "--sync", IMAGE, ...(id.startsWith("sha256:") ? [id] : []));
+}
+
 describe("Helm install of the locally built image", () => {
   const release = uniqueName("aml");
   let helm = "";
@@ -57,9 +71,11 @@ describe("Helm install of the locally built image", () => {
   }, 1_200_000);
 
   afterAll(async () => {
+    // (also runs when the install failed, so the image never lingers in the cluster)
     if (installed) await sh(helm, helmArgs("uninstall", release, "-n", system, "--wait", "--timeout", "2m"));
     if (ns) await deleteNamespace(ns);
     if (system) await deleteNamespace(system);
+    await removeImageFromCluster();
   });
 
   it("the chart's CRD templates are accepted by the API server (server-side dry run)", async () => {
