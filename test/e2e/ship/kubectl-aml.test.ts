@@ -54,8 +54,8 @@ describe("kubectl aml", () => {
   beforeAll(async () => {
     await requireCluster();
     await installCrds();
-    op = await startOperator();
     ns = await createNamespace("e2e-plugin");
+    op = await startOperator({ WATCH_NAMESPACE: ns });
     await apply(localTarget(ns), runConfiguration(ns, "python"));
     await waitFor("target Ready", 60_000, async () => condition(await getTarget(ns, "local"), "Ready")?.status === "True");
   });
