@@ -1,7 +1,7 @@
 // The shipped artifacts end to end: the image built offline (hack/build-image.sh: local Node 24
 // base, Dockerfile, import into the cluster's containerd), the Helm chart installed into the local
-// cluster with it, and an example TrainingRun completed by the operator pod — not by some other
-// operator process that may be running against the same cluster.
+// cluster with it (scoped to the test namespace), and an example TrainingRun completed by the
+// operator pod — not by some other operator process that may be running against the same cluster.
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -91,6 +91,8 @@ describe("Helm install of the locally built image", () => {
       "install", release, CHART, "-n", system, "--wait", "--timeout", "3m",
       "--set", `image.repository=${IMAGE.split(":")[0]}`, "--set", `image.tag=${IMAGE.split(":")[1]}`, "--set", "image.pullPolicy=Never",
       "--set", "crds.install=false", "--set", "logLevel=debug",
+      // Scoped to the test namespace: other tests and engineers share this cluster.
+      "--set", `watchNamespace=${ns}`,
       // No kube-proxy or pod network here: host network, and the API server's real address.
       "--set", "hostNetwork=true", "--set", "kubernetesApi.host=127.0.0.1", "--set-string", "kubernetesApi.port=6443",
       "--set", `ports.health=${health}`, "--set", `ports.metrics=${metrics}`, "--set", `metrics.service.port=${metrics}`,
@@ -110,6 +112,10 @@ describe("Helm install of the locally built image", () => {
       return r.code === 0 ? JSON.parse(r.stdout) as { spec: { holderIdentity?: string } } : undefined;
     });
     expect(lease.spec.holderIdentity).toBe(pod.metadata.name);
+
+    // Its permissions there come from the chart's namespaced Role (watchNamespace).
+    const role = await kubectlJson<{ rules: { resources: string[] }[] }>(["-n", ns, "get", "role", `${release}-aml-compute-operator`]);
+    expect(role.rules.flatMap((r) => r.resources)).toContain("trainingruns/status");
 
     await apply(localTarget(ns), runConfiguration(ns, "python"),
       scriptRun(ns, "hello", { "main.py": "from lib.greet import greet\nprint(greet('helm'))\n", "lib/__init__.py": "", "lib/greet.py": "def greet(who):\n    return f'hello from {who}'\n" }));

@@ -64,6 +64,7 @@ describe("helm chart aml-compute-operator", () => {
   it.each([
     ["defaults", []],
     ["HA with workload identity", ["--set", "replicaCount=3", "--set", "azureWorkloadIdentity.enabled=true", "--set", "azureWorkloadIdentity.clientId=00000000-0000-0000-0000-000000000000"]],
+    ["one watched namespace", ["--set", "watchNamespace=team-a"]],
     ["local cluster (host network)", ["--set", "hostNetwork=true", "--set", "kubernetesApi.host=127.0.0.1", "--set", "kubernetesApi.port=6443", "--set", "crds.keep=false"]],
   ])("renders manifests kubeconform -strict finds valid: %s", (_name, args) => {
     const r = template(...(args as string[]));
@@ -110,6 +111,7 @@ describe("helm chart aml-compute-operator", () => {
       POD_NAME: { fieldRef: { fieldPath: "metadata.name" } }, POD_NAMESPACE: { fieldRef: { fieldPath: "metadata.namespace" } },
     });
     expect(env.KUBERNETES_SERVICE_HOST).toBeUndefined();
+    expect(env.WATCH_NAMESPACE).toBeUndefined();
     expect(pod.hostNetwork).toBeUndefined();
     expect(c.volumeMounts).toEqual([{ name: "tmp", mountPath: "/tmp" }]);
   });
@@ -146,6 +148,22 @@ describe("helm chart aml-compute-operator", () => {
     expect(role.rules).toEqual([{ apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] }]);
     expect(find(docs, "ClusterRole", "aml-aml-compute-operator-view")?.metadata.labels).toMatchObject({ "rbac.authorization.k8s.io/aggregate-to-view": "true" });
     expect(find(docs, "ClusterRole", "aml-aml-compute-operator-edit")?.metadata.labels).toMatchObject({ "rbac.authorization.k8s.io/aggregate-to-edit": "true" });
+  });
+
+  it("with watchNamespace, scopes the operator: WATCH_NAMESPACE and a Role there instead of a ClusterRole", () => {
+    const docs = render("--set", "watchNamespace=team-a");
+    expect(find(docs, "ClusterRole", "aml-aml-compute-operator")).toBeUndefined();
+    expect(find(docs, "ClusterRoleBinding")).toBeUndefined();
+    const role = find(docs, "Role", "aml-aml-compute-operator") as Doc & { rules: Rule[] };
+    expect(role.metadata.namespace).toBe("team-a");
+    expect(role.rules).toEqual((find(render(), "ClusterRole", "aml-aml-compute-operator") as Doc & { rules: Rule[] }).rules);
+    expect(find(docs, "RoleBinding", "aml-aml-compute-operator")).toMatchObject({
+      metadata: { namespace: "team-a" }, roleRef: { kind: "Role", name: "aml-aml-compute-operator" },
+      subjects: [{ kind: "ServiceAccount", name: "aml-aml-compute-operator", namespace: "aml-system" }],
+    });
+    const dep = find(docs, "Deployment") as Deployment;
+    expect(dep.spec.template.spec.containers[0]!.env).toContainEqual({ name: "WATCH_NAMESPACE", value: "team-a" });
+    expect(template("--set", "watchNamespace=Not_A_Namespace").code).not.toBe(0);
   });
 
   it("renders a PodDisruptionBudget only with more than one replica", () => {
