@@ -211,18 +211,6 @@ describe("TrainingRun on a Local target", () => {
     expect(condition(run, "Succeeded")).toMatchObject({ status: "False", reason: "TargetRetired" });
   });
 
-  it("reports ProviderNotAvailable for target types this build has no provider for", async () => {
-    await apply({
-      apiVersion: "amlcompute.dev/v1alpha1", kind: "ComputeTarget", metadata: { name: "dbx", namespace: ns },
-      spec: { type: "Databricks", databricks: { workspaceUrl: "https://adb-1.2.azuredatabricks.net", tokenSecretRef: { name: "dbx" } } },
-    });
-    const t = await waitFor("dbx condition", 30_000, async () => {
-      const target = await getTarget(ns, "dbx");
-      return condition(target, "Ready") ? target : undefined;
-    });
-    expect(condition(t, "Ready")).toMatchObject({ status: "False", reason: "ProviderNotAvailable" });
-  });
-
   it("reconciles everything again after a restart without writing anything", async () => {
     await stopOperator(op);
     op = await startOperator({ WATCH_NAMESPACE: ns });
