@@ -2,6 +2,7 @@
 -- the JSON on stdin), no io/os libraries (Argo CD leaves them out unless useOpenLibs is set), and
 -- the table returned by the script. Prints {"status":...,"message":...} as JSON.
 -- usage: lua5.1 argocd-health.lua <health.lua> < object.json
+--        lua5.1 argocd-health.lua <discovery.lua|action.lua> raw < object.json   (prints the whole result)
 local cjson = require("cjson")
 local chunk = assert(loadfile(arg[1]))
 local sandbox = {
@@ -13,4 +14,8 @@ local sandbox = {
 setfenv(chunk, sandbox)
 local hs = chunk()
 if type(hs) ~= "table" then error("health.lua returned " .. type(hs) .. ", not a table") end
-io.write(cjson.encode({ status = hs.status, message = hs.message }))
+if arg[2] == "raw" then
+  io.write(cjson.encode(hs))
+else
+  io.write(cjson.encode({ status = hs.status, message = hs.message }))
+end
