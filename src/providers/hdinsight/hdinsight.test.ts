@@ -1,0 +1,47 @@
+import { describe, expect, it } from "vitest";
+import type { ComputeTarget, RunConfigurationSpec, TrainingRun } from "../../api/v1alpha1/index.js";
+import type { RunSubmission } from "../types.js";
+import { asRemoteVmSubmission, asRemoteVmTarget, sparkSubmitArgv } from "./remote-vm-view.js";
+
+const target = {
+  apiVersion: "amlcompute.dev/v1alpha1", kind: "ComputeTarget", metadata: { name: "hdi", namespace: "ns" },
+  spec: {
+    type: "HDInsight", deletionPolicy: "Delete",
+    hdInsight: { address: "hn0.example", port: 22, username: "sshuser", credentialsSecretRef: { name: "c" }, hostKey: { fingerprint: "SHA256:x" }, workDir: ".amlcompute" },
+  },
+} as ComputeTarget;
+
+function sub(config: Partial<RunConfigurationSpec> = {}, argv = ["count.py", "--top", "3"], interpreterNeeded = true): RunSubmission {
+  return {
+    run: { metadata: { name: "wc", namespace: "ns", uid: "u" } } as TrainingRun,
+    target, attempt: 1, runId: "r", environmentHash: "h", argv, interpreterNeeded,
+    config: { computeTargetRef: { name: "hdi" }, framework: "PySpark", nodeCount: 1, processCountPerNode: 1, ...config } as RunConfigurationSpec,
+    snapshot: { digest: "sha256:x", files: [], totalBytes: 0 },
+  };
+}
+
+describe("HDInsight as a RemoteVM view", () => {
+  it("runs the script through spark-submit in client mode, with the configured master", () => {
+    expect(sparkSubmitArgv(sub(), { sparkMaster: "local[*]" })).toEqual(["spark-submit", "--master", "local[*]", "--deploy-mode", "client", "--name", "ns/wc attempt 1", "count.py", "--top", "3"]);
+    expect(sparkSubmitArgv(sub(), { sparkSubmit: "/usr/bin/spark-submit" })).toEqual(["/usr/bin/spark-submit", "--deploy-mode", "client", "--name", "ns/wc attempt 1", "count.py", "--top", "3"]);
+  });
+
+  it("maps the head node's SSH settings onto a RemoteVM target", () => {
+    expect(asRemoteVmTarget(target).spec).toMatchObject({ type: "RemoteVM", remoteVM: { address: "hn0.example", username: "sshuser", workDir: ".amlcompute" } });
+  });
+
+  it("passes a userManaged interpreter as PYSPARK_PYTHON and runs spark-submit as a command", () => {
+    const s = asRemoteVmSubmission(sub({ environment: { userManaged: { interpreterPath: "/usr/bin/anaconda/bin/python" } } as never }), {});
+    expect(s.interpreterNeeded).toBe(false);
+    expect(s.argv[0]).toBe("spark-submit");
+    expect(s.config.environmentVariables).toMatchObject({ PYSPARK_PYTHON: "/usr/bin/anaconda/bin/python" });
+  });
+
+  it.each([
+    ["a system-managed environment", sub({ environment: { systemManaged: { pipPackages: ["x"] } } as never }), "UnsupportedOnTarget"],
+    ["Docker mode", sub({ docker: { enabled: true } as never }), "UnsupportedOnTarget"],
+    ["a command", sub({}, ["echo", "hi"], false), "InvalidSpec"],
+  ])("refuses %s", (_what, s, reason) => {
+    expect(() => asRemoteVmSubmission(s, {})).toThrow(expect.objectContaining({ reason }));
+  });
+});
