@@ -4,7 +4,7 @@ const kubeOnly = { name: "@kubernetes/client-node", message: "Only src/kube/** t
 const sshOnly = { group: ["ssh2"], message: "Only src/providers/ssh/** imports ssh2." };
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "deploy/**", "coverage/**"] },
+  { ignores: ["dist/**", "node_modules/**", "deploy/**", "coverage/**", ".cluster/**"] },
   ...tseslint.configs.recommended,
   {
     files: ["**/*.ts"],
