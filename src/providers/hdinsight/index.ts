@@ -4,7 +4,7 @@ import type { HdInsightConfig } from "./config.js";
 import { HdInsightExecutor } from "./executor.js";
 import { HdInsightProvider } from "./provider.js";
 
-export type { HdInsightConfig } from "./config.js";
+export { hdInsightConfigFromEnv, type HdInsightConfig } from "./config.js";
 export { HdInsightProvider } from "./provider.js";
 export { HdInsightExecutor } from "./executor.js";
 export { asRemoteVmSubmission, asRemoteVmTarget, sparkSubmitArgv } from "./remote-vm-view.js";
