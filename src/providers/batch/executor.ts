@@ -7,7 +7,7 @@ import { tailText } from "../databricks/rest.js";
 import type { AttemptState, ExecutionHandle, ProviderContext, RunExecutor, RunObservation, RunSubmission } from "../types.js";
 import { batchSpecOf, type BatchArm } from "./arm.js";
 import type { ResolvedAzureBatchConfig } from "./config.js";
-import { BatchDataPlane, classifyBatchError, isBatchNotFound, type BatchTask } from "./data-plane.js";
+import { BatchDataPlane, BatchServiceError, classifyBatchError, isBatchNotFound, type BatchTask } from "./data-plane.js";
 import { SOURCE_DIR, uploadSnapshot } from "./snapshot-store.js";
 
 /** Persisted in TrainingRun.status.execution. Identifiers only; no SAS, key or token. */
@@ -15,6 +15,8 @@ export interface BatchHandle extends ExecutionHandle {
   readonly jobId: string;
   readonly taskId: string;
   readonly accountEndpoint: string;
+  /** The job was terminated after its task ended (frees an auto-pool); set by observe. */
+  readonly jobTerminated?: boolean;
 }
 
 const TASK_ID = "main";
@@ -111,6 +113,8 @@ export class BatchRunExecutor implements RunExecutor {
     const handle: BatchHandle = { jobId, taskId: TASK_ID, accountEndpoint: account.accountEndpoint };
     const plane = await this.plane(sub.target, ctx, account.accountEndpoint);
     try {
+      // Submitted before (a crash after adding the task, or a repeated call): nothing to upload.
+      if (await plane.getTask(jobId, TASK_ID).then(() => true, (e: unknown) => { if (isBatchNotFound(e)) return false; throw e; })) return handle;
       const storageKey = await this.arm.storageKey(client, storageId);
       const storageAccount = storageId.split("/").pop() ?? "";
       const blobEndpoint = this.azure.blobEndpointTemplate
@@ -124,7 +128,9 @@ export class BatchRunExecutor implements RunExecutor {
         id: jobId,
         displayName: `${owner} attempt ${sub.attempt}`,
         poolInfo: spec.poolId ? { poolId: spec.poolId } : autoPool(sub.config, this.config.autoPoolVmSize),
-        onAllTasksComplete: "terminatejob",
+        // Not "terminatejob": an auto-pool would go (with the task's stdout) before observe read
+        // it. observe terminates the job once it has the output.
+        onAllTasksComplete: "noaction",
         metadata: [{ name: "amlcompute.dev/run-uid", value: sub.run.metadata.uid ?? "" }, { name: "amlcompute.dev/run", value: owner }],
       });
       const env = { ...(sub.config.environmentVariables ?? {}), AMLCOMPUTE_RUN_ID: sub.runId, AMLCOMPUTE_ATTEMPT: String(sub.attempt), PYTHONUNBUFFERED: "1" };
@@ -168,6 +174,13 @@ export class BatchRunExecutor implements RunExecutor {
         // Output is best effort: the node may be gone (auto-pool deleted) after the job ended.
       }
     }
+    let next: BatchHandle | undefined;
+    if (terminal && !h.jobTerminated) {
+      // The one write observe makes: the task is over and its output read, so the job ends and
+      // its auto-pool (if any) is deleted — nothing keeps costing money.
+      await this.terminateJob(plane, h.jobId, "Task completed");
+      next = { ...h, jobTerminated: true };
+    }
     const info = task.executionInfo;
     const failure = info?.failureInfo ? `: ${info.failureInfo.code ?? ""} ${info.failureInfo.message ?? ""}`.trimEnd() : "";
     return {
@@ -175,6 +188,7 @@ export class BatchRunExecutor implements RunExecutor {
       message: `Batch task ${h.jobId}/${h.taskId} is ${task.state}${info?.exitCode !== undefined ? ` (exit code ${info.exitCode})` : ""}${failure}`,
       ...(info?.exitCode !== undefined && terminal ? { exitCode: info.exitCode } : {}),
       ...(outputTail !== undefined ? { outputTail } : {}),
+      ...(next ? { handle: next } : {}),
       ...(terminal ? {} : { pollAfterMs: this.config.taskPollMs }),
     };
   }
@@ -185,14 +199,30 @@ export class BatchRunExecutor implements RunExecutor {
     try {
       const task = await plane.getTask(h.jobId, h.taskId);
       if (task.state !== "completed") await plane.terminateTask(h.jobId, h.taskId);
-      await plane.terminateJob(h.jobId, "Canceled by aml-compute-operator").catch((e: unknown) => {
-        if ((e as { status?: number }).status === 409) return; // completed or terminating already
-        throw e;
-      });
+      await this.terminateJob(plane, h.jobId, "Canceled by aml-compute-operator");
     } catch (e) {
       if (isBatchNotFound(e)) return;
       throw classifyBatchError(e, `terminating Batch job ${h.jobId}`);
     }
+  }
+
+  /** Terminates a job; one that is completed or terminating already (409) or gone (404) is fine. */
+  private async terminateJob(plane: BatchDataPlane, jobId: string, reason: string): Promise<void> {
+    try {
+      await plane.terminateJob(jobId, reason);
+    } catch (e) {
+      if (e instanceof BatchServiceError && (e.status === 409 || e.status === 404)) return;
+      throw classifyBatchError(e, `terminating Batch job ${jobId}`);
+    }
+  }
+
+  /** RunExecutor.release: after any end (cancel, deadline included) the job goes, and an auto-pool with it. */
+  async release(run: TrainingRun, target: ComputeTarget, handle: ExecutionHandle | undefined, ctx: ProviderContext): Promise<{ done: boolean }> {
+    const h = handle as BatchHandle | undefined;
+    if (!h?.jobId || h.jobTerminated) return { done: true };
+    const plane = await this.plane(target, ctx, h.accountEndpoint);
+    await this.terminateJob(plane, h.jobId, `TrainingRun ${run.metadata.name} ended`);
+    return { done: true };
   }
 
   /** Deletes the job (its auto-pool went with it already); snapshot blobs are shared by digest and stay. */

@@ -116,10 +116,12 @@ describe("AzureBatch runs", () => {
       "lib/helper.py": "def twice(x):\n    return x * 2\n",
     }, ["train.py", "--lr", "it's 0.1"]);
     const h = await entry.executor!.submit(sub, ctx()) as BatchHandle;
+    const requests = emu.controls.count({ path: /listKeys$/ });
     await entry.executor!.submit(sub, ctx());
+    expect(emu.controls.count({ path: /listKeys$/ })).toBe(requests); // found the task: no second upload
     expect(batch.jobIds(ACCOUNT.name).filter((id) => id === h.jobId)).toHaveLength(1);
     const o = await until(sub, h, ended);
-    expect(o).toMatchObject({ state: "Succeeded", exitCode: 0, links: { batchJobId: h.jobId, batchTaskId: "main" } });
+    expect(o).toMatchObject({ state: "Succeeded", exitCode: 0, links: { batchJobId: h.jobId, batchTaskId: "main" }, handle: { jobTerminated: true } });
     expect(o.outputTail).toContain("loss 0.5 hello batch ['--lr', \"it's 0.1\"] main");
     expect(batch.task(ACCOUNT.name, h.jobId, "main")!.history).toEqual(["active", "preparing", "running", "completed"]);
     expect(batch.job(ACCOUNT.name, h.jobId)).toMatchObject({ state: "completed", body: { poolInfo: { autoPoolSpecification: { poolLifetimeOption: "job" } } } });
