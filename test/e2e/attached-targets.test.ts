@@ -69,9 +69,11 @@ describe("TrainingRuns on attached Databricks and Azure Batch targets (emulator)
   it.each(["dbx", "batch"])("attaches the %s target (Ready=True, Attached)", async (name) => {
     const t = await waitFor(`${name} Ready`, 60_000, async () => {
       const target = await getTarget(ns, name);
-      return condition(target, "Ready")?.status === "True" ? target : undefined;
+      const ready = condition(target, "Ready");
+      return ready?.status === "True" || ready?.reason === "ProviderNotAvailable" ? target : undefined;
     });
-    expect(condition(t, "Ready")?.reason).toBe("Attached");
+    // ProviderNotAvailable: src/main.ts does not register the provider (docs/attached-targets.md shows the line).
+    expect(condition(t, "Ready")?.reason, condition(t, "Ready")?.message).toBe("Attached");
   });
 
   it("runs a script on Databricks via runs/submit with its real output and exit code", async () => {
