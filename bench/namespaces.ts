@@ -1,0 +1,55 @@
+// Namespaces the benchmark creates: each with a Local ComputeTarget "local" and a RunConfiguration
+// "python", both Ready before a scenario starts. All are deleted at the end of the run.
+import type { TrainingRun } from "../src/api/v1alpha1/index.js";
+import { createNamespace, deleteNamespace, kubectl, waitFor } from "../test/cluster/kubectl.js";
+import { apply, condition, getRunConfiguration, getTarget, localTarget, runConfiguration, scriptRun } from "../test/e2e/support/aml.js";
+
+const created: string[] = [];
+
+/** nodeSelector that matches no node: pods of this target stay Pending (the kubelet is spared). */
+export const NO_NODE = { "amlcompute.dev/bench": "no-such-node" };
+
+export async function prepareNamespace(prefix: string, local: Record<string, unknown> = {}): Promise<string> {
+  const ns = await createNamespace(prefix);
+  created.push(ns);
+  await apply(localTarget(ns, "local", local), runConfiguration(ns, "python"));
+  await waitFor(`${ns}: target Ready`, 60_000, async () => condition(await getTarget(ns, "local"), "Ready")?.status === "True");
+  await waitFor(`${ns}: RunConfiguration Ready`, 60_000, async () => condition(await getRunConfiguration(ns, "python"), "Ready")?.status === "True");
+  return ns;
+}
+
+/** `n` TrainingRuns run-0…run-(n-1) running `script` (a one-file inline source). */
+export function trainingRuns(
+  ns: string, n: number, script: string, opts: { spec?: Record<string, unknown>; offset?: number } = {},
+): TrainingRun[] {
+  const offset = opts.offset ?? 0;
+  return Array.from({ length: n }, (_, i) => scriptRun(ns, `run-${offset + i}`, { "main.py": script }, opts.spec) as TrainingRun);
+}
+
+/**
+ * Deletes a namespace's TrainingRuns first (one deletecollection; the running operator finalizes
+ * them: Jobs deleted with their pods), then the namespace. Deleting only the namespace is slower:
+ * the namespace controller removes pods while their Jobs still exist, and the Job controller
+ * recreates them.
+ */
+async function deleteBenchNamespace(ns: string): Promise<void> {
+  await kubectl(["delete", "--raw", `/apis/amlcompute.dev/v1alpha1/namespaces/${ns}/trainingruns`], { allowFail: true });
+  await deleteNamespace(ns);
+}
+
+const gone = async (namespaces: string[]): Promise<boolean> => {
+  const r = await kubectl(["get", "namespaces", "-o", "name"]);
+  return namespaces.every((ns) => !r.stdout.split("\n").includes(`namespace/${ns}`));
+};
+
+/** Deletes one namespace and waits (bounded) until it is gone. */
+export async function deleteNamespaceAndWait(ns: string, timeoutMs = 300_000): Promise<void> {
+  await deleteBenchNamespace(ns);
+  await waitFor(`namespace ${ns} deleted`, timeoutMs, () => gone([ns]));
+}
+
+/** Deletes every namespace this run created and waits (bounded) until they are gone. */
+export async function deleteAllNamespaces(timeoutMs = 420_000): Promise<void> {
+  await Promise.all(created.map((ns) => deleteBenchNamespace(ns)));
+  await waitFor("bench namespaces deleted", timeoutMs, () => gone(created));
+}

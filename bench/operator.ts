@@ -1,0 +1,91 @@
+// The operator under test: a child process (src/main.ts) started like the e2e tests start it, plus
+// what the benchmark reads from outside — /readyz timing, VmRSS and rest_client_requests_total.
+import { spawn } from "node:child_process";
+import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { clusterKubeconfig, repoRoot } from "../test/cluster/kubectl.js";
+import { freePort, metricsText, stopOperator, type RunningOperator } from "../test/e2e/support/operator.js";
+
+export type { RunningOperator };
+export { stopOperator };
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+let launches = 0;
+const children = new Set<RunningOperator["process"]>();
+// An interrupted bench must not leave an operator reconciling the cluster behind it.
+process.on("exit", () => children.forEach((c) => c.kill("SIGKILL")));
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
+
+/**
+ * Starts the operator (info logging, as in production) and times spawn → first 200 from /readyz,
+ * polled every 20 ms (the e2e helper polls every 500 ms). A start that fails kills the child.
+ */
+export async function launchOperator(): Promise<{ op: RunningOperator; readyMs: number }> {
+  const [healthPort, metricsPort] = [await freePort(), await freePort()];
+  const logDir = join(repoRoot, ".cluster", "logs");
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, `operator-bench-${process.pid}-${++launches}.log`);
+  const started = performance.now();
+  const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "src/main.ts")], {
+    cwd: repoRoot,
+    env: { ...process.env, KUBECONFIG: clusterKubeconfig, HEALTH_PORT: String(healthPort), METRICS_PORT: String(metricsPort), LOG_LEVEL: "info" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  const log = createWriteStream(logFile);
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  const op: RunningOperator = { process: child, healthPort, metricsPort, logFile };
+  while (performance.now() - started < 120_000 && child.exitCode === null) {
+    const res = await fetch(`http://127.0.0.1:${healthPort}/readyz`).catch(() => undefined);
+    if (res?.ok) return { op, readyMs: performance.now() - started };
+    await sleep(20);
+  }
+  await stopOperator(op, "SIGKILL");
+  throw new Error(`operator did not become ready (log: ${logFile})`);
+}
+
+/** Resident set size of the operator process in MiB (VmRSS from /proc/<pid>/status). */
+export function rssMiB(op: RunningOperator): number {
+  const status = readFileSync(`/proc/${op.process.pid}/status`, "utf8");
+  const kib = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? Number.NaN);
+  return Math.round((kib / 1024) * 10) / 10;
+}
+
+/** rest_client_requests_total summed over codes, by HTTP method. */
+export async function requestsByMethod(op: RunningOperator): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const line of (await metricsText(op)).split("\n")) {
+    if (!line.startsWith("rest_client_requests_total{")) continue;
+    const method = /method="([A-Z]+)"/.exec(line)?.[1] ?? "?";
+    out[method] = (out[method] ?? 0) + Number(line.split(" ").pop());
+  }
+  return out;
+}
+
+export const totalOf = (counts: Record<string, number>): number => Object.values(counts).reduce((a, b) => a + b, 0);
+
+/** after − before, per method (methods absent from both are omitted). */
+export function deltaOf(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.keys(after).sort().map((m) => [m, (after[m] ?? 0) - (before[m] ?? 0)]));
+}
+
+/**
+ * Waits until the operator has sent no API request for `quietMs` (its queues are drained; idle
+ * watches send nothing). Returns the counts at that point. Gives up after `timeoutMs`.
+ */
+export async function waitIdle(op: RunningOperator, quietMs = 3_000, timeoutMs = 180_000): Promise<Record<string, number>> {
+  const deadline = performance.now() + timeoutMs;
+  let last = await requestsByMethod(op);
+  let since = performance.now();
+  while (performance.now() < deadline) {
+    await sleep(250);
+    const now = await requestsByMethod(op);
+    if (totalOf(now) !== totalOf(last)) {
+      last = now;
+      since = performance.now();
+    } else if (performance.now() - since >= quietMs) return now;
+  }
+  throw new Error(`operator not idle after ${timeoutMs} ms: is something else (e2e tests?) running TrainingRuns on this cluster?`);
+}

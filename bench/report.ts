@@ -1,0 +1,115 @@
+// Results: bench/results/latest.json (everything) and BENCHMARKS.md (tables, machine, method).
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Machine } from "./machine.js";
+import type { JobLatencyResult } from "./scenarios/job-latency.js";
+import type { MemoryResult } from "./scenarios/memory.js";
+import type { RealRunsResult, RequestsPerRun } from "./scenarios/real-runs.js";
+import type { Summary } from "./stats.js";
+
+/** Filled by bench/remote-vm.ts (`export async function measureRemoteVm(): Promise<RemoteVmResult>`) when present. */
+export interface RemoteVmResult {
+  secondRunUploadBytes: number | null;
+  secondRunEnvReuseMs: number | null;
+  note: string;
+}
+
+export interface BenchResults {
+  machine: Machine;
+  durationSec: number;
+  operator: { idleRssMiB: number; firstStartReadyMs: number };
+  realRuns: RealRunsResult[];
+  pendingRuns: JobLatencyResult[];
+  memory: MemoryResult;
+  remoteVM: RemoteVmResult;
+}
+
+const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"];
+const fmt = (v: number | null | undefined): string => (v === null || v === undefined || Number.isNaN(v) ? "—" : String(Math.round(v * 10) / 10));
+const latencyRow = (what: string, n: number, s: Summary | null): string => `| ${what} | ${n} | ${fmt(s?.p50)} | ${fmt(s?.p99)} | ${fmt(s?.max)} |`;
+const requestRow = (what: string, r: RequestsPerRun): string => `| ${what} | ${METHODS.map((m) => fmt(r.byMethod[m] ?? 0)).join(" | ")} | ${fmt(r.total)} |`;
+
+export function renderTables(r: BenchResults): string {
+  const real10 = r.realRuns.find((x) => x.n === 10) ?? r.realRuns[r.realRuns.length - 1];
+  return [
+    "| Latency (ms) | N | p50 | p99 | max |",
+    "|---|---:|---:|---:|---:|",
+    ...r.realRuns.map((x) => latencyRow("apply → Job created (real runs)", x.n, x.applyToJobMs)),
+    ...r.pendingRuns.map((x) => latencyRow("apply → Job created (pods stay Pending)", x.n, x.applyToJobMs)),
+    ...r.realRuns.map((x) => latencyRow("pod exit → TrainingRun final status", x.n, x.podExitToFinalMs)),
+    "",
+    `| Operator API requests per run (N=${real10?.n ?? "?"} batch) | ${METHODS.join(" | ")} | total |`,
+    `|---|${METHODS.map(() => "---:").join("|")}|---:|`,
+    ...(real10 ? [requestRow("create → final status", real10.requestsPerRun), requestRow("deletion of the finished run", real10.deletionRequestsPerRun)] : []),
+    "",
+    "| Operator memory and startup | value |",
+    "|---|---:|",
+    `| RSS idle (MiB) | ${fmt(r.operator.idleRssMiB)} |`,
+    `| RSS with 1k TrainingRuns cached (MiB) | ${fmt(r.memory.rssMiB.with1k)} |`,
+    `| RSS with 10k TrainingRuns cached (MiB) | ${fmt(r.memory.rssMiB.with10k)} |`,
+    `| RSS after restart with 10k present (MiB) | ${fmt(r.memory.rssMiB.after10kRestart)} |`,
+    `| startup to /readyz, empty cluster (ms) | ${fmt(r.operator.firstStartReadyMs)} |`,
+    `| startup to /readyz with 10k TrainingRuns (ms) | ${fmt(r.memory.restart10k.readyMs)} |`,
+    `| startup to idle with 10k TrainingRuns (ms, ${r.memory.restart10k.requests} requests) | ${fmt(r.memory.restart10k.idleMs)} |`,
+    `| apply → Job, wall time for all 1000 (ms) | ${fmt(r.pendingRuns.find((x) => x.n === 1000)?.wallMs)} |`,
+    "",
+    "| RemoteVM (second run of an unchanged source) | value |",
+    "|---|---:|",
+    `| bytes uploaded | ${fmt(r.remoteVM.secondRunUploadBytes)} |`,
+    `| environment reuse: time to start (ms) | ${fmt(r.remoteVM.secondRunEnvReuseMs)} |`,
+    `| note | ${r.remoteVM.note} |`,
+  ].join("\n");
+}
+
+function renderMarkdown(r: BenchResults): string {
+  const m = r.machine;
+  return `# Benchmarks
+
+Produced by \`make bench\` (\`tsx bench/run.ts\`, ${Math.round(r.durationSec)} s on this machine); raw numbers in
+\`bench/results/latest.json\`. Numbers from one run on a shared 2-core machine: compare orders of
+magnitude, not single milliseconds.
+
+${renderTables(r)}
+
+## Machine
+
+| | |
+|---|---|
+| CPUs (nproc) | ${m.nproc} |
+| memory | ${m.memoryGiB} GiB |
+| CPU model | ${m.cpuModel} |
+| kernel | ${m.kernel} |
+| Node.js | ${m.node} |
+| Kubernetes | ${m.kubernetes} (local single-node cluster from \`make cluster-up\`: apiserver, etcd, controller-manager, scheduler and kubelet on this machine) |
+| date | ${m.date} |
+
+## How measured
+
+The operator runs as a child process (\`src/main.ts\`, \`LOG_LEVEL=info\`) against the local cluster,
+exactly as the e2e tests start it. The bench process has its own client (\`KubeClientImpl\`, separate
+request counters) and its own watches of TrainingRuns, of Jobs and of Pods labelled
+\`amlcompute.dev/run-uid\`; every timestamp is taken in the bench process with \`performance.now()\`,
+so clocks never have to agree. **apply → Job created**: from the moment the bench's create call of a
+TrainingRun returned to the moment its Job watch first saw a Job labelled with that run's uid. The N
+runs are created at once (at most 50 create calls in flight). N = 1 and 10 are real runs on a Local
+target; N = 100 and 1000 use a Local target whose \`nodeSelector\` matches no node, so their pods stay
+Pending and only the operator's path to the Job is measured. **pod exit → final status**: from the
+bench's Pod watch seeing container \`train\` terminated to its TrainingRun watch seeing phase
+Completed or Failed; the scripts print two lines and exit 0. **API requests per run**: deltas of the
+operator's \`rest_client_requests_total\` (by HTTP method: GET = get/list/watch, POST = create, PUT =
+status, PATCH, DELETE) over the N = 10 batch, divided by 10; the baseline is taken after the
+operator has sent no request for 3 s, the end likewise after all runs are final (so late status
+writes and Events count); deletion is counted the same way after deleting the finished runs.
+**RSS** is \`VmRSS\` of the operator process from \`/proc/<pid>/status\` after it has been idle 3 s
+(no forced GC); the 1k/10k figures come from a freshly restarted operator while 1,000 and then
+10,000 TrainingRuns with \`spec.suspend: true\` (no Jobs) exist. **Startup** is spawn of the process →
+first 200 from \`/readyz\` (polled every 20 ms), and → 3 s without API requests (every run
+reconciled once). RemoteVM numbers are measured by \`bench/remote-vm.ts\` when present. The bench
+deletes all its namespaces at the end.
+`;
+}
+
+export function writeResults(repoRoot: string, r: BenchResults): void {
+  writeFileSync(join(repoRoot, "bench", "results", "latest.json"), JSON.stringify(r, null, 2) + "\n");
+  writeFileSync(join(repoRoot, "BENCHMARKS.md"), renderMarkdown(r));
+}
