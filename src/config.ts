@@ -4,6 +4,7 @@
  */
 import { hostname } from "node:os";
 import { azureMlConfigFromEnv, type AzureMlConfig } from "./providers/azureml/index.js";
+import { hdInsightConfigFromEnv, type HdInsightConfig } from "./providers/hdinsight/index.js";
 
 export interface Config {
   logLevel: string;
@@ -19,6 +20,8 @@ export interface Config {
   kubeconfig?: string;
   /** Azure endpoints, authority, CA bundle, request budget (docs/azure.md). */
   azureml: AzureMlConfig;
+  /** spark-submit path and master for HDInsight head nodes (docs/attached-targets.md). */
+  hdInsight: HdInsightConfig;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -44,5 +47,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(env.WATCH_NAMESPACE ? { watchNamespace: env.WATCH_NAMESPACE } : {}),
     ...(env.KUBECONFIG_PATH ? { kubeconfig: env.KUBECONFIG_PATH } : {}),
     azureml: azureMlConfigFromEnv(env),
+    hdInsight: hdInsightConfigFromEnv(env),
   };
 }

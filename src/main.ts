@@ -11,6 +11,10 @@ import { createLogger } from "./observability/logger.js";
 import { createAmlComputeProvider } from "./providers/azureml/index.js";
 import { builtinProviders } from "./providers/registry.js";
 import { createRemoteVmProvider } from "./providers/ssh/index.js";
+import { createAzureBatchProvider } from "./providers/batch/index.js";
+import { createDatabricksProvider } from "./providers/databricks/index.js";
+import { createHdInsightProvider } from "./providers/hdinsight/index.js";
+import type { ProviderRegistry } from "./providers/types.js";
 import { systemClock } from "./runtime/clock.js";
 import { LeaderElectionLostError, Manager } from "./runtime/manager.js";
 
@@ -21,7 +25,17 @@ async function main(): Promise<void> {
   const kubeOpts = { logger, registry, identity: config.identity, ...(config.watchNamespace ? { watchNamespace: config.watchNamespace } : {}) };
   const kube = config.kubeconfig ? KubeClientImpl.fromFile(config.kubeconfig, kubeOpts) : KubeClientImpl.fromDefault(kubeOpts);
   const remoteVm = createRemoteVmProvider();
-  const providers = { ...builtinProviders(), AmlCompute: createAmlComputeProvider(config.azureml), RemoteVM: remoteVm };
+  const aml = createAmlComputeProvider(config.azureml);
+  const providers: ProviderRegistry = {
+    ...builtinProviders(),
+    AmlCompute: aml,
+    RemoteVM: remoteVm,
+    // Batch shares the Azure credentials, token cache and per-subscription request budget.
+    AzureBatch: createAzureBatchProvider(config.azureml, {}, aml.clients),
+    // The HDInsight head node is an SSH machine: same session pool as RemoteVM.
+    HDInsight: createHdInsightProvider({ ...config.hdInsight, pool: remoteVm.pool }),
+    ...(config.azureml.caBundlePath ? { Databricks: createDatabricksProvider({ caBundlePath: config.azureml.caBundlePath }) } : {}),
+  };
   const manager = new Manager({
     kube, logger, metricsRegistry: registry, healthPort: config.healthPort, metricsPort: config.metricsPort,
     ...(config.leaderElection.enabled
