@@ -1,8 +1,9 @@
 import { createHash, randomUUID } from "node:crypto";
 import { pino } from "pino";
 import type { ComputeTarget, RunConfigurationSpec, TrainingRun } from "../../../src/api/v1alpha1/index.js";
-import type { ProviderContext, RunSubmission, Snapshot, SnapshotFile } from "../../../src/providers/types.js";
+import type { ProviderContext, RunSubmission, Snapshot } from "../../../src/providers/types.js";
 import type { TestSshd } from "../../support/sshd.js";
+import { buildSnapshot } from "../../../src/snapshot/build.js";
 
 /** Provider-level tests need only readSecret; the controller-level e2e uses the real API server. */
 export function fakeContext(secrets: Record<string, Record<string, string>>): ProviderContext {
@@ -39,11 +40,9 @@ export const withWorkDir = (dir: string): TargetMod => (t) => { t.spec.remoteVM!
 export const withFingerprint = (fp: string): TargetMod => (t) => { t.spec.remoteVM!.hostKey = { fingerprint: fp }; };
 export const withKnownHostsSecret = (name: string): TargetMod => (t) => { t.spec.remoteVM!.hostKey = { knownHostsSecretRef: { name, key: "known_hosts" } }; };
 
+/** The same content-addressed snapshot the controller builds (one digest algorithm everywhere). */
 export function snapshotOf(files: Record<string, string>): Snapshot {
-  const list: SnapshotFile[] = Object.entries(files).sort(([a], [b]) => a.localeCompare(b)).map(([path, content]) => ({ path, content }));
-  const h = createHash("sha256");
-  for (const f of list) h.update(`${f.path}\0${f.mode ?? 420}\0${f.content}\0`);
-  return { digest: `sha256:${h.digest("hex")}`, files: list, totalBytes: list.reduce((n, f) => n + Buffer.byteLength(f.content), 0) };
+  return buildSnapshot(Object.entries(files).map(([path, content]) => ({ path, content })));
 }
 
 export interface SubmissionInput {
