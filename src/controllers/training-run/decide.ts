@@ -108,30 +108,30 @@ function decideFinished(run: TrainingRun, world: RunWorld): RunPlan {
 function decideNotStarted(run: TrainingRun, world: RunWorld): RunPlan {
   const base: TrainingRunStatus = { ...run.status, runId: world.runId, attempts: 0 };
   const now = world.now;
-  if (run.spec.cancel) return { status: withState(run, base, { phase: "Canceled", succeeded: fail(RunReason.Canceled, "canceled before it started"), now: now }), action: { kind: "None" } };
+  if (run.spec.cancel) return { status: withState(run, base, { phase: "Canceled", succeeded: fail(RunReason.Canceled, "canceled before it started"), now }), action: { kind: "None" } };
   if (world.problem) {
     const p = world.problem;
     const phase: RunPhase = p.terminal ? "Failed" : "Queued";
     const cond = p.terminal ? fail(p.reason, p.message) : pending(p.reason, p.message, "Warning");
-    return { status: withState(run, base, { phase: phase, succeeded: cond, now: now, computeReady: { status: "False", reason: p.reason, message: p.message } }), action: { kind: "None" } };
+    return { status: withState(run, base, { phase: phase, succeeded: cond, now, computeReady: { status: "False", reason: p.reason, message: p.message } }), action: { kind: "None" } };
   }
   const target = world.target;
   const targetName = world.config?.computeTargetRef.name ?? "";
   if (!target) {
     const msg = `ComputeTarget ${targetName} not found`;
-    return { status: withState(run, base, { phase: "Queued", succeeded: pending(RunReason.ComputeTargetNotFound, msg, "Warning"), now: now, computeReady: { status: "False", reason: RunReason.ComputeTargetNotFound, message: msg } }), action: { kind: "None" } };
+    return { status: withState(run, base, { phase: "Queued", succeeded: pending(RunReason.ComputeTargetNotFound, msg, "Warning"), now, computeReady: { status: "False", reason: RunReason.ComputeTargetNotFound, message: msg } }), action: { kind: "None" } };
   }
   const ready = target.status?.conditions?.find((c) => c.type === ConditionType.Ready);
   if (ready?.reason === RunReason.TargetRetired) {
-    return { status: withState(run, base, { phase: "Failed", succeeded: fail(RunReason.TargetRetired, ready.message), now: now, computeReady: { status: "False", reason: RunReason.TargetRetired, message: ready.message } }), action: { kind: "None" } };
+    return { status: withState(run, base, { phase: "Failed", succeeded: fail(RunReason.TargetRetired, ready.message), now, computeReady: { status: "False", reason: RunReason.TargetRetired, message: ready.message } }), action: { kind: "None" } };
   }
   if (!isTrue(target.status?.conditions, ConditionType.Ready)) {
     const msg = `ComputeTarget ${targetName} is not Ready${ready ? ` (${ready.reason}: ${ready.message})` : ""}`;
     const reason = ready?.reason === RunReason.ProviderNotAvailable ? RunReason.ProviderNotAvailable : RunReason.WaitingForComputeTarget;
-    return { status: withState(run, base, { phase: "Queued", succeeded: pending(reason, msg, "Warning"), now: now, computeReady: { status: "False", reason, message: msg } }), action: { kind: "None" } };
+    return { status: withState(run, base, { phase: "Queued", succeeded: pending(reason, msg, "Warning"), now, computeReady: { status: "False", reason, message: msg } }), action: { kind: "None" } };
   }
   if (run.spec.suspend) {
-    return { status: withState(run, base, { phase: "Queued", succeeded: pending(RunReason.Suspended, "suspended (spec.suspend)"), now: now }), action: { kind: "None" } };
+    return { status: withState(run, base, { phase: "Queued", succeeded: pending(RunReason.Suspended, "suspended (spec.suspend)"), now }), action: { kind: "None" } };
   }
   const started: TrainingRunStatus = {
     ...base,
@@ -145,7 +145,7 @@ function decideNotStarted(run: TrainingRun, world: RunWorld): RunPlan {
   };
   const computeReady: Cond = { status: "True", reason: "Ready", message: `${target.spec.type} target ${targetName} is Ready` };
   return {
-    status: withState(run, started, { phase: "Preparing", succeeded: pending(RunReason.Preparing, "submitting attempt 1"), now: now, computeReady: computeReady }),
+    status: withState(run, started, { phase: "Preparing", succeeded: pending(RunReason.Preparing, "submitting attempt 1"), now, computeReady: computeReady }),
     action: { kind: "Submit", attempt: 1 },
     requeueAfterMs: DEFAULT_POLL_MS,
   };
@@ -159,7 +159,7 @@ function decideAttemptEnded(run: TrainingRun, world: RunWorld, obs: RunObservati
     ...(obs.exitCode !== undefined ? { exitCode: obs.exitCode } : {}),
   };
   if (obs.state === "Succeeded") {
-    return { status: withState(run, withResult, { phase: "Completed", succeeded: { status: "True", reason: RunReason.Completed, message: "the script exited 0" }, now: now }), action: { kind: "None" } };
+    return { status: withState(run, withResult, { phase: "Completed", succeeded: { status: "True", reason: RunReason.Completed, message: "the script exited 0" }, now }), action: { kind: "None" } };
   }
   const reason = obs.reason ?? (obs.state === "Lost" ? RunReason.Lost : RunReason.ScriptFailed);
   const message = obs.message ?? (obs.exitCode !== undefined ? `the script exited with code ${obs.exitCode}` : `attempt ${attempts} ${obs.state.toLowerCase()}`);
@@ -167,13 +167,13 @@ function decideAttemptEnded(run: TrainingRun, world: RunWorld, obs: RunObservati
     const next = attempts + 1;
     const retry: TrainingRunStatus = { ...withResult, attempts: next, execution: { attempt: next } };
     return {
-      status: withState(run, retry, { phase: "Queued", succeeded: pending(RunReason.Retrying, `attempt ${attempts} failed (${message}); starting attempt ${next} of ${run.spec.backoffLimit + 1}`), now: now }),
+      status: withState(run, retry, { phase: "Queued", succeeded: pending(RunReason.Retrying, `attempt ${attempts} failed (${message}); starting attempt ${next} of ${run.spec.backoffLimit + 1}`), now }),
       action: { kind: "Submit", attempt: next },
       requeueAfterMs: DEFAULT_POLL_MS,
     };
   }
   const finalMessage = run.spec.backoffLimit > 0 ? `${message}; all ${attempts} attempts failed (backoffLimit ${run.spec.backoffLimit})` : message;
-  return { status: withState(run, withResult, { phase: "Failed", succeeded: fail(reason, finalMessage), now: now }), action: { kind: "None" } };
+  return { status: withState(run, withResult, { phase: "Failed", succeeded: fail(reason, finalMessage), now }), action: { kind: "None" } };
 }
 
 const PHASE_OF: Record<"Preparing" | "Queued" | "Starting" | "Running", RunPhase> = {
@@ -186,11 +186,14 @@ function decideActive(run: TrainingRun, world: RunWorld): RunPlan {
   const status = run.status ?? {};
   const attempt = Number(status.execution?.attempt ?? status.attempts ?? 1);
   if (run.spec.cancel) {
-    return { status: withState(run, status, { phase: "Canceled", succeeded: fail(RunReason.Canceled, "canceled by spec.cancel"), now: now }), action: { kind: "Cancel" } };
+    return { status: withState(run, status, { phase: "Canceled", succeeded: fail(RunReason.Canceled, "canceled by spec.cancel"), now }), action: { kind: "Cancel" } };
+  }
+  if (world.problem?.terminal) {
+    return { status: withState(run, status, { phase: "Failed", succeeded: fail(world.problem.reason, world.problem.message), now }), action: { kind: "None" } };
   }
   const deadline = deadlineOf(run, world.config);
   if (deadline !== undefined && now.getTime() >= deadline) {
-    return { status: withState(run, status, { phase: "Failed", succeeded: fail(RunReason.DeadlineExceeded, "the run exceeded its activeDeadlineSeconds / maxRunDurationSeconds and was stopped"), now: now }), action: { kind: "Cancel" } };
+    return { status: withState(run, status, { phase: "Failed", succeeded: fail(RunReason.DeadlineExceeded, "the run exceeded its activeDeadlineSeconds / maxRunDurationSeconds and was stopped"), now }), action: { kind: "Cancel" } };
   }
   const obs = world.observation;
   if (!obs) return { status, action: { kind: "None" }, requeueAfterMs: DEFAULT_POLL_MS };
@@ -206,7 +209,7 @@ function decideActive(run: TrainingRun, world: RunWorld): RunPlan {
   const reason = obs.reason ?? (obs.state === "Running" ? RunReason.Running : obs.state === "Queued" ? RunReason.Queued : obs.state === "Starting" ? RunReason.Starting : RunReason.Preparing);
   const message = obs.message ?? `attempt ${attempt} is ${obs.state.toLowerCase()}`;
   return {
-    status: withState(run, base, { phase: PHASE_OF[obs.state], succeeded: pending(reason, message), now: now }),
+    status: withState(run, base, { phase: PHASE_OF[obs.state], succeeded: pending(reason, message), now }),
     action: obs.continueSubmit ? { kind: "ContinueSubmit", attempt } : { kind: "None" },
     requeueAfterMs: obs.continueSubmit ? 0 : poll,
   };

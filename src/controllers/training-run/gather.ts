@@ -45,6 +45,10 @@ export async function gatherRun(run: TrainingRun, providers: ProviderRegistry, c
   if (target) world.target = target;
   const executor = target ? providers[target.spec.type]?.executor : undefined;
   const started = run.status?.runConfiguration !== undefined && run.status.execution !== undefined;
+  if (started && !target && !isFinished(run)) {
+    world.problem = { reason: RunReason.ComputeTargetNotFound, message: `ComputeTarget ${run.status?.target ?? ""} was deleted while the run was active`, terminal: true };
+    return { world };
+  }
   if (!target || !executor) {
     if (target && !executor && isTrue(target.status?.conditions, ConditionType.Ready)) {
       world.problem = { reason: RunReason.ProviderNotAvailable, message: `no run executor for ${target.spec.type} targets in this operator build`, terminal: false };
