@@ -32,8 +32,9 @@ async function main(): Promise<void> {
     RemoteVM: remoteVm,
     // Batch shares the Azure credentials, token cache and per-subscription request budget.
     AzureBatch: createAzureBatchProvider(config.azureml, {}, aml.clients),
-    // The HDInsight head node is an SSH machine: same session pool as RemoteVM.
-    HDInsight: createHdInsightProvider({ ...config.hdInsight, pool: remoteVm.pool }),
+    // The HDInsight head node is an SSH machine: same session pool as RemoteVM; registration in a
+    // workspace shares the Azure clients and budget.
+    HDInsight: createHdInsightProvider({ ...config.hdInsight, pool: remoteVm.pool, azureml: config.azureml, clients: aml.clients }),
     ...(config.azureml.caBundlePath ? { Databricks: createDatabricksProvider({ caBundlePath: config.azureml.caBundlePath }) } : {}),
   };
   const manager = new Manager({

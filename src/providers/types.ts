@@ -123,8 +123,11 @@ export interface RunExecutor {
 export interface ProviderEntry {
   readonly compute: ComputeProvider;
   readonly executor?: RunExecutor;
-  /** The target owns external resources, so deletion waits for release() behind a finalizer. */
-  readonly needsFinalizer?: boolean;
+  /**
+   * The target owns external resources, so deletion waits for release() behind a finalizer.
+   * A function decides per target (e.g. only targets registered in an Azure ML workspace).
+   */
+  readonly needsFinalizer?: boolean | ((target: ComputeTarget) => boolean);
 }
 
 /** Providers by target type; a missing entry reports ProviderNotAvailable. */

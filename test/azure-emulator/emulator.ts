@@ -44,6 +44,10 @@ export interface EmulatorOptions {
   readonly updatingMs?: number;
   /** Deleting → gone after this long (ms). Default 800. */
   readonly deletingMs?: number;
+  /** An attach (PUT with properties.resourceId) goes Creating → Succeeded after this long (ms). Default 100. */
+  readonly attachingMs?: number;
+  /** A detach (DELETE ?underlyingResourceAction=Detach) goes Deleting → gone after this long (ms). Default 50. */
+  readonly detachingMs?: number;
   /** Retry-After (seconds) on LRO responses. Default 1. */
   readonly retryAfterSeconds?: number;
   /** Regional dedicated vCPU quota checked on compute PUT (maxNodes × vCPUs of the size). Default 200. */
@@ -193,7 +197,7 @@ export interface EmulatorControls {
   /** The next create/update of this compute ends Failed with this error in provisioningErrors. */
   failProvisioning(computeName: string, error: { code: string; message: string }): void;
   /** Put a compute straight into the store (as if someone created it in the portal). */
-  seedCompute(ws: EmulatorWorkspace, name: string, props: { vmSize: string; minNodes?: number; maxNodes?: number; attached?: boolean; resourceId?: string }): void;
+  seedCompute(ws: EmulatorWorkspace, name: string, props: { vmSize?: string; minNodes?: number; maxNodes?: number; attached?: boolean; resourceId?: string; computeType?: string; properties?: Record<string, unknown> }): void;
   compute(ws: EmulatorWorkspace, name: string): Record<string, unknown> | undefined;
   job(ws: EmulatorWorkspace, name: string): { status: JobStatus; exitCode?: number; output: string; history: JobStatus[] } | undefined;
   /** Number of tokens issued by the token endpoint. */
@@ -254,6 +258,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const apiVersions = opts.apiVersions ?? ["2022-10-01", "2023-04-01", "2024-04-01"];
   const provisioningMs = opts.provisioningMs ?? 1500;
   const updatingMs = opts.updatingMs ?? 500;
+  const attachingMs = opts.attachingMs ?? 100;
+  const detachingMs = opts.detachingMs ?? 50;
   const deletingMs = opts.deletingMs ?? 800;
   const retryAfter = opts.retryAfterSeconds ?? 1;
   const coreQuota = opts.dedicatedCoreQuota ?? 200;
@@ -375,6 +381,11 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const computeView = (c: ComputeRecord): Record<string, unknown> => {
     const id = `${c.ws.id}/computes/${c.name}`;
     const props: Record<string, unknown> = { ...c.amlProps };
+    if (props.administratorAccount && typeof props.administratorAccount === "object") {
+      // ARM never returns attach credentials: only the user name comes back.
+      const { username } = props.administratorAccount as { username?: string };
+      props.administratorAccount = { username: username ?? null, password: null, publicKeyData: null, privateKeyData: null };
+    }
     if (c.computeType === "AmlCompute") {
       const scale = (c.amlProps.scaleSettings ?? { maxNodeCount: 1, minNodeCount: 0 }) as { maxNodeCount: number; minNodeCount?: number };
       const ready = c.provisioningState === "Succeeded" || c.provisioningState === "Updating";
@@ -460,6 +471,39 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       const requested = max * cores;
       if (inUse + requested > coreQuota) {
         throw new ArmError(400, "QuotaExceeded", `Operation results in exceeding quota limits of Total Cluster Dedicated Regional vCPUs. Maximum allowed: ${coreQuota}, Current in use: ${inUse}, Additional requested: ${requested}. Please see https://aka.ms/AzureMachineLearningQuota to request a quota increase for compute ${name}.`);
+      }
+    }
+  };
+
+  /**
+   * Computes Azure ML only attaches (never creates) need the ARM id of the resource they stand
+   * for, of the right provider type; re-attaching a name to another resource is refused. For
+   * HDInsight, properties.properties is HDInsightProperties {address, sshPort, administratorAccount}.
+   */
+  const ATTACH_ONLY: Record<string, RegExp> = {
+    HDInsight: /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.HDInsight\/clusters\/[^/]+$/i,
+    VirtualMachine: /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Compute\/virtualMachines\/[^/]+$/i,
+    Databricks: /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Databricks\/workspaces\/[^/]+$/i,
+  };
+  const validateAttach = (name: string, computeType: string, { resourceId, props }: { resourceId: unknown; props: Record<string, unknown> }, existing?: ComputeRecord) => {
+    const idPattern = ATTACH_ONLY[computeType];
+    if (!idPattern) return;
+    if (typeof resourceId !== "string" || !resourceId) {
+      throw new ArmError(400, "BadRequest", `properties.resourceId is required to attach a compute of type ${computeType}.`);
+    }
+    if (!idPattern.test(resourceId)) {
+      throw new ArmError(400, "BadRequest", `properties.resourceId '${resourceId}' is not a valid resource id for compute type ${computeType}.`);
+    }
+    if (existing?.resourceId && lc(existing.resourceId) !== lc(resourceId)) {
+      throw new ArmError(409, "Conflict", `Compute ${name} is already attached to ${existing.resourceId}; detach it first.`);
+    }
+    if (computeType === "HDInsight") {
+      const port = props.sshPort;
+      if (port !== undefined && (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535)) {
+        throw new ArmError(400, "BadRequest", "properties.properties.sshPort must be an integer between 1 and 65535.");
+      }
+      if (props.address !== undefined && typeof props.address !== "string") {
+        throw new ArmError(400, "BadRequest", "properties.properties.address must be a string.");
       }
     }
   };
@@ -674,6 +718,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         if (existing && computeType === "AmlCompute") checkImmutable(existing, props);
       }
       if (computeType === "AmlCompute" && !(obj.properties as { resourceId?: string } | undefined)?.resourceId) validateAmlProps(name, props, ws, existing);
+      if (method === "PUT") validateAttach(name, computeType, { resourceId: (obj.properties as { resourceId?: unknown } | undefined)?.resourceId, props }, existing);
       const failure = failNext.get(lc(name));
       failNext.delete(lc(name));
       const resourceId = (obj.properties as { resourceId?: string } | undefined)?.resourceId;
@@ -688,7 +733,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       }
       const c: ComputeRecord = {
         key: computeKey(ws, name), ws, name, location: String(obj.location ?? ws.location), createdOn: nowIso(), modifiedOn: nowIso(),
-        provisioningState: "Creating", settleAt: Date.now() + (resourceId ? 100 : provisioningMs), pendingFailure: failure,
+        provisioningState: "Creating", settleAt: Date.now() + (resourceId ? attachingMs : provisioningMs), pendingFailure: failure,
         provisioningErrors: [], attached: Boolean(resourceId), resourceId, computeType,
         description: (obj.properties as { description?: string } | undefined)?.description,
         tags: obj.tags as Record<string, string> | undefined, amlProps: props,
@@ -708,7 +753,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       }
       if (existing.provisioningState !== "Deleting") {
         existing.provisioningState = "Deleting";
-        existing.settleAt = Date.now() + (action === "Detach" ? 50 : deletingMs);
+        existing.settleAt = Date.now() + (action === "Detach" ? detachingMs : deletingMs);
       }
       const headers = newOperation(ws, computeOpCheck(ws, name, "gone"), apiVersion);
       return { status: 202, headers };
@@ -1060,8 +1105,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       computes.set(computeKey(ws, name), {
         key: computeKey(ws, name), ws, name, location: ws.location, createdOn: nowIso(), modifiedOn: nowIso(),
         provisioningState: "Succeeded", settleAt: 0, provisioningErrors: [], attached: Boolean(p.attached), resourceId: p.resourceId,
-        computeType: "AmlCompute",
-        amlProps: { vmSize: p.vmSize, vmPriority: "Dedicated", scaleSettings: { minNodeCount: p.minNodes ?? 0, maxNodeCount: p.maxNodes ?? 2, nodeIdleTimeBeforeScaleDown: "PT30M" } },
+        computeType: p.computeType ?? "AmlCompute",
+        amlProps: p.properties ?? { vmSize: p.vmSize, vmPriority: "Dedicated", scaleSettings: { minNodeCount: p.minNodes ?? 0, maxNodeCount: p.maxNodes ?? 2, nodeIdleTimeBeforeScaleDown: "PT30M" } },
       });
     },
     compute: (w, name) => {

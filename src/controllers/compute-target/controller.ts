@@ -42,7 +42,8 @@ async function reconcileTarget(key: ObjectKey, deps: ComputeTargetDeps, ctx: Rec
   if (target.metadata.deletionTimestamp) return release(target, deps, ctx);
   const entry = deps.providers[target.spec.type];
   const now = new Date(deps.clock.now());
-  if (entry?.needsFinalizer && !hasFinalizer(target, FINALIZER)) {
+  const needsFinalizer = typeof entry?.needsFinalizer === "function" ? entry.needsFinalizer(target) : entry?.needsFinalizer;
+  if (needsFinalizer && !hasFinalizer(target, FINALIZER)) {
     target = await deps.kube.patchMetadata<ComputeTarget>(Kinds.ComputeTarget, key, { finalizers: withFinalizer(target, FINALIZER) }, target.metadata.resourceVersion);
   }
   let obs: TargetObservation;

@@ -105,6 +105,15 @@ function failureReason(errors: readonly { code: string; message: string }[]): st
 
 type Poller = { isDone(): boolean; toString(): string; getResult(): unknown };
 
+export interface BeginOptions {
+  readonly params?: ComputeParams;
+  /** The full PUT body of a create; default: the AmlCompute body of `params`. */
+  readonly body?: ComputeResource;
+  readonly resumeFrom?: string;
+  /** For delete: Delete the underlying resource (default) or Detach it (attached computes). */
+  readonly underlyingResourceAction?: "Delete" | "Detach";
+}
+
 /**
  * ARM operations on one compute: GET, start or resume create/update/delete. Each call sends at
  * most one ARM request for the operation (begin* polls once; a resumed poller polls once).
@@ -121,17 +130,22 @@ export class ComputeOps {
     }
   }
 
-  async begin(kind: ArmOperation["kind"], name: string, now: Date, { params, resumeFrom }: { params?: ComputeParams; resumeFrom?: string } = {}): Promise<{ done: boolean; op: ArmOperation; failed?: string }> {
+  /**
+   * `body` replaces the AmlCompute body built from `params` for a create (e.g. an attached
+   * compute); `underlyingResourceAction` is Delete unless said otherwise (Detach for attached
+   * computes).
+   */
+  async begin(kind: ArmOperation["kind"], name: string, now: Date, { params, body, resumeFrom, underlyingResourceAction = "Delete" }: BeginOptions = {}): Promise<{ done: boolean; op: ArmOperation; failed?: string }> {
     let poller: Poller;
     const opts = resumeFrom ? { resumeFrom } : {};
     try {
       if (kind === "create") {
-        poller = await this.arm.computeOperations.beginCreateOrUpdate(this.rg, this.ws, name, params ? computeBody(params) : {}, opts);
+        poller = await this.arm.computeOperations.beginCreateOrUpdate(this.rg, this.ws, name, body ?? (params ? computeBody(params) : {}), opts);
       } else if (kind === "update") {
         const scale = params ? computeBody(params).properties as { properties: { scaleSettings: unknown } } : undefined;
         poller = await this.arm.computeOperations.beginUpdate(this.rg, this.ws, name, { properties: { scaleSettings: scale?.properties.scaleSettings as never } }, opts);
       } else {
-        poller = await this.arm.computeOperations.beginDelete(this.rg, this.ws, name, "Delete", opts);
+        poller = await this.arm.computeOperations.beginDelete(this.rg, this.ws, name, underlyingResourceAction, opts);
       }
     } catch (e) {
       // core-lro reports a terminal Failed/Canceled operation by throwing a plain Error.
@@ -149,7 +163,8 @@ function isRestErrorLike(e: unknown): boolean {
   return typeof e === "object" && e !== null && "statusCode" in e && typeof (e as { statusCode?: unknown }).statusCode === "number";
 }
 
-function readOperation(status: ComputeTargetStatus | undefined): ArmOperation | undefined {
+/** The ARM operation handle kept in status.operation, if it is one. */
+export function readOperation(status: ComputeTargetStatus | undefined): ArmOperation | undefined {
   const op = status?.operation as Partial<ArmOperation> | undefined;
   if (!op || typeof op.poller !== "string" || !op.kind || !op.computeName) return undefined;
   return op as ArmOperation;

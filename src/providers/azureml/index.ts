@@ -8,7 +8,7 @@ export type { AzureMlConfig } from "./config.js";
 export { resolveConfig } from "./config.js";
 export { azureMlConfigFromEnv } from "./env.js";
 export { AzureClients } from "./client.js";
-export { AmlComputeProvider, OWNER_TAG, OWNER_UID_TAG, type ArmOperation } from "./compute.js";
+export { AmlComputeProvider, ComputeOps, OWNER_TAG, OWNER_UID_TAG, readOperation, type ArmOperation, type BeginOptions } from "./compute.js";
 export { AmlRunExecutor, runBasedComputeName, azureJobName } from "./executor.js";
 export { classifyArmError } from "./errors.js";
 export { SubscriptionBudget, RequestBudgetExhausted, parseRetryAfterMs } from "./budget.js";

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ComputeTarget, RunConfigurationSpec, TrainingRun } from "../../api/v1alpha1/index.js";
 import type { RunSubmission } from "../types.js";
+import { attachedComputeName, hdInsightComputeBody } from "./registration.js";
 import { asRemoteVmSubmission, asRemoteVmTarget, sparkSubmitArgv } from "./remote-vm-view.js";
 
 const target = {
@@ -43,5 +44,22 @@ describe("HDInsight as a RemoteVM view", () => {
     ["a command", sub({}, ["echo", "hi"], false), "InvalidSpec"],
   ])("refuses %s", (_what, s, reason) => {
     expect(() => asRemoteVmSubmission(s, {})).toThrow(expect.objectContaining({ reason }));
+  });
+});
+
+describe("HDInsight workspace registration", () => {
+  it("keeps a valid ComputeTarget name and derives a stable valid one otherwise", () => {
+    expect(attachedComputeName("spark-hdi")).toBe("spark-hdi");
+    for (const n of ["spark.hdi", "a-very-long-computetarget-name-for-spark", "9lives", "x"]) {
+      expect(attachedComputeName(n)).toMatch(/^[a-zA-Z][a-zA-Z0-9-]{1,23}$/);
+      expect(attachedComputeName(n)).toBe(attachedComputeName(n));
+    }
+  });
+
+  it("PUTs an attached HDInsight compute with the cluster's id, address and SSH port, never credentials", () => {
+    const spec = { ...target.spec.hdInsight!, resourceId: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.HDInsight/clusters/c" };
+    const body = hdInsightComputeBody(target, spec);
+    expect(body.properties).toMatchObject({ computeType: "HDInsight", resourceId: spec.resourceId, properties: { address: "hn0.example", sshPort: 22 } });
+    expect(JSON.stringify(body)).not.toMatch(/administratorAccount|password|privateKey/);
   });
 });

@@ -1,29 +1,13 @@
-import { execFileSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ComputeTarget } from "../../../src/api/v1alpha1/index.js";
 import { createHdInsightProvider } from "../../../src/providers/hdinsight/index.js";
 import type { ProviderContext, RunObservation } from "../../../src/providers/types.js";
 import { startTestSshd, type TestSshd } from "../../support/sshd.js";
 import { aSubmission, credentialsFor, fakeContext, observeUntilDone } from "../ssh/fixtures.js";
+import { ensureSpark, SPARK_SUBMIT } from "./spark-fixture.js";
 
 // HDInsight against a real head node stand-in: OpenSSH on 127.0.0.1 and a real Spark (pyspark
 // from PyPI + the Debian JRE), spark-submit --master local[*] running real PySpark scripts.
-const VENV = "/opt/aml-spark-3.5.3";
-const SPARK_SUBMIT = `${VENV}/spark-submit`;
-
-/**
- * pyspark in a venv readable by the SSH test user, built once per machine (the pip cache makes a
- * rebuild quick), plus a spark-submit wrapper that sets SPARK_HOME the way a cluster's
- * /usr/bin/spark-submit does (pyspark's own script looks for pyspark with the system python3).
- */
-function ensureSpark(): void {
-  if (existsSync(SPARK_SUBMIT)) return;
-  if (!existsSync(`${VENV}/bin/pip`)) execFileSync("python3", ["-m", "venv", VENV]);
-  execFileSync(`${VENV}/bin/pip`, ["install", "-q", "pyspark==3.5.3"], { stdio: "inherit", timeout: 600_000 });
-  const home = execFileSync(`${VENV}/bin/python`, ["-c", "import os, pyspark; print(os.path.dirname(pyspark.__file__))"], { encoding: "utf8" }).trim();
-  writeFileSync(SPARK_SUBMIT, `#!/bin/sh\nexport SPARK_HOME='${home}'\nexec "$SPARK_HOME/bin/spark-submit" "$@"\n`, { mode: 0o755 });
-}
 
 const WORD_COUNT = `import sys
 from pyspark.sql import SparkSession

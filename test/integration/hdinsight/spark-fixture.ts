@@ -1,0 +1,19 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
+
+// A real head node stand-in: pyspark from PyPI + the Debian JRE, reachable by the SSH test user.
+export const VENV = "/opt/aml-spark-3.5.3";
+export const SPARK_SUBMIT = `${VENV}/spark-submit`;
+
+/**
+ * pyspark in a venv readable by the SSH test user, built once per machine (the pip cache makes a
+ * rebuild quick), plus a spark-submit wrapper that sets SPARK_HOME the way a cluster's
+ * /usr/bin/spark-submit does (pyspark's own script looks for pyspark with the system python3).
+ */
+export function ensureSpark(): void {
+  if (existsSync(SPARK_SUBMIT)) return;
+  if (!existsSync(`${VENV}/bin/pip`)) execFileSync("python3", ["-m", "venv", VENV]);
+  execFileSync(`${VENV}/bin/pip`, ["install", "-q", "pyspark==3.5.3"], { stdio: "inherit", timeout: 600_000 });
+  const home = execFileSync(`${VENV}/bin/python`, ["-c", "import os, pyspark; print(os.path.dirname(pyspark.__file__))"], { encoding: "utf8" }).trim();
+  writeFileSync(SPARK_SUBMIT, `#!/bin/sh\nexport SPARK_HOME='${home}'\nexec "$SPARK_HOME/bin/spark-submit" "$@"\n`, { mode: 0o755 });
+}
