@@ -7,11 +7,13 @@ import type { MemoryResult } from "./scenarios/memory.js";
 import type { RealRunsResult, RequestsPerRun } from "./scenarios/real-runs.js";
 import type { Summary } from "./stats.js";
 
-/** Filled by bench/remote-vm.ts (`export async function measureRemoteVm(): Promise<RemoteVmResult>`) when present. */
+/** Filled from bench/remote-vm.ts (`benchRemoteVm()`) when present; nulls otherwise. */
 export interface RemoteVmResult {
   secondRunUploadBytes: number | null;
   secondRunEnvReuseMs: number | null;
   note: string;
+  /** Everything bench/remote-vm.ts reported. */
+  raw?: unknown;
 }
 
 export interface BenchResults {
@@ -56,7 +58,7 @@ export function renderTables(r: BenchResults): string {
     "| RemoteVM (second run of an unchanged source) | value |",
     "|---|---:|",
     `| bytes uploaded | ${fmt(r.remoteVM.secondRunUploadBytes)} |`,
-    `| environment reuse: time to start (ms) | ${fmt(r.remoteVM.secondRunEnvReuseMs)} |`,
+    `| second run with the environment reused: submit → finished (ms) | ${fmt(r.remoteVM.secondRunEnvReuseMs)} |`,
     `| note | ${r.remoteVM.note} |`,
   ].join("\n");
 }
