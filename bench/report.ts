@@ -6,6 +6,7 @@ import type { JobLatencyResult } from "./scenarios/job-latency.js";
 import type { MemoryResult } from "./scenarios/memory.js";
 import type { RealRunsResult, RequestsPerRun } from "./scenarios/real-runs.js";
 import type { Summary } from "./stats.js";
+import type { AzureBench } from "./azure.js";
 
 /** Filled from bench/remote-vm.ts (`benchRemoteVm()`) when present; nulls otherwise. */
 export interface RemoteVmResult {
@@ -24,6 +25,9 @@ export interface BenchResults {
   pendingRuns: JobLatencyResult[];
   memory: MemoryResult;
   remoteVM: RemoteVmResult;
+  /** bench/azure.ts against the ARM emulator; null when it failed (see azureError). */
+  azure: AzureBench | null;
+  azureError?: string;
 }
 
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"];
@@ -60,6 +64,15 @@ export function renderTables(r: BenchResults): string {
     `| bytes uploaded | ${fmt(r.remoteVM.secondRunUploadBytes)} |`,
     `| second run with the environment reused: submit → finished (ms) | ${fmt(r.remoteVM.secondRunEnvReuseMs)} |`,
     `| note | ${r.remoteVM.note} |`,
+    "",
+    "| ARM (emulator, real SDK and provider) | value |",
+    "|---|---:|",
+    `| requests for one AmlCompute provisioning | ${fmt(r.azure?.singleProvisioning.armRequests)} (${Object.entries(r.azure?.singleProvisioning.byMethod ?? {}).map(([m, n]) => `${m} ${n}`).join(", ")}) |`,
+    `| 10 targets provisioned under ${fmt(r.azure?.throttledFleet.injected429)} injected 429s: requests sent | ${fmt(r.azure?.throttledFleet.armRequests)} |`,
+    `| … of which 429 | ${fmt(r.azure?.throttledFleet.sent429)} |`,
+    `| … most requests in any one second (budget ${r.azure?.throttledFleet.budget ?? "—"}) | ${fmt(r.azure?.throttledFleet.maxRequestsInAnySecond)} |`,
+    `| … wall time (s) | ${fmt(r.azure?.throttledFleet.seconds)} |`,
+    ...(r.azureError ? [`| error | ${r.azureError} |`] : []),
   ].join("\n");
 }
 

@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { repoRoot, requireCluster } from "../test/cluster/kubectl.js";
 import { installCrds } from "../test/e2e/support/operator.js";
 import { BenchCluster } from "./cluster.js";
+import { benchAzure } from "./azure.js";
 import { describeMachine } from "./machine.js";
 import { deleteAllNamespaces, deleteNamespaceAndWait } from "./namespaces.js";
 import { launchOperator, rssMiB, stopOperator, waitIdle, type RunningOperator } from "./operator.js";
@@ -40,6 +41,15 @@ async function remoteVm(): Promise<RemoteVmResult> {
   };
 }
 
+/** bench/azure.ts: ARM requests per provisioning and under throttling (emulator, no cluster needed). */
+async function azure(): Promise<Pick<BenchResults, "azure" | "azureError">> {
+  try {
+    return { azure: await benchAzure() };
+  } catch (err) {
+    return { azure: null, azureError: err instanceof Error ? err.message : String(err) };
+  }
+}
+
 const step = (msg: string): void => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
 async function main(): Promise<void> {
@@ -73,6 +83,7 @@ async function main(): Promise<void> {
       operator: { idleRssMiB, firstStartReadyMs: Math.round(first.readyMs) },
       realRuns, pendingRuns, memory: memory.result,
       remoteVM: await remoteVm(),
+      ...(await azure()),
     };
     step("cleaning up");
     await deleteAllNamespaces();

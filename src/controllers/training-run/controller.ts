@@ -86,6 +86,8 @@ async function finalize(run: TrainingRun, deps: TrainingRunDeps, ctx: ProviderCo
 function recordTransition(kube: KubeClient, run: TrainingRun, status: TrainingRunStatus): void {
   if (status.phase === run.status?.phase) return;
   const cond = status.conditions?.find((c) => c.type === "Succeeded");
+  // A run created suspended (e.g. queued by Kueue) is not news; thousands of them must not mean thousands of Events.
+  if (cond?.reason === "Suspended") return;
   const warning = status.phase === "Failed" || cond?.severity === "Warning";
   kube.recordEvent(run, warning ? "Warning" : "Normal", cond?.reason ?? status.phase ?? "Unknown", `${status.phase}: ${cond?.message ?? ""}`);
 }

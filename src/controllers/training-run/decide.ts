@@ -79,7 +79,8 @@ function withState(run: TrainingRun, base: TrainingRunStatus, change: StateChang
   return {
     ...base, phase, conditions, observedGeneration: generation,
     ...(completionTime ? { completionTime } : {}),
-    ...(start !== undefined ? { duration: formatDuration(end - start) } : {}),
+    // Only a finished run gets a duration: a ticking value would make every poll a status write.
+    ...(start !== undefined && completionTime ? { duration: formatDuration(end - start) } : {}),
   };
 }
 
