@@ -6,7 +6,7 @@ import { ownerReferenceTo, snapshotConfigMapName, type SnapshotManifest } from "
 import type { RunSubmission } from "../types.js";
 import { localSpecOf } from "./local-spec.js";
 import {
-  baseLabels, cacheOwnershipInit, environmentCacheVolume, Paths, podSecurity, restrictedContainerSecurity,
+  baseLabels, basePodSpec, cacheOwnershipInit, environmentCacheVolume, Paths, restrictedContainerSecurity,
   scratchMounts, scratchVolumes,
 } from "./pod-parts.js";
 
@@ -80,14 +80,10 @@ export function buildRunJob(sub: RunSubmission, manifest: SnapshotManifest): Kub
       template: {
         metadata: { labels },
         spec: {
-          restartPolicy: "Never",
-          enableServiceLinks: false,
-          automountServiceAccountToken: false,
+          ...basePodSpec(local),
           // The pause container becomes PID 1, so the script gets SIGTERM's default action on
           // cancel instead of being ignored as PID 1 and killed only after the grace period.
           shareProcessNamespace: true,
-          securityContext: podSecurity,
-          ...(local.serviceAccountName ? { serviceAccountName: local.serviceAccountName } : {}),
           ...(local.nodeSelector ? { nodeSelector: local.nodeSelector } : {}),
           ...(local.priorityClassName ? { priorityClassName: local.priorityClassName } : {}),
           containers: [{
@@ -154,11 +150,7 @@ export function buildEnvironmentJob(sub: RunSubmission): KubeObject {
       template: {
         metadata: { labels },
         spec: {
-          restartPolicy: "Never",
-          enableServiceLinks: false,
-          automountServiceAccountToken: false,
-          securityContext: podSecurity,
-          ...(local.serviceAccountName ? { serviceAccountName: local.serviceAccountName } : {}),
+          ...basePodSpec(local),
           initContainers: cacheOwnershipInit(local, image),
           containers: [{
             name: "build", image, imagePullPolicy: local.imagePullPolicy,

@@ -17,6 +17,17 @@ export const restrictedContainerSecurity = {
 
 export const podSecurity = { fsGroup: RUN_AS_UID, seccompProfile: { type: "RuntimeDefault" } };
 
+/** What every operator-made pod shares: run once, no service links, no API token, restricted. */
+export function basePodSpec(local: LocalTargetSpec): Record<string, unknown> {
+  return {
+    restartPolicy: "Never",
+    enableServiceLinks: false,
+    automountServiceAccountToken: false,
+    securityContext: podSecurity,
+    ...(local.serviceAccountName ? { serviceAccountName: local.serviceAccountName } : {}),
+  };
+}
+
 export function environmentCacheVolume(local: LocalTargetSpec): Record<string, unknown> {
   const cache = local.environmentCache;
   return cache.claimName
