@@ -64,6 +64,8 @@ build_test_image() {
 
 up() {
   apt_install_missing openssh-server docker.io
+  # spark-submit for the HDInsight tests needs a JRE (pyspark itself comes from PyPI).
+  command -v java >/dev/null 2>&1 || apt_install_missing default-jre-headless
   mkdir -p /run/sshd # sshd running as root insists on its privilege separation directory
   start_dockerd
   build_test_image
