@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ComputeTarget, RunConfigurationSpec, TrainingRun } from "../../../src/api/v1alpha1/index.js";
+import type { ComputeTarget } from "../../../src/api/v1alpha1/index.js";
 import { createDatabricksProvider } from "../../../src/providers/databricks/index.js";
 import type { DatabricksHandle } from "../../../src/providers/databricks/index.js";
 import type { ProviderContext, RunObservation, RunSubmission } from "../../../src/providers/types.js";
+import { aRunSubmission, ended, observeUntil } from "../../support/executor-harness.js";
 import { TransientError } from "../../../src/runtime/errors.js";
 import { databricksService, type DatabricksEmulator } from "../../azure-emulator/databricks.js";
 import { startEmulator, type Emulator } from "../../azure-emulator/index.js";
@@ -42,31 +43,10 @@ function target(extra: Partial<NonNullable<ComputeTarget["spec"]["databricks"]>>
   } as ComputeTarget;
 }
 
-function submission(t: ComputeTarget, files: Record<string, string>, argv: string[], attempt = 1): RunSubmission {
-  const run = {
-    apiVersion: "amlcompute.dev/v1alpha1", kind: "TrainingRun",
-    metadata: { name: `train-${randomUUID().slice(0, 6)}`, namespace: NS, uid: randomUUID(), generation: 1 },
-    spec: {},
-  } as unknown as TrainingRun;
-  const list = Object.entries(files).map(([path, content]) => ({ path, content }));
-  return {
-    run, target: t, attempt, runId: `exp_${run.metadata.uid!.slice(0, 8)}`,
-    config: { computeTargetRef: { name: "dbx" }, framework: "PySpark", nodeCount: 1, processCountPerNode: 1, environmentVariables: { GREETING: "hej" } } as unknown as RunConfigurationSpec,
-    snapshot: { digest: `sha256:${randomUUID()}`, files: list, totalBytes: list.reduce((n, f) => n + f.content.length, 0) },
-    environmentHash: "sha256:env", argv, interpreterNeeded: true,
-  };
-}
-
-async function until(sub: RunSubmission, handle: Record<string, unknown>, done: (o: RunObservation) => boolean, timeoutMs = 30_000): Promise<RunObservation> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const o = await entry.executor!.observe(sub, handle, ctx());
-    if (done(o)) return o;
-    if (Date.now() > deadline) throw new Error(`timed out; last observation ${JSON.stringify(o)}`);
-    await new Promise((r) => setTimeout(r, o.pollAfterMs ?? 100));
-  }
-}
-const ended = (o: RunObservation) => o.state === "Succeeded" || o.state === "Failed" || o.state === "Lost";
+const submission = (t: ComputeTarget, files: Record<string, string>, argv: string[], attempt = 1): RunSubmission =>
+  aRunSubmission({ target: t, files, argv, attempt, config: { framework: "PySpark", environmentVariables: { GREETING: "hej" } } });
+const until = (sub: RunSubmission, handle: Record<string, unknown>, done: (o: RunObservation) => boolean, timeoutMs?: number): Promise<RunObservation> =>
+  observeUntil({ executor: entry.executor!, ctx, sub, handle }, done, timeoutMs);
 
 describe("Databricks attach", () => {
   it("is Ready when the token works, naming the user and the existing cluster", async () => {
