@@ -30,16 +30,16 @@ export const Source = Type.Object({
     url: Type.String({ minLength: 1, maxLength: 2048, description: "Repository URL." }),
     revision: Type.String({ minLength: 1, maxLength: 256, description: "Commit, tag or branch; a commit makes the run reproducible." }),
     subPath: Type.Optional(Type.String({ maxLength: 1024, description: "Directory inside the repository to use as the source root." })),
-  }, { description: "A Git repository at a revision." })),
+  }, { description: "A Git repository at a revision. Reserved: this build's providers answer it with InvalidSpec (use inline, configMap or the kubectl plugin)." })),
   blob: Type.Optional(Type.Object({
     url: Type.String({ minLength: 1, maxLength: 2048, description: "URL of a .tar.gz snapshot in blob storage." }),
     digest: Type.String({ pattern: "^sha256:[a-f0-9]{64}$", description: "sha256 of the tarball; it names the snapshot and is checked after download." }),
-  }, { description: "A content-addressed tarball in blob storage (for large sources)." })),
+  }, { description: "A content-addressed tarball in blob storage (for large sources). Reserved: this build's providers answer it with InvalidSpec." })),
   image: Type.Optional(Type.Object({
     workingDir: Type.Optional(Type.String({ maxLength: 1024, pattern: "^/", description: "Directory in the image holding the code." })),
-  }, { description: "The code is already in the run's image." })),
+  }, { description: "The code is already in the run's image. Reserved: this build's providers answer it with InvalidSpec." })),
 }, {
-  description: "The source directory snapshotted for the run. Exactly one kind.",
+  description: "The source directory snapshotted for the run. Exactly one kind; inline and configMap are executed by every target type.",
   ...cel(exactlyOneOf(["inline", "configMap", "git", "blob", "image"], "source")),
 });
 
