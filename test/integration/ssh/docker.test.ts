@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ComputeTarget } from "../../../src/api/v1alpha1/index.js";
 import { createRemoteVmProvider, type RemoteVmHandle } from "../../../src/providers/ssh/index.js";
 import type { ProviderContext } from "../../../src/providers/types.js";
-import { startTestSshd, type TestSshd } from "../../support/sshd.js";
-import { aRemoteVmTarget, aSubmission, credentialsFor, fakeContext, observeUntilDone, withWorkDir } from "./fixtures.js";
+import { type TestSshd } from "../../support/sshd.js";
+import { aSubmission, observeUntilDone, startVm } from "./fixtures.js";
 
 // Built by hack/test-services.sh up (debootstrap + docker import): nothing can be pulled here.
 const IMAGE = process.env.AML_SSH_TEST_IMAGE ?? "localhost/aml-remotevm-test:py3";
@@ -26,9 +26,8 @@ describe("RemoteVM Docker mode: the run executes in a container on the VM's engi
 
   beforeAll(async () => {
     requireImage();
-    sshd = await startTestSshd({ groups: ["docker"] }); // the login user may use the engine
-    target = aRemoteVmTarget(sshd, withWorkDir("work-docker"));
-    ctx = fakeContext({ "ns/vm-creds": credentialsFor(sshd, "key") });
+    // The login user may use the engine.
+    ({ sshd, target, ctx } = await startVm({ workDir: "work-docker", credentials: "key", sshd: { groups: ["docker"] } }));
   });
   afterAll(async () => { entry.pool.closeAll(); await sshd?.stop(); });
 

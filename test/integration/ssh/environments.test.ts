@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ComputeTarget } from "../../../src/api/v1alpha1/index.js";
 import { createRemoteVmProvider, type RemoteVmHandle } from "../../../src/providers/ssh/index.js";
 import type { ProviderContext } from "../../../src/providers/types.js";
-import { startTestSshd, type TestSshd } from "../../support/sshd.js";
-import { aRemoteVmTarget, aSubmission, credentialsFor, fakeContext, observeUntilDone, withWorkDir } from "./fixtures.js";
+import { type TestSshd } from "../../support/sshd.js";
+import { aSubmission, observeUntilDone, startVm } from "./fixtures.js";
 
 describe("RemoteVM environments over a real sshd", () => {
   let sshd: TestSshd;
@@ -13,9 +13,7 @@ describe("RemoteVM environments over a real sshd", () => {
   const executor = entry.executor!;
 
   beforeAll(async () => {
-    sshd = await startTestSshd();
-    target = aRemoteVmTarget(sshd, withWorkDir("work-envs"));
-    ctx = fakeContext({ "ns/vm-creds": credentialsFor(sshd, "password") });
+    ({ sshd, target, ctx } = await startVm({ workDir: "work-envs", credentials: "password" }));
   });
   afterAll(async () => { entry.pool.closeAll(); await sshd?.stop(); });
 

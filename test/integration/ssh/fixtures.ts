@@ -2,7 +2,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { pino } from "pino";
 import type { ComputeTarget, RunConfigurationSpec, TrainingRun } from "../../../src/api/v1alpha1/index.js";
 import type { ProviderContext, RunSubmission, Snapshot } from "../../../src/providers/types.js";
-import type { TestSshd } from "../../support/sshd.js";
+import { startTestSshd, type TestSshd, type TestSshdOptions } from "../../support/sshd.js";
 import { buildSnapshot } from "../../../src/snapshot/build.js";
 
 /** Provider-level tests need only readSecret; the controller-level e2e uses the real API server. */
@@ -104,4 +104,14 @@ export function credentialsFor(sshd: TestSshd, kind: "key" | "encryptedKey" | "p
     case "encryptedKey": return { privateKey: sshd.encryptedPrivateKey, passphrase: sshd.passphrase };
     case "password": return { password: sshd.password };
   }
+}
+
+/** A fresh sshd "VM" with a target pointing at it and a context holding its credentials. */
+export async function startVm(opts: { workDir: string; credentials: "key" | "encryptedKey" | "password"; sshd?: TestSshdOptions }): Promise<{ sshd: TestSshd; target: ComputeTarget; ctx: ProviderContext }> {
+  const sshd = await startTestSshd(opts.sshd);
+  return {
+    sshd,
+    target: aRemoteVmTarget(sshd, withWorkDir(opts.workDir)),
+    ctx: fakeContext({ "ns/vm-creds": credentialsFor(sshd, opts.credentials) }),
+  };
 }

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRemoteVmProvider, type RemoteVmHandle } from "../../../src/providers/ssh/index.js";
 import type { ComputeTarget } from "../../../src/api/v1alpha1/index.js";
 import type { ProviderContext } from "../../../src/providers/types.js";
-import { startTestSshd, type TestSshd } from "../../support/sshd.js";
-import { aRemoteVmTarget, aSubmission, credentialsFor, fakeContext, observeUntilDone, withMaxConcurrentRuns, withWorkDir } from "./fixtures.js";
+import { type TestSshd } from "../../support/sshd.js";
+import { aRemoteVmTarget, aSubmission, observeUntilDone, startVm, withMaxConcurrentRuns, withWorkDir } from "./fixtures.js";
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -15,9 +15,7 @@ describe("RemoteVM runs: detached execution over a real sshd", () => {
   const executor = entry.executor!;
 
   beforeAll(async () => {
-    sshd = await startTestSshd();
-    target = aRemoteVmTarget(sshd, withWorkDir("work-runs"));
-    ctx = fakeContext({ "ns/vm-creds": credentialsFor(sshd, "key") });
+    ({ sshd, target, ctx } = await startVm({ workDir: "work-runs", credentials: "key" }));
   });
   afterAll(async () => { entry.pool.closeAll(); await sshd?.stop(); });
 
