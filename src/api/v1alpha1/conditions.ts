@@ -76,6 +76,8 @@ export const RunReason = {
   InvalidSpec: "InvalidSpec",
   SubmissionFailed: "SubmissionFailed",
   Lost: "Lost",
+  /** A rank of a multi-node Local attempt was not scheduled within schedulingTimeoutSeconds. */
+  Unschedulable: "Unschedulable",
 } as const;
 
 export type TargetReason = (typeof TargetReason)[keyof typeof TargetReason];
