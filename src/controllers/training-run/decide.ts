@@ -99,7 +99,8 @@ function decideFinished(run: TrainingRun, world: RunWorld): RunPlan {
     return { status: { ...status, execution: { ...status.execution, released: true } }, action: { kind: "Release" } };
   }
   const ttl = run.spec.ttlSecondsAfterFinished;
-  if (ttl === undefined || !status.completionTime || status.execution?.cleanedUp) return { status, action: { kind: "None" } };
+  // A run that never submitted anything has nothing on the target to clean.
+  if (ttl === undefined || !status.completionTime || !status.execution || status.execution.cleanedUp) return { status, action: { kind: "None" } };
   const due = Date.parse(status.completionTime) + ttl * 1000;
   if (world.now.getTime() < due) return { status, action: { kind: "None" }, requeueAfterMs: due - world.now.getTime() };
   return { status: { ...status, execution: { ...status.execution, cleanedUp: true } }, action: { kind: "Cleanup" } };
@@ -185,7 +186,7 @@ const PHASE_OF: Record<"Preparing" | "Queued" | "Starting" | "Running", RunPhase
 function decideActive(run: TrainingRun, world: RunWorld): RunPlan {
   const now = world.now;
   const status = run.status ?? {};
-  const attempt = Number(status.execution?.attempt ?? status.attempts ?? 1);
+  const attempt = status.execution?.attempt ?? 1;
   if (run.spec.cancel) {
     return { status: withState(run, status, { phase: "Canceled", succeeded: fail(RunReason.Canceled, "canceled by spec.cancel"), now }), action: { kind: "Cancel" } };
   }
@@ -202,7 +203,7 @@ function decideActive(run: TrainingRun, world: RunWorld): RunPlan {
     ...status,
     ...(obs.outputTail !== undefined ? { outputTail: obs.outputTail } : {}),
     ...(obs.links ? { links: { ...status.links, ...obs.links } } : {}),
-    ...(obs.handle ? { execution: { ...status.execution, handle: obs.handle } } : {}),
+    ...(obs.handle && status.execution ? { execution: { ...status.execution, handle: obs.handle as Record<string, unknown> } } : {}),
   };
   if (obs.state === "Succeeded" || obs.state === "Failed" || obs.state === "Lost") return decideAttemptEnded(run, world, obs, base);
   const untilDeadline = deadline !== undefined ? deadline - now.getTime() : Infinity;
