@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import {
   distributionEnv, headlessServiceName, hostOf, JOB_NAME_MAX, layoutOf, localDistributionProblem, MASTER_PORT, tfConfig, type EnvVar, type Layout,
 } from "./distribution.js";
+import { aComputeTarget } from "../../../test/fixtures/builders.js";
+import { createLocalProvider } from "./index.js";
 import { runJobName } from "./job-builder.js";
 
 const layout = (framework: Layout["framework"], nodeCount: number, processCountPerNode: number, jobName = "train-ab12c-1"): Layout =>
@@ -102,5 +104,13 @@ describe("localDistributionProblem", () => {
     const problem = localDistributionProblem(config);
     if (expected === undefined) expect(problem).toBeUndefined();
     else expect(problem).toContain(expected);
+  });
+});
+
+describe("the Local provider's validate", () => {
+  it("refuses MPI over several processes at the RunConfiguration, with UnsupportedOnTarget", () => {
+    const config = { computeTargetRef: { name: "local" }, framework: "MPI" as const, nodeCount: 2, processCountPerNode: 1 };
+    expect(createLocalProvider().validate(config, aComputeTarget())).toMatchObject({ reason: "UnsupportedOnTarget" });
+    expect(createLocalProvider().validate({ ...config, framework: "PyTorch" }, aComputeTarget())).toBeUndefined();
   });
 });

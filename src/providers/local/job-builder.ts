@@ -1,12 +1,11 @@
 import { createHash } from "node:crypto";
 import { Labels } from "../../api/v1alpha1/index.js";
 import type { KubeObject } from "../../kube/types.js";
-import { isSystemManaged } from "../../controllers/run-configuration/environment-hash.js";
 import { ownerReferenceTo, snapshotConfigMapName, type SnapshotManifest } from "../../snapshot/store.js";
-import type { RunSubmission } from "../types.js";
+import type { Attempt } from "../types.js";
 import { distributionEnv, fitName, JOB_NAME_MAX, layoutOf, MASTER_PORT, needsLauncher, type Layout } from "./distribution.js";
 import { launchedArgv } from "./launcher.js";
-import { localSpecOf } from "./local-spec.js";
+import { isSystemManaged, localSpecOf } from "./local-spec.js";
 import {
   baseLabels, basePodSpec, cacheOwnershipInit, environmentCacheVolume, Paths, restrictedContainerSecurity,
   scratchMounts, scratchVolumes,
@@ -24,27 +23,27 @@ export function runJobName(runName: string, runUid: string, attempt: number): st
 }
 
 /** The objects' names of one attempt, and where its ranks find each other. */
-export const layoutOfAttempt = (sub: RunSubmission): Layout =>
-  layoutOf(sub.config, runJobName(sub.run.metadata.name ?? "", sub.run.metadata.uid ?? "", sub.attempt));
+export const layoutOfAttempt = (sub: Attempt): Layout =>
+  layoutOf(sub.config, runJobName(sub.run.metadata.name ?? "", sub.run.metadata.uid ?? "", sub.number));
 
 /** Pod labels that pick out one attempt's run pods (the headless Service selects on them). */
-const attemptPodLabels = (sub: RunSubmission): Record<string, string> => ({
-  [Labels.runUid]: sub.run.metadata.uid ?? "", [Labels.attempt]: String(sub.attempt), [Labels.role]: "run",
+const attemptPodLabels = (sub: Attempt): Record<string, string> => ({
+  [Labels.runUid]: sub.run.metadata.uid ?? "", [Labels.attempt]: String(sub.number), [Labels.role]: "run",
 });
 
-export function interpreterFor(sub: RunSubmission): string {
+export function interpreterFor(sub: Attempt): string {
   if (isSystemManaged(sub.config)) return `${Paths.envs}/${sub.environmentHash}/bin/python`;
   return sub.config.environment?.userManaged?.interpreterPath ?? "python3";
 }
 
-function environmentVariables(sub: RunSubmission, layout: Layout): Record<string, unknown>[] {
+function environmentVariables(sub: Attempt, layout: Layout): Record<string, unknown>[] {
   const fixed: Record<string, string> = {
     HOME: Paths.tmp,
     PYTHONUNBUFFERED: "1",
     PYTHONDONTWRITEBYTECODE: "1",
     AML_RUN_ID: sub.runId,
     AML_EXPERIMENT_NAME: sub.run.spec.experimentName,
-    AML_ATTEMPT: String(sub.attempt),
+    AML_ATTEMPT: String(sub.number),
     AML_OUTPUT_DIR: Paths.outputs,
     AML_SNAPSHOT_DIGEST: sub.snapshot.digest,
   };
@@ -56,7 +55,7 @@ function environmentVariables(sub: RunSubmission, layout: Layout): Record<string
   return [...Object.entries(fixed).map(([name, value]) => ({ name, value })), ...rank, ...user.map(([name, value]) => ({ name, value }))];
 }
 
-function resources(sub: RunSubmission): Record<string, unknown> | undefined {
+function resources(sub: Attempt): Record<string, unknown> | undefined {
   const r = sub.config.resources;
   if (!r) return undefined;
   const limits: Record<string, string | number> = {};
@@ -72,7 +71,7 @@ function resources(sub: RunSubmission): Record<string, unknown> | undefined {
  * (parallelism = completions). backoffLimit 0: the first failed rank fails the Job and the Job
  * controller stops the other ranks; retries are our attempts, never a lone restarted rank.
  */
-export function buildRunJob(sub: RunSubmission, manifest: SnapshotManifest): KubeObject {
+export function buildRunJob(sub: Attempt, manifest: SnapshotManifest): KubeObject {
   const local = localSpecOf(sub.target);
   const image = sub.config.docker?.baseImage ?? local.image;
   const layout = layoutOfAttempt(sub);
@@ -139,7 +138,7 @@ export function buildRunJob(sub: RunSubmission, manifest: SnapshotManifest): Kub
  * so rank 0's name resolves before its process listens) under `<job>-<index>.<service>`. Owned
  * by the run; the executor deletes it when the attempt ends.
  */
-export function buildHeadlessService(sub: RunSubmission, layout: Layout): KubeObject | undefined {
+export function buildHeadlessService(sub: Attempt, layout: Layout): KubeObject | undefined {
   if (!layout.serviceName) return undefined;
   return {
     apiVersion: "v1", kind: "Service",
@@ -175,7 +174,7 @@ echo "environment $AML_ENV_HASH ready"
 export const envBuildJobName = (hash: string): string => `aml-env-${hash}`;
 
 /** The environment-build Job (shared by every run with the same hash in the namespace). */
-export function buildEnvironmentJob(sub: RunSubmission): KubeObject {
+export function buildEnvironmentJob(sub: Attempt): KubeObject {
   const local = localSpecOf(sub.target);
   const image = sub.config.docker?.baseImage ?? local.image;
   const packages = sub.config.environment?.systemManaged?.pipPackages ?? [];

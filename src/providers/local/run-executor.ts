@@ -1,14 +1,15 @@
 import { BuiltinKinds, type KubeObject, type ResourceKind } from "../../kube/types.js";
-import { Labels, RunConfigReason, RunReason } from "../../api/v1alpha1/index.js";
-import { isSystemManaged } from "../../controllers/run-configuration/environment-hash.js";
-import { ConflictError, TerminalError } from "../../runtime/errors.js";
+import { Labels, RunReason } from "../../api/v1alpha1/index.js";
+import { ConflictError } from "../../runtime/errors.js";
 import { manifestOf } from "../../snapshot/store.js";
-import type { ExecutionHandle, ProviderContext, RunExecutor, RunObservation, RunSubmission } from "../types.js";
-import { DEFAULT_SCHEDULING_TIMEOUT_SECONDS, localDistributionProblem } from "./distribution.js";
+import { decodeShape } from "../shared/handle.js";
+import type { Attempt, ProviderContext, RunExecutor, RunObservation } from "../types.js";
+import { DEFAULT_SCHEDULING_TIMEOUT_SECONDS } from "./distribution.js";
 import { buildEnvironmentJob, buildHeadlessService, buildRunJob, envBuildJobName, layoutOfAttempt, TRAIN_CONTAINER } from "./job-builder.js";
 import {
   containerState, firstFailedPod, gangTimeout, jobCondition, jobFailureReason, rankOf, unschedulable, waitingProblem, type Job, type Pod,
 } from "./job-status.js";
+import { isSystemManaged } from "./local-spec.js";
 
 const OUTPUT_TAIL_LINES = 40;
 const OUTPUT_TAIL_BYTES = 8 * 1024;
@@ -17,16 +18,16 @@ const CACHE_GRACE_MS = 30_000;
 const POLL_RUNNING_MS = 10_000;
 const POLL_PREPARING_MS = 5_000;
 
-interface LocalHandle {
-  jobName: string;
+export interface LocalHandle {
+  readonly jobName: string;
   /** The headless Service of a multi-node attempt (deleted when the attempt ends). */
-  serviceName?: string;
-  envJobName?: string;
-  jobCreated: boolean;
-  submittedAt: string;
+  readonly serviceName?: string;
+  readonly envJobName?: string;
+  readonly jobCreated: boolean;
+  readonly submittedAt: string;
 }
 
-const asHandle = (h: ExecutionHandle): LocalHandle => h as unknown as LocalHandle;
+type LocalAttempt = Attempt<LocalHandle>;
 
 async function createIfAbsent(ctx: ProviderContext, obj: KubeObject, kind: ResourceKind = BuiltinKinds.Job): Promise<void> {
   try {
@@ -36,12 +37,12 @@ async function createIfAbsent(ctx: ProviderContext, obj: KubeObject, kind: Resou
   }
 }
 
-const envJobOf = (ctx: ProviderContext, sub: RunSubmission): Job | undefined =>
+const envJobOf = (ctx: ProviderContext, sub: LocalAttempt): Job | undefined =>
   ctx.kube.get<Job>(BuiltinKinds.Job, { namespace: sub.run.metadata.namespace ?? "", name: envBuildJobName(sub.environmentHash) });
 
-function podsOf(ctx: ProviderContext, sub: RunSubmission, role: "run" | "environment-build"): Pod[] {
+function podsOf(ctx: ProviderContext, sub: LocalAttempt, role: "run" | "environment-build"): Pod[] {
   const labels: Record<string, string> = role === "run"
-    ? { [Labels.runUid]: sub.run.metadata.uid ?? "", [Labels.attempt]: String(sub.attempt) }
+    ? { [Labels.runUid]: sub.run.metadata.uid ?? "", [Labels.attempt]: String(sub.number) }
     : { [Labels.envHash]: sub.environmentHash, [Labels.role]: "environment-build" };
   return ctx.kube.list<Pod>(BuiltinKinds.Pod, { namespace: sub.run.metadata.namespace ?? "", labels });
 }
@@ -58,7 +59,7 @@ async function tail(ctx: ProviderContext, pod: Pod | undefined, container: strin
 /** Rank 0 first: its output is what users expect to see for a distributed run. */
 const rankOrder = (a: Pod, b: Pod): number => rankOf(a) - rankOf(b);
 
-async function observeEnvironment(sub: RunSubmission, ctx: ProviderContext): Promise<RunObservation> {
+async function observeEnvironment(sub: LocalAttempt, ctx: ProviderContext): Promise<RunObservation<LocalHandle>> {
   const envJob = envJobOf(ctx, sub);
   if (envJob && jobCondition(envJob, "Complete")) return { state: "Preparing", reason: "BuildingEnvironment", continueSubmit: true };
   if (envJob && jobCondition(envJob, "Failed")) {
@@ -72,7 +73,7 @@ async function observeEnvironment(sub: RunSubmission, ctx: ProviderContext): Pro
   return { state: "Preparing", reason: "BuildingEnvironment", message: `building environment ${sub.environmentHash}`, pollAfterMs: POLL_PREPARING_MS };
 }
 
-async function observeRunJob(sub: RunSubmission, h: LocalHandle, ctx: ProviderContext): Promise<RunObservation> {
+async function observeRunJob(sub: LocalAttempt, h: LocalHandle, ctx: ProviderContext): Promise<RunObservation<LocalHandle>> {
   const links = { jobName: h.jobName };
   const job = ctx.kube.get<Job>(BuiltinKinds.Job, { namespace: sub.run.metadata.namespace ?? "", name: h.jobName });
   if (!job) {
@@ -103,7 +104,7 @@ async function observeRunJob(sub: RunSubmission, h: LocalHandle, ctx: ProviderCo
   if (sub.config.nodeCount > 1) {
     const bound = sub.config.schedulingTimeoutSeconds ?? DEFAULT_SCHEDULING_TIMEOUT_SECONDS;
     const gang = gangTimeout(job, pods, { ranks: sub.config.nodeCount, boundSeconds: bound, now: ctx.now });
-    // The executor only reports; release (or the next attempt's submit) stops the placed ranks.
+    // observe only reports; release (the attempt has ended) stops the ranks that were placed.
     if (gang) return { state: "Failed", reason: RunReason.Unschedulable, message: gang, outputTail: await tail(ctx, shownPod, TRAIN_CONTAINER), links: podLinks };
   }
   const running = pods.some((p) => containerState(p, TRAIN_CONTAINER)?.running);
@@ -125,66 +126,59 @@ async function stopIfActive(ctx: ProviderContext, job: Job): Promise<void> {
   await ctx.kube.patchSpec(BuiltinKinds.Job, { namespace: job.metadata.namespace ?? "", name: job.metadata.name ?? "" }, { suspend: true });
 }
 
-/** A new attempt never runs beside the ranks of the previous one, nor keeps its Service. */
-async function stopEarlierAttempts(sub: RunSubmission, ctx: ProviderContext): Promise<void> {
-  const namespace = sub.run.metadata.namespace ?? "";
-  const jobs = ctx.kube.list<Job>(BuiltinKinds.Job, { namespace, labels: { [Labels.runUid]: sub.run.metadata.uid ?? "", [Labels.role]: "run" } });
-  for (const job of jobs) {
-    if (Number(job.metadata.labels?.[Labels.attempt] ?? 0) < sub.attempt) await stopIfActive(ctx, job);
-  }
-  const previous = layoutOfAttempt({ ...sub, attempt: sub.attempt - 1 });
-  if (previous.serviceName) await ctx.kube.delete(BuiltinKinds.Service, { namespace, name: previous.serviceName });
-}
-
 /** Runs attempts as batch/v1 Jobs in this cluster; system-managed environments build first. */
-export const localRunExecutor: RunExecutor = {
+export const localRunExecutor: RunExecutor<LocalHandle> = {
+  decodeHandle: (raw) => decodeShape<LocalHandle>(raw, {
+    jobName: "string", serviceName: "string?", envJobName: "string?", jobCreated: "boolean", submittedAt: "string",
+  }),
+
   async submit(sub, ctx) {
-    // Runs with inline configurations reach here without a RunConfiguration that said no first.
-    const unsupported = localDistributionProblem(sub.config);
-    if (unsupported) throw new TerminalError(unsupported, RunConfigReason.UnsupportedOnTarget);
     const layout = layoutOfAttempt(sub);
-    const handle: LocalHandle = {
-      jobName: layout.jobName, ...(layout.serviceName ? { serviceName: layout.serviceName } : {}),
-      jobCreated: false, submittedAt: ctx.now.toISOString(),
-    };
-    if (isSystemManaged(sub.config)) {
-      handle.envJobName = envBuildJobName(sub.environmentHash);
+    // Dates this call: the Job it creates may take a moment to reach the informer cache.
+    const base = { jobName: layout.jobName, ...(layout.serviceName ? { serviceName: layout.serviceName } : {}), submittedAt: ctx.now.toISOString() };
+    const handle: LocalHandle = isSystemManaged(sub.config)
+      ? { ...base, envJobName: envBuildJobName(sub.environmentHash), jobCreated: false }
+      : { ...base, jobCreated: false };
+    if (handle.envJobName) {
       const envJob = envJobOf(ctx, sub);
       if (!envJob) await createIfAbsent(ctx, buildEnvironmentJob(sub));
-      if (!envJob || !jobCondition(envJob, "Complete")) return { ...handle };
+      if (!envJob || !jobCondition(envJob, "Complete")) return handle;
     }
-    if (sub.attempt > 1) await stopEarlierAttempts(sub, ctx);
+    // The Service first: rank 0's name must resolve as soon as the other ranks dial it.
     const service = buildHeadlessService(sub, layout);
     if (service) await createIfAbsent(ctx, service, BuiltinKinds.Service);
     await createIfAbsent(ctx, buildRunJob(sub, manifestOf(sub.snapshot)));
     return { ...handle, jobCreated: true };
   },
 
-  async observe(sub, handle, ctx) {
-    const h = asHandle(handle);
+  async observe(sub, ctx) {
+    const h = sub.handle;
+    if (!h) return { state: "Lost", reason: "Lost", message: "no Local handle recorded for this attempt" };
     if (!h.jobCreated) return observeEnvironment(sub, ctx);
     return observeRunJob(sub, h, ctx);
   },
 
-  async cancel(sub, handle, ctx) {
-    const h = asHandle(handle);
-    await ctx.kube.delete(BuiltinKinds.Job, { namespace: sub.run.metadata.namespace ?? "", name: h.jobName }, { propagation: "Background" });
+  async cancel(sub, ctx) {
+    if (!sub.handle) return;
+    await ctx.kube.delete(BuiltinKinds.Job, { namespace: sub.run.metadata.namespace ?? "", name: sub.handle.jobName }, { propagation: "Background" });
   },
 
-  /** The run ended: stop ranks still placed (a gang timeout leaves them running), drop the Service. */
-  async release(run, _target, handle, ctx) {
-    const h = handle ? asHandle(handle) : undefined;
-    if (!h?.jobName) return { done: true };
-    const namespace = run.metadata.namespace ?? "";
+  /**
+   * The attempt has ended (before a retry, and when the run finishes): stop ranks still placed (a
+   * gang timeout leaves them running; a failed rank's Job stops them itself) and drop the Service.
+   */
+  async release(sub, ctx) {
+    const h = sub.handle;
+    if (!h) return { done: true };
+    const namespace = sub.run.metadata.namespace ?? "";
     const job = ctx.kube.get<Job>(BuiltinKinds.Job, { namespace, name: h.jobName });
     if (job) await stopIfActive(ctx, job);
     if (h.serviceName) await ctx.kube.delete(BuiltinKinds.Service, { namespace, name: h.serviceName });
     return { done: true };
   },
 
-  async cleanup(run, _target, handle, ctx) {
-    const h = handle ? asHandle(handle) : undefined;
-    if (h?.serviceName) await ctx.kube.delete(BuiltinKinds.Service, { namespace: run.metadata.namespace ?? "", name: h.serviceName });
+  async cleanup({ run, handle }, ctx) {
+    if (handle?.serviceName) await ctx.kube.delete(BuiltinKinds.Service, { namespace: run.metadata.namespace ?? "", name: handle.serviceName });
     const jobs = ctx.kube.list<Job>(BuiltinKinds.Job, { namespace: run.metadata.namespace ?? "", labels: { [Labels.runUid]: run.metadata.uid ?? "" } });
     for (const job of jobs) {
       await ctx.kube.delete(BuiltinKinds.Job, { namespace: job.metadata.namespace ?? "", name: job.metadata.name ?? "" }, { propagation: "Background" });
