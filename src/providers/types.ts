@@ -3,6 +3,7 @@ import type {
   ComputeTarget, ComputeTargetStatus, ComputeTargetType, Condition, RunConfigurationSpec, RunLinks, TrainingRun,
 } from "../api/v1alpha1/index.js";
 import type { KubeClient } from "../kube/client.js";
+import type { AttemptStorage } from "../data-plane/data-plane.js";
 
 /**
  * The seam between controllers and compute types (style guide B5/B13.7): one ComputeProvider and
@@ -66,6 +67,8 @@ export interface RunSubmission {
   readonly argv: readonly string[];
   /** argv[0] is a script to run with the environment's Python interpreter (false for commands). */
   readonly interpreterNeeded: boolean;
+  /** The attempt in the run data plane (runner SAS URLs, outputs location); set for submit. */
+  readonly storage?: AttemptStorage;
 }
 
 /** Provider-specific resume handle, persisted in TrainingRun.status.execution. JSON only. */
@@ -101,6 +104,11 @@ export interface RunObservation {
 }
 
 export interface RunExecutor {
+  /**
+   * The executor materializes the snapshot itself from the store (through the runner and
+   * `sub.storage`); the controller then does not load file contents into `sub.snapshot.files`.
+   */
+  readonly readsSnapshotFromStore?: boolean;
   /**
    * Starts attempt `sub.attempt` (or finds it already started: keyed by run UID + attempt, so a
    * repeat after a crash creates nothing new). Returns the handle to persist.

@@ -2,8 +2,12 @@ import { createHash } from "node:crypto";
 import { Labels } from "../../api/v1alpha1/index.js";
 import type { KubeObject } from "../../kube/types.js";
 import { isSystemManaged } from "../../controllers/run-configuration/environment-hash.js";
-import { ownerReferenceTo, snapshotConfigMapName, type SnapshotManifest } from "../../snapshot/store.js";
 import type { RunSubmission } from "../types.js";
+import {
+  attemptSecretName, dataPlaneVolumes, materializeContainer, runContainerEnv, runContainerMounts, runThroughRunner,
+  TERMINATION_GRACE_SECONDS,
+} from "./data-plane-parts.js";
+import { ownerReferenceTo } from "./owner.js";
 import { localSpecOf } from "./local-spec.js";
 import {
   baseLabels, basePodSpec, cacheOwnershipInit, environmentCacheVolume, Paths, restrictedContainerSecurity,
@@ -32,7 +36,7 @@ function environmentVariables(sub: RunSubmission): Record<string, unknown>[] {
     AML_RUN_ID: sub.runId,
     AML_EXPERIMENT_NAME: sub.run.spec.experimentName,
     AML_ATTEMPT: String(sub.attempt),
-    AML_OUTPUT_DIR: Paths.outputs,
+    AML_OUTPUT_DIR: `${Paths.source}/outputs`,
     AML_SNAPSHOT_DIGEST: sub.snapshot.digest,
     NODE_COUNT: String(sub.config.nodeCount),
     WORLD_SIZE: String(processes),
@@ -56,8 +60,12 @@ function resources(sub: RunSubmission): Record<string, unknown> | undefined {
   return { limits, requests };
 }
 
-/** The batch/v1 Job of one attempt: an Indexed Job when nodeCount > 1; retries are our attempts. */
-export function buildRunJob(sub: RunSubmission, manifest: SnapshotManifest): KubeObject {
+/**
+ * The batch/v1 Job of one attempt: an Indexed Job when nodeCount > 1; retries are our attempts.
+ * An init container materializes the verified snapshot into the `source` emptyDir; the command
+ * runs there through the runner, which keeps ./outputs and the log in the store.
+ */
+export function buildRunJob(sub: RunSubmission): KubeObject {
   const local = localSpecOf(sub.target);
   const image = sub.config.docker?.baseImage ?? local.image;
   const name = runJobName(sub.run.metadata.name ?? "", sub.run.metadata.uid ?? "", sub.attempt);
@@ -66,6 +74,7 @@ export function buildRunJob(sub: RunSubmission, manifest: SnapshotManifest): Kub
     [Labels.attempt]: String(sub.attempt), [Labels.role]: "run",
   });
   const argv = sub.interpreterNeeded ? [interpreterFor(sub), ...sub.argv] : [...sub.argv];
+  const secret = attemptSecretName(name);
   const systemManaged = isSystemManaged(sub.config);
   const deadline = sub.config.maxRunDurationSeconds ?? sub.run.spec.activeDeadlineSeconds;
   return {
@@ -84,30 +93,25 @@ export function buildRunJob(sub: RunSubmission, manifest: SnapshotManifest): Kub
           // The pause container becomes PID 1, so the script gets SIGTERM's default action on
           // cancel instead of being ignored as PID 1 and killed only after the grace period.
           shareProcessNamespace: true,
+          terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
           ...(local.nodeSelector ? { nodeSelector: local.nodeSelector } : {}),
           ...(local.priorityClassName ? { priorityClassName: local.priorityClassName } : {}),
+          initContainers: [materializeContainer({ image, pullPolicy: local.imagePullPolicy, secret, digest: sub.snapshot.digest })],
           containers: [{
             name: TRAIN_CONTAINER, image, imagePullPolicy: local.imagePullPolicy,
-            command: argv, workingDir: Paths.source,
-            env: environmentVariables(sub),
+            command: runThroughRunner(argv), workingDir: Paths.source,
+            env: [...environmentVariables(sub), ...runContainerEnv(secret)],
             ...(resources(sub) ? { resources: resources(sub) } : {}),
             securityContext: restrictedContainerSecurity,
             volumeMounts: [
-              { name: "source", mountPath: Paths.source, readOnly: true },
+              ...runContainerMounts,
               ...scratchMounts,
               ...(systemManaged ? [{ name: "envs", mountPath: Paths.envs, readOnly: true }] : []),
               ...(sub.config.docker?.shmSize ? [{ name: "dshm", mountPath: "/dev/shm" }] : []),
             ],
           }],
           volumes: [
-            {
-              name: "source",
-              configMap: {
-                name: snapshotConfigMapName(sub.run.metadata.name ?? ""),
-                defaultMode: 0o444,
-                items: manifest.files.map((f) => ({ key: f.key, path: f.path, ...(f.mode !== undefined ? { mode: f.mode } : {}) })),
-              },
-            },
+            ...dataPlaneVolumes(),
             ...scratchVolumes,
             ...(systemManaged ? [environmentCacheVolume(local)] : []),
             ...(sub.config.docker?.shmSize ? [{ name: "dshm", emptyDir: { medium: "Memory", sizeLimit: sub.config.docker.shmSize } }] : []),

@@ -1,8 +1,8 @@
-import { BuiltinKinds, type KubeObject } from "../../kube/types.js";
+import { BuiltinKinds, type KubeObject, type ResourceKind } from "../../kube/types.js";
 import { Labels } from "../../api/v1alpha1/index.js";
 import { isSystemManaged } from "../../controllers/run-configuration/environment-hash.js";
-import { ConflictError } from "../../runtime/errors.js";
-import { manifestOf } from "../../snapshot/store.js";
+import { ConflictError, TerminalError } from "../../runtime/errors.js";
+import { MATERIALIZE_CONTAINER, renderAttemptSecret, renderRunnerConfigMap } from "./data-plane-parts.js";
 import type { ExecutionHandle, ProviderContext, RunExecutor, RunObservation, RunSubmission } from "../types.js";
 import { buildEnvironmentJob, buildRunJob, envBuildJobName, runJobName, TRAIN_CONTAINER } from "./job-builder.js";
 import { containerState, jobCondition, jobFailureReason, waitingProblem, type Job, type Pod } from "./job-status.js";
@@ -23,9 +23,9 @@ interface LocalHandle {
 
 const asHandle = (h: ExecutionHandle): LocalHandle => h as unknown as LocalHandle;
 
-async function createIfAbsent(ctx: ProviderContext, obj: KubeObject): Promise<void> {
+async function createIfAbsent(ctx: ProviderContext, obj: KubeObject, kind: ResourceKind = BuiltinKinds.Job): Promise<void> {
   try {
-    await ctx.kube.create(BuiltinKinds.Job, obj);
+    await ctx.kube.create(kind, obj);
   } catch (err) {
     if (!(err instanceof ConflictError && err.alreadyExists)) throw err;
   }
@@ -79,6 +79,16 @@ async function observeRunJob(sub: RunSubmission, h: LocalHandle, ctx: ProviderCo
       : { state: "Lost", reason: "Lost", message: `Job ${h.jobName} disappeared before reporting a result`, links };
   }
   const pods = podsOf(ctx, sub, "run").sort(rankOrder);
+  const notMaterialized = pods.map((p) => containerState(p, MATERIALIZE_CONTAINER, true)?.terminated).find((t) => t && t.exitCode !== 0);
+  if (notMaterialized) {
+    // The runner's first word says why (SnapshotCorrupt, SnapshotUnavailable…); nothing ran.
+    const [reason, ...rest] = (notMaterialized.message ?? "").split(": ");
+    return {
+      state: "Failed", reason: reason && /^[A-Z][A-Za-z]+$/.test(reason) ? reason : "SnapshotUnavailable",
+      message: `the snapshot was not materialized, the script did not run: ${rest.join(": ") || `init container exited ${notMaterialized.exitCode}`}`,
+      links,
+    };
+  }
   const failedPod = pods.find((p) => (containerState(p, TRAIN_CONTAINER)?.terminated?.exitCode ?? 0) !== 0);
   const shownPod = failedPod ?? pods[0];
   const podLinks = { ...links, ...(shownPod?.metadata.name ? { podName: shownPod.metadata.name } : {}) };
@@ -103,8 +113,19 @@ async function observeRunJob(sub: RunSubmission, h: LocalHandle, ctx: ProviderCo
   return { state: "Starting", ...(problem ? { message: problem } : {}), links: podLinks, pollAfterMs: POLL_PREPARING_MS };
 }
 
+/** The namespace's runner ConfigMap and the attempt's store Secret, before the Job that mounts them. */
+async function ensureDataPlaneObjects(sub: RunSubmission, jobName: string, ctx: ProviderContext): Promise<void> {
+  const namespace = sub.run.metadata.namespace ?? "";
+  if (!sub.storage) throw new TerminalError("no run data plane for this attempt (the operator has no snapshot store)", "StoreNotConfigured");
+  // Create-or-conflict: one request each, no read first (both are immutable once written).
+  await createIfAbsent(ctx, renderRunnerConfigMap(namespace), BuiltinKinds.ConfigMap);
+  await createIfAbsent(ctx, renderAttemptSecret(sub.run, jobName, await sub.storage.runnerEnv()), BuiltinKinds.Secret);
+}
+
 /** Runs attempts as batch/v1 Jobs in this cluster; system-managed environments build first. */
 export const localRunExecutor: RunExecutor = {
+  readsSnapshotFromStore: true,
+
   async submit(sub, ctx) {
     const jobName = runJobName(sub.run.metadata.name ?? "", sub.run.metadata.uid ?? "", sub.attempt);
     const handle: LocalHandle = { jobName, jobCreated: false, submittedAt: ctx.now.toISOString() };
@@ -114,7 +135,8 @@ export const localRunExecutor: RunExecutor = {
       if (!envJob) await createIfAbsent(ctx, buildEnvironmentJob(sub));
       if (!envJob || !jobCondition(envJob, "Complete")) return { ...handle };
     }
-    await createIfAbsent(ctx, buildRunJob(sub, manifestOf(sub.snapshot)));
+    await ensureDataPlaneObjects(sub, jobName, ctx);
+    await createIfAbsent(ctx, buildRunJob(sub));
     return { ...handle, jobCreated: true };
   },
 
