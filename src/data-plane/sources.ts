@@ -27,6 +27,8 @@ export interface SourceProblem {
   readonly terminal: boolean;
   /** Look again after this long (store unreachable, git fetch in flight). */
   readonly retryAfterMs?: number;
+  /** Work in progress rather than a fault (FetchingSource). */
+  readonly progress?: boolean;
 }
 
 export type SourceOutcome = { snapshot: ResolvedSnapshot } | { problem: SourceProblem };
@@ -116,7 +118,7 @@ export class SourceSnapshots {
         (err: unknown) => this.git.set(uid, { done: true, outcome: { problem: safeProblem(err) } }),
       );
     }
-    return { problem: { reason: "FetchingSource", message: `fetching ${spec.revision} from git`, terminal: false, retryAfterMs: GIT_POLL_MS } };
+    return { problem: { reason: "FetchingSource", message: `fetching ${spec.revision} from git`, terminal: false, retryAfterMs: GIT_POLL_MS, progress: true } };
   }
 
   /** Drops a deleted run's pending fetch result. */

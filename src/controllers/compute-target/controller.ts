@@ -19,9 +19,9 @@ export interface ComputeTargetDeps {
 
 async function release(target: ComputeTarget, deps: ComputeTargetDeps, ctx: ReconcileContext): Promise<Result> {
   if (!hasFinalizer(target, FINALIZER)) return done();
-  const entry = deps.providers[target.spec.type];
+  const entry = await deps.providers.entry(target.spec.type);
   const now = new Date(deps.clock.now());
-  const result = entry ? await entry.compute.release(target, providerContext(deps.kube, ctx.log, now)) : { done: true };
+  const result = entry ? await entry.compute.release(target, providerContext(deps.kube, ctx.log, now, ctx.signal)) : { done: true };
   if (!result.done) {
     const status = decideTargetStatus(target, {
       ready: { status: "False", reason: TargetReason.Deleting, severity: "Info", message: "releasing the compute" },
@@ -40,7 +40,7 @@ async function reconcileTarget(key: ObjectKey, deps: ComputeTargetDeps, ctx: Rec
   let target = deps.kube.get<ComputeTarget>(Kinds.ComputeTarget, key);
   if (!target) return done();
   if (target.metadata.deletionTimestamp) return release(target, deps, ctx);
-  const entry = deps.providers[target.spec.type];
+  const entry = await deps.providers.entry(target.spec.type);
   const now = new Date(deps.clock.now());
   const needsFinalizer = typeof entry?.needsFinalizer === "function" ? entry.needsFinalizer(target) : entry?.needsFinalizer;
   if (needsFinalizer && !hasFinalizer(target, FINALIZER)) {
@@ -49,7 +49,7 @@ async function reconcileTarget(key: ObjectKey, deps: ComputeTargetDeps, ctx: Rec
   let obs: TargetObservation;
   let failure: unknown;
   try {
-    obs = entry ? await entry.compute.ensure(target, providerContext(deps.kube, ctx.log, now)) : providerNotAvailable(target.spec.type);
+    obs = entry ? await entry.compute.ensure(target, providerContext(deps.kube, ctx.log, now, ctx.signal)) : providerNotAvailable(target.spec.type);
   } catch (err) {
     const verdict = classifyForCondition(err, TargetReason.AzureError);
     obs = { ready: { status: "False", reason: verdict.reason, severity: verdict.severity, message: verdict.message } };

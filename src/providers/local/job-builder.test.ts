@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { aComputeTarget, aTrainingRun } from "../../../test/fixtures/builders.js";
 import { buildSnapshot } from "../../snapshot/build.js";
-import type { RunSubmission } from "../types.js";
+import type { Attempt } from "../types.js";
 import { buildEnvironmentJob, buildRunJob, runJobName } from "./job-builder.js";
 
 type Container = { name: string; command: string[]; env: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[]; securityContext: Record<string, unknown>; resources?: unknown; volumeMounts: { name: string; mountPath: string }[] };
@@ -9,14 +9,14 @@ type PodSpec = { containers: Container[]; initContainers: Container[]; terminati
 type JobSpec = { completionMode?: string; completions: number; backoffLimit: number; activeDeadlineSeconds?: number; template: { spec: PodSpec } };
 
 const snapshot = buildSnapshot([{ path: "train.py", content: "print(1)" }, { path: "lib/util.py", content: "x = 1" }]);
-function submission(config: Partial<RunSubmission["config"]> = {}): RunSubmission {
+function submission(config: Partial<Attempt["config"]> = {}): Attempt {
   return {
-    run: aTrainingRun(), target: aComputeTarget(), attempt: 2, runId: "exp_1", snapshot, environmentHash: "abc123",
+    run: aTrainingRun(), target: aComputeTarget(), number: 2, handle: undefined, runId: "exp_1", snapshot, environmentHash: "abc123",
     argv: ["train.py", "--lr", "0.1; rm -rf /"], interpreterNeeded: true,
     config: { computeTargetRef: { name: "local" }, framework: "Python", nodeCount: 1, processCountPerNode: 1, ...config },
   };
 }
-const specOf = (sub: RunSubmission) => buildRunJob(sub).spec as JobSpec;
+const specOf = (sub: Attempt) => buildRunJob(sub).spec as JobSpec;
 const userArgv = (c: Container) => c.command.slice(c.command.indexOf("--") + 1);
 
 describe("buildRunJob", () => {

@@ -1,14 +1,13 @@
 import { createHash } from "node:crypto";
 import { Labels } from "../../api/v1alpha1/index.js";
 import type { KubeObject } from "../../kube/types.js";
-import { isSystemManaged } from "../../controllers/run-configuration/environment-hash.js";
-import type { RunSubmission } from "../types.js";
+import type { Attempt } from "../types.js";
 import {
   attemptSecretName, dataPlaneVolumes, materializeContainer, runContainerEnv, runContainerMounts, runThroughRunner,
   TERMINATION_GRACE_SECONDS,
 } from "./data-plane-parts.js";
 import { ownerReferenceTo } from "./owner.js";
-import { localSpecOf } from "./local-spec.js";
+import { isSystemManaged, localSpecOf } from "./local-spec.js";
 import {
   baseLabels, basePodSpec, cacheOwnershipInit, environmentCacheVolume, Paths, restrictedContainerSecurity,
   scratchMounts, scratchVolumes,
@@ -22,12 +21,12 @@ export function runJobName(runName: string, runUid: string, attempt: number): st
   return `${runName.slice(0, 63 - suffix.length).replace(/[-.]+$/, "")}${suffix}`;
 }
 
-export function interpreterFor(sub: RunSubmission): string {
+export function interpreterFor(sub: Attempt): string {
   if (isSystemManaged(sub.config)) return `${Paths.envs}/${sub.environmentHash}/bin/python`;
   return sub.config.environment?.userManaged?.interpreterPath ?? "python3";
 }
 
-function environmentVariables(sub: RunSubmission): Record<string, unknown>[] {
+function environmentVariables(sub: Attempt): Record<string, unknown>[] {
   const processes = sub.config.nodeCount * sub.config.processCountPerNode;
   const fixed: Record<string, string> = {
     HOME: Paths.tmp,
@@ -35,7 +34,7 @@ function environmentVariables(sub: RunSubmission): Record<string, unknown>[] {
     PYTHONDONTWRITEBYTECODE: "1",
     AML_RUN_ID: sub.runId,
     AML_EXPERIMENT_NAME: sub.run.spec.experimentName,
-    AML_ATTEMPT: String(sub.attempt),
+    AML_ATTEMPT: String(sub.number),
     AML_OUTPUT_DIR: `${Paths.source}/outputs`,
     AML_SNAPSHOT_DIGEST: sub.snapshot.digest,
     NODE_COUNT: String(sub.config.nodeCount),
@@ -49,7 +48,7 @@ function environmentVariables(sub: RunSubmission): Record<string, unknown>[] {
   return env;
 }
 
-function resources(sub: RunSubmission): Record<string, unknown> | undefined {
+function resources(sub: Attempt): Record<string, unknown> | undefined {
   const r = sub.config.resources;
   if (!r) return undefined;
   const limits: Record<string, string | number> = {};
@@ -65,13 +64,13 @@ function resources(sub: RunSubmission): Record<string, unknown> | undefined {
  * An init container materializes the verified snapshot into the `source` emptyDir; the command
  * runs there through the runner, which keeps ./outputs and the log in the store.
  */
-export function buildRunJob(sub: RunSubmission): KubeObject {
+export function buildRunJob(sub: Attempt): KubeObject {
   const local = localSpecOf(sub.target);
   const image = sub.config.docker?.baseImage ?? local.image;
-  const name = runJobName(sub.run.metadata.name ?? "", sub.run.metadata.uid ?? "", sub.attempt);
+  const name = runJobName(sub.run.metadata.name ?? "", sub.run.metadata.uid ?? "", sub.number);
   const labels = baseLabels({
     [Labels.run]: sub.run.metadata.name ?? "", [Labels.runUid]: sub.run.metadata.uid ?? "",
-    [Labels.attempt]: String(sub.attempt), [Labels.role]: "run",
+    [Labels.attempt]: String(sub.number), [Labels.role]: "run",
   });
   const argv = sub.interpreterNeeded ? [interpreterFor(sub), ...sub.argv] : [...sub.argv];
   const secret = attemptSecretName(name);
@@ -140,7 +139,7 @@ echo "environment $AML_ENV_HASH ready"
 export const envBuildJobName = (hash: string): string => `aml-env-${hash}`;
 
 /** The environment-build Job (shared by every run with the same hash in the namespace). */
-export function buildEnvironmentJob(sub: RunSubmission): KubeObject {
+export function buildEnvironmentJob(sub: Attempt): KubeObject {
   const local = localSpecOf(sub.target);
   const image = sub.config.docker?.baseImage ?? local.image;
   const packages = sub.config.environment?.systemManaged?.pipPackages ?? [];

@@ -96,10 +96,10 @@ describe("HDInsight: spark-submit on the head node over SSH", () => {
     let o: RunObservation;
     do {
       await new Promise((r) => setTimeout(r, 500));
-      o = await entry.executor!.observe(sub, h, ctx);
+      o = await entry.executor!.observe({ ...sub, handle: h }, ctx);
     } while (!(o.outputTail ?? "").includes("spark up") && Date.now() < deadline);
     expect(o.state).toBe("Running");
-    await entry.executor!.cancel(sub, h, ctx);
+    await entry.executor!.cancel({ ...sub, handle: h }, ctx);
     const { obs } = await observeUntilDone(entry.executor!, sub, h, { ctx, timeoutMs: 60_000 });
     expect(obs.state).toBe("Failed");
     // The driver JVM (SparkSubmit) is gone; "[o]rg" keeps pgrep from matching its own shell.
