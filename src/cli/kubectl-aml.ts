@@ -109,7 +109,7 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     }
     return await dispatch({ command, v: parsed.values, operands: rest, extra }, io);
   } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    if (err instanceof UsageError || String((err as { code?: unknown }).code ?? "").startsWith("ERR_PARSE_ARGS")) {
       io.err.write(`error: ${(err as Error).message}\nRun 'kubectl aml --help' for usage.\n`);
       return 2;
     }
