@@ -26,6 +26,9 @@ export interface TextFile { readonly path: string; readonly content: string; rea
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
+/** What the controller uses of RunData (unit tests of the controller give a store-less one). */
+export type RunDataPort = Pick<RunData, "resolveSource" | "storage" | "verdict" | "textFiles" | "deleteRun">;
+
 export class RunData {
   readonly sources: SourceSnapshots;
 

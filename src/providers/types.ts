@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type {
-  ComputeTarget, ComputeTargetStatus, ComputeTargetType, Condition, RunConfigurationSpec, RunLinks, TrainingRun,
+  ComputeTarget, ComputeTargetStatus, ComputeTargetType, Condition, Reason, RunConfigurationSpec, RunLinks, TrainingRun,
 } from "../api/v1alpha1/index.js";
 import type { KubeClient } from "../kube/client.js";
 import type { AttemptStorage } from "../data-plane/data-plane.js";
@@ -26,7 +26,7 @@ export interface ProviderContext {
 
 /** The Ready verdict and status fields a provider observed for a target. */
 export interface TargetObservation {
-  readonly ready: Pick<Condition, "status" | "reason" | "message"> & { severity?: Condition["severity"] };
+  readonly ready: Pick<Condition, "status" | "message"> & { reason: Reason; severity?: Condition["severity"] };
   /** Fields merged into ComputeTarget.status (capabilities, nodes, provisioningState, operation...). */
   readonly status?: Partial<Omit<ComputeTargetStatus, "conditions" | "observedGeneration">>;
   /** Check again after this long (polling an LRO, re-probing a VM). */
@@ -95,7 +95,7 @@ export interface RunObservation<H = unknown> {
   /** Last lines of output, bounded by the executor (≤ 8 KiB, see shared/output-tail.ts). */
   readonly outputTail?: string;
   /** Machine-readable cause for Failed/Preparing (e.g. EnvironmentFailed, OOMKilled). */
-  readonly reason?: string;
+  readonly reason?: Reason;
   readonly message?: string;
   readonly links?: RunLinks;
   /** Updated handle to persist (e.g. a verdict worth remembering). */
@@ -143,7 +143,7 @@ export interface RunExecutor<H = unknown> {
 
 /** Why a run configuration cannot run on a target: the RunConfiguration's Ready=False reason and message. */
 export interface ValidationProblem {
-  readonly reason: string;
+  readonly reason: Reason;
   readonly message: string;
 }
 

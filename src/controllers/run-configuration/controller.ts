@@ -1,10 +1,11 @@
-import { Kinds, type ComputeTarget, type RunConfiguration } from "../../api/v1alpha1/index.js";
+import { ErrorReason, Kinds, type ComputeTarget, type RunConfiguration } from "../../api/v1alpha1/index.js";
 import type { KubeClient } from "../../kube/client.js";
 import { keyOf, type KubeObject, type ObjectKey } from "../../kube/types.js";
 import type { ProviderRegistry } from "../../providers/types.js";
 import type { Clock } from "../../runtime/clock.js";
 import type { ControllerSpec } from "../../runtime/controller-spec.js";
 import { done, type Result } from "../../runtime/result.js";
+import { reportingErrors } from "../shared/error-condition.js";
 import { writeStatusIfChanged } from "../shared/status-writer.js";
 import { decideRunConfigurationStatus, type RunConfigurationWorld } from "./decide.js";
 
@@ -26,9 +27,15 @@ async function gather(rc: RunConfiguration, deps: RunConfigurationDeps): Promise
 async function reconcile(key: ObjectKey, deps: RunConfigurationDeps): Promise<Result> {
   const rc = deps.kube.get<RunConfiguration>(Kinds.RunConfiguration, key);
   if (!rc) return done();
-  const world = await gather(rc, deps);
-  await writeStatusIfChanged(deps.kube, Kinds.RunConfiguration, rc, decideRunConfigurationStatus(rc, world, new Date(deps.clock.now())));
-  return done();
+  const now = new Date(deps.clock.now());
+  return reportingErrors({
+    kube: deps.kube, kind: Kinds.RunConfiguration, current: () => rc, fallback: () => ErrorReason.ReconcileError,
+    statusFor: (failure) => decideRunConfigurationStatus(rc, { failure }, now),
+  }, async () => {
+    const world = await gather(rc, deps);
+    await writeStatusIfChanged(deps.kube, Kinds.RunConfiguration, rc, decideRunConfigurationStatus(rc, world, now));
+    return done();
+  });
 }
 
 export function runConfigurationController(deps: RunConfigurationDeps): ControllerSpec {

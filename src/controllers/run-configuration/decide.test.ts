@@ -12,7 +12,7 @@ const rc = (spec: Partial<RunConfiguration["spec"]> = {}): RunConfiguration => (
 const readyOf = (s: ReturnType<typeof decideRunConfigurationStatus>) => s.conditions?.find((c) => c.type === "Ready");
 
 describe("decideRunConfigurationStatus", () => {
-  const unsupported = { reason: "UnsupportedOnTarget", message: "framework PySpark needs a Spark target" };
+  const unsupported = { reason: "UnsupportedOnTarget" as const, message: "framework PySpark needs a Spark target" };
   it.each([
     ["is Ready when its target is Ready", rc(), { target: aComputeTarget(ready("True")) }, ["True", "Ready"]],
     ["waits for a target that is not Ready", rc(), { target: aComputeTarget(ready("False")) }, ["False", "ComputeTargetNotReady"]],

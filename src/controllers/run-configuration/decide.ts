@@ -3,6 +3,7 @@ import {
 } from "../../api/v1alpha1/index.js";
 import type { ValidationProblem } from "../../providers/types.js";
 import { isTrue, setCondition } from "../../runtime/conditions.js";
+import type { ErrorVerdict } from "../shared/error-condition.js";
 import { environmentHash } from "./environment-hash.js";
 
 type Verdict = { status: "True" | "False"; reason: string; message: string; severity?: "Error" | "Warning" };
@@ -12,10 +13,13 @@ export interface RunConfigurationWorld {
   readonly target?: ComputeTarget;
   /** ProviderEntry.validate's answer; what a target type cannot run is the provider's to say. */
   readonly problem?: ValidationProblem;
+  /** Gathering failed (the provider could not load...): shown until a retry succeeds. */
+  readonly failure?: ErrorVerdict;
 }
 
-function verdictFor(rc: RunConfiguration, { target, problem }: RunConfigurationWorld): Verdict {
+function verdictFor(rc: RunConfiguration, { target, problem, failure }: RunConfigurationWorld): Verdict {
   const name = rc.spec.computeTargetRef.name;
+  if (failure) return { status: "False", reason: failure.reason, severity: failure.severity, message: failure.message };
   if (!target) return { status: "False", reason: RunConfigReason.ComputeTargetNotFound, severity: "Warning", message: `ComputeTarget ${name} not found` };
   if (problem) return { status: "False", reason: problem.reason, severity: "Error", message: problem.message };
   if (!isTrue(target.status?.conditions, ConditionType.Ready)) {

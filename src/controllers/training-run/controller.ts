@@ -1,19 +1,20 @@
 import {
-  FINALIZER, Kinds, Labels, RunReason, type ComputeTarget, type TrainingRun, type TrainingRunStatus,
+  ErrorReason, FINALIZER, Kinds, Labels, RunReason, type ComputeTarget, type Reason, type TrainingRun, type TrainingRunStatus,
 } from "../../api/v1alpha1/index.js";
 import type { KubeClient } from "../../kube/client.js";
 import { BuiltinKinds, keyOf, type KubeObject, type ObjectKey } from "../../kube/types.js";
 import type { Clock } from "../../runtime/clock.js";
 import type { ControllerSpec } from "../../runtime/controller-spec.js";
-import { TerminalError, TransientError } from "../../runtime/errors.js";
+import { TransientError } from "../../runtime/errors.js";
 import { hasFinalizer, withFinalizer, withoutFinalizer } from "../../runtime/finalizers.js";
 import { done, requeueAfter, type ReconcileContext, type Result } from "../../runtime/result.js";
 import type { ProviderContext, ProviderRegistry } from "../../providers/types.js";
-import type { RunData } from "../../data-plane/run-data.js";
+import type { RunDataPort as RunData } from "../../data-plane/run-data.js";
+import { reportingErrors } from "../shared/error-condition.js";
 import { providerContext } from "../shared/provider-context.js";
 import { StaleReadGuard, writeStatusIfChanged } from "../shared/status-writer.js";
 import { asAttempt, attemptBase, currentAttempt, digestOnly, type CurrentAttempt } from "./attempt.js";
-import { decideRun, isFinished, type RunPlan } from "./decide.js";
+import { decideError, decideRun, isFinished, type RunPlan } from "./decide.js";
 import { gatherRun, type Gathered } from "./gather.js";
 
 export interface TrainingRunDeps {
@@ -36,7 +37,7 @@ async function ensureFinalizer(run: TrainingRun, deps: TrainingRunDeps): Promise
 /** Frees what an ended attempt holds (RunExecutor.release); requeues while that is in progress. */
 async function release(current: CurrentAttempt, ctx: ProviderContext): Promise<void> {
   const released = await current.executor.release?.(asAttempt(current), ctx);
-  if (released && !released.done) throw new TransientError("releasing the run's resources", released.requeueAfterMs ?? 5_000, { reason: "Releasing" });
+  if (released && !released.done) throw new TransientError("releasing the run's resources", released.requeueAfterMs ?? 5_000, { reason: RunReason.Releasing });
 }
 
 /** Carries out the plan's one action; returns the status to write (with the new handle). */
@@ -107,29 +108,36 @@ function recordTransition(kube: KubeClient, run: TrainingRun, status: TrainingRu
 }
 
 async function reconcileRun(key: ObjectKey, deps: TrainingRunDeps, rctx: ReconcileContext): Promise<Result> {
-  let run = deps.kube.get<TrainingRun>(Kinds.TrainingRun, key);
-  if (!run) {
+  const read = deps.kube.get<TrainingRun>(Kinds.TrainingRun, key);
+  if (!read) {
     deps.guard?.forget(key);
     return done();
   }
-  if (deps.guard?.isStale(run)) return done();
+  if (deps.guard?.isStale(read)) return done();
+  let run = read;
+  let fallback: Reason = ErrorReason.ReconcileError;
   const ctx = providerContext(deps.kube, rctx.log, new Date(deps.clock.now()), rctx.signal);
-  if (run.metadata.deletionTimestamp) return finalize(run, deps, ctx);
-  const gathered = await gatherRun(run, deps.providers, ctx, deps.runData);
-  const plan = decideRun(run, gathered.world);
-  if (plan.action.kind === "Submit") run = await ensureFinalizer(run, deps);
-  let status: TrainingRunStatus;
-  try {
-    status = await act({ run, plan, gathered }, deps, ctx);
-  } catch (err) {
-    if (!(err instanceof TerminalError)) throw err;
-    const failed = decideRun(run, { ...gathered.world, observation: { state: "Failed", reason: RunReason.SubmissionFailed, message: err.message } });
-    status = failed.status.phase === "Failed" ? failed.status : { ...plan.status, phase: "Failed" };
-  }
-  recordTransition(deps.kube, run, status);
-  const written = await writeStatusIfChanged(deps.kube, Kinds.TrainingRun, run, status);
-  deps.guard?.wrote(run, written);
-  return plan.requeueAfterMs !== undefined ? requeueAfter(plan.requeueAfterMs) : done();
+  return reportingErrors({
+    kube: deps.kube, kind: Kinds.TrainingRun, current: () => run, fallback: () => fallback,
+    statusFor: (verdict) => {
+      const status = decideError(run, verdict, ctx.now);
+      recordTransition(deps.kube, run, status);
+      return status;
+    },
+    wrote: (before, after) => deps.guard?.wrote(before, after),
+  }, async () => {
+    if (run.metadata.deletionTimestamp) return finalize(run, deps, ctx);
+    const gathered = await gatherRun(run, deps.providers, ctx, deps.runData);
+    const plan = decideRun(run, gathered.world);
+    if (plan.action.kind === "Submit") run = await ensureFinalizer(run, deps);
+    // A submit that fails without a reason of its own failed as a submission.
+    if (plan.action.kind === "Submit" || plan.action.kind === "ContinueSubmit") fallback = RunReason.SubmissionFailed;
+    const status = await act({ run, plan, gathered }, deps, ctx);
+    recordTransition(deps.kube, run, status);
+    const written = await writeStatusIfChanged(deps.kube, Kinds.TrainingRun, run, status);
+    deps.guard?.wrote(run, written);
+    return plan.requeueAfterMs !== undefined ? requeueAfter(plan.requeueAfterMs) : done();
+  });
 }
 
 /** Maps an object to the runs it may unblock (not-yet-started runs of the namespace naming it). */

@@ -5,6 +5,7 @@ import {
 import { isTrue, setCondition } from "../../runtime/conditions.js";
 import type { RunObservation, Snapshot } from "../../providers/types.js";
 import type { AttemptVerdict } from "../../data-plane/run-data.js";
+import type { ErrorVerdict } from "../shared/error-condition.js";
 import type { Problem } from "./resolve.js";
 
 /** Everything decideRun needs, gathered by the controller (read-only). */
@@ -101,6 +102,13 @@ function deadlineOf(run: TrainingRun, config: RunConfigurationSpec | undefined):
 }
 
 const OUTPUTS_POLL_MS = 5_000;
+/** ResourcesReleased=True once release or cleanup succeeded (the plan's status is written only then). */
+function releasedCondition(run: TrainingRun, status: TrainingRunStatus, now: Date, message: string): TrainingRunStatus {
+  const conditions = setCondition(status.conditions, {
+    type: ConditionType.ResourcesReleased, status: "True", reason: RunReason.Released, message, observedGeneration: run.metadata.generation ?? 0,
+  }, now);
+  return { ...status, conditions };
+}
 
 function decideFinished(run: TrainingRun, world: RunWorld): RunPlan {
   const status = run.status ?? {};
@@ -108,14 +116,35 @@ function decideFinished(run: TrainingRun, world: RunWorld): RunPlan {
   if (world.verdict?.outputs && !status.outputs) return { status: { ...status, outputs: world.verdict.outputs }, action: { kind: "None" } };
   if (world.awaitingOutputs && !world.verdict) return { status, action: { kind: "None" }, requeueAfterMs: OUTPUTS_POLL_MS };
   if (world.executorReleases && status.execution && !status.execution.released) {
-    return { status: { ...status, execution: { ...status.execution, released: true } }, action: { kind: "Release" } };
+    const released = releasedCondition(run, status, world.now, "what the run held on its target that costs money was released");
+    return { status: { ...released, execution: { ...status.execution, released: true } }, action: { kind: "Release" } };
   }
   const ttl = run.spec.ttlSecondsAfterFinished;
   // A run that never submitted anything has nothing on the target to clean.
   if (ttl === undefined || !status.completionTime || !status.execution || status.execution.cleanedUp) return { status, action: { kind: "None" } };
   const due = Date.parse(status.completionTime) + ttl * 1000;
   if (world.now.getTime() < due) return { status, action: { kind: "None" }, requeueAfterMs: due - world.now.getTime() };
-  return { status: { ...status, execution: { ...status.execution, cleanedUp: true } }, action: { kind: "Cleanup" } };
+  const cleaned = releasedCondition(run, status, world.now, `ttlSecondsAfterFinished (${ttl}s) passed: what the run left on its target was removed`);
+  return { status: { ...cleaned, execution: { ...status.execution, cleanedUp: true } }, action: { kind: "Cleanup" } };
+}
+
+/**
+ * The status that shows an error met while reconciling the run (pure). A finished (or deleted) run
+ * keeps its phase and Succeeded condition: the error goes to ResourcesReleased. Otherwise a
+ * terminal error fails the run (Succeeded=False with the reason, completionTime set) and a transient
+ * one keeps the phase with Succeeded=Unknown naming the reason while the queue retries.
+ */
+export function decideError(run: TrainingRun, verdict: ErrorVerdict, now: Date): TrainingRunStatus {
+  const status = run.status ?? {};
+  if (isFinished(run) || run.metadata.deletionTimestamp) {
+    const conditions = setCondition(status.conditions, {
+      type: ConditionType.ResourcesReleased, status: "False", reason: verdict.reason, message: verdict.message,
+      severity: verdict.severity, observedGeneration: run.metadata.generation ?? 0,
+    }, now);
+    return { ...status, conditions };
+  }
+  if (verdict.terminal) return withState(run, status, { phase: "Failed", succeeded: fail(verdict.reason, verdict.message), now });
+  return withState(run, status, { phase: status.phase ?? "Queued", succeeded: pending(verdict.reason, verdict.message, "Warning"), now });
 }
 
 /** Not submitted yet: wait for references and the target, or submit attempt 1. */

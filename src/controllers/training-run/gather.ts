@@ -4,7 +4,7 @@ import { isTrue } from "../../runtime/conditions.js";
 import type { ProviderContext, ProviderRegistry, RunObservation, Snapshot } from "../../providers/types.js";
 import type { SnapshotStatus } from "../../api/v1alpha1/index.js";
 import { StoreError } from "../../data-plane/errors.js";
-import { snapshotStatusOf, type AttemptVerdict, type RunData } from "../../data-plane/run-data.js";
+import { snapshotStatusOf, type AttemptVerdict, type RunDataPort as RunData } from "../../data-plane/run-data.js";
 import { environmentHash } from "../run-configuration/environment-hash.js";
 import { asAttempt, attemptBase, currentAttempt, digestOnly, type CurrentAttempt } from "./attempt.js";
 import { isFinished, type RunWorld } from "./decide.js";

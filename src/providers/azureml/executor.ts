@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { AzureMachineLearningWorkspaces, CommandJob, JobBase } from "@azure/arm-machinelearning";
 import { BlobServiceClient, StorageSharedKeyCredential, AnonymousCredential, type ContainerClient } from "@azure/storage-blob";
 import { stringify as toYaml } from "yaml";
-import { TERMINAL_PHASES, type AmlComputeTargetSpec, type ComputeTarget, type RunConfigurationSpec, type TrainingRun } from "../../api/v1alpha1/index.js";
+import { TERMINAL_PHASES, type Reason, type AmlComputeTargetSpec, type ComputeTarget, type RunConfigurationSpec, type TrainingRun } from "../../api/v1alpha1/index.js";
 import { RunReason, TargetReason } from "../../api/v1alpha1/index.js";
 import { TerminalError, TransientError } from "../../runtime/errors.js";
 import { decodeShape } from "../shared/handle.js";
@@ -47,7 +47,7 @@ export function shellJoin(argv: readonly string[]): string {
 }
 
 /** Azure ML job status → attempt state (reason keeps Azure's word for the display phase). */
-export function mapJobStatus(status: string | undefined): { state: AttemptState; reason: string } {
+export function mapJobStatus(status: string | undefined): { state: AttemptState; reason: Reason } {
   switch (status) {
     case "NotStarted":
     case "Queued":
@@ -64,7 +64,7 @@ export function mapJobStatus(status: string | undefined): { state: AttemptState;
     case "CancelRequested":
     case "Unknown":
     case undefined:
-      return { state: "Running", reason: status === "CancelRequested" ? "CancelRequested" : RunReason.Running };
+      return { state: "Running", reason: status === "CancelRequested" ? RunReason.CancelRequested : RunReason.Running };
     case "Finalizing":
       return { state: "Running", reason: RunReason.Finalizing };
     case "Completed":

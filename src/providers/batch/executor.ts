@@ -1,4 +1,4 @@
-import type { ComputeTarget, RunConfigurationSpec, TrainingRun } from "../../api/v1alpha1/index.js";
+import type { ComputeTarget, Reason, RunConfigurationSpec, TrainingRun } from "../../api/v1alpha1/index.js";
 import { RunReason, TargetReason } from "../../api/v1alpha1/index.js";
 import { TerminalError } from "../../runtime/errors.js";
 import type { ResolvedAzureMlConfig } from "../azureml/config.js";
@@ -39,7 +39,7 @@ export function batchCommandLine(sub: Pick<Attempt, "argv" | "interpreterNeeded"
 }
 
 /** Batch task state → attempt state and the reason shown by the display phase. */
-export function mapTaskState(t: BatchTask): { state: AttemptState; reason: string } {
+export function mapTaskState(t: BatchTask): { state: AttemptState; reason: Reason } {
   switch (t.state) {
     case "active":
       return { state: "Queued", reason: RunReason.Queued };

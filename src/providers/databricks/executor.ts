@@ -1,4 +1,4 @@
-import type { ComputeTarget, RunConfigurationSpec, TrainingRun } from "../../api/v1alpha1/index.js";
+import type { ComputeTarget, Reason, RunConfigurationSpec, TrainingRun } from "../../api/v1alpha1/index.js";
 import { RunReason } from "../../api/v1alpha1/index.js";
 import { decodeShape } from "../shared/handle.js";
 import type { Attempt, AttemptState, ProviderContext, RunExecutor, RunObservation } from "../types.js";
@@ -22,7 +22,7 @@ export function databricksIdempotencyToken(run: TrainingRun, attempt: number): s
 }
 
 /** Databricks run state → attempt state; `reason` keeps the display phase's word. */
-export function mapRunState(s: DatabricksRun["state"]): { state: AttemptState; reason: string } {
+export function mapRunState(s: DatabricksRun["state"]): { state: AttemptState; reason: Reason } {
   switch (s?.life_cycle_state) {
     case "QUEUED":
     case "BLOCKED":

@@ -1,5 +1,5 @@
 import { BuiltinKinds, type KubeObject, type ResourceKind } from "../../kube/types.js";
-import { Labels } from "../../api/v1alpha1/index.js";
+import { isReason, Labels, RunReason } from "../../api/v1alpha1/index.js";
 import { ConflictError, TerminalError } from "../../runtime/errors.js";
 import { decodeShape } from "../shared/handle.js";
 import type { Attempt, ProviderContext, RunExecutor, RunObservation } from "../types.js";
@@ -85,7 +85,7 @@ async function observeRunJob(sub: LocalAttempt, h: LocalHandle, ctx: ProviderCon
     // The runner's first word says why (SnapshotCorrupt, SnapshotUnavailable…); nothing ran.
     const [reason, ...rest] = (notMaterialized.message ?? "").split(": ");
     return {
-      state: "Failed", reason: reason && /^[A-Z][A-Za-z]+$/.test(reason) ? reason : "SnapshotUnavailable",
+      state: "Failed", reason: reason && isReason(reason) ? reason : RunReason.SnapshotUnavailable,
       message: `the snapshot was not materialized, the script did not run: ${rest.join(": ") || `init container exited ${notMaterialized.exitCode}`}`,
       links,
     };

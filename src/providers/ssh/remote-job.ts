@@ -1,3 +1,4 @@
+import { isReason, RunReason, type Reason } from "../../api/v1alpha1/index.js";
 import type { RunObservation, Attempt } from "../types.js";
 import { TerminalError } from "../../runtime/errors.js";
 
@@ -185,7 +186,7 @@ type Base = Pick<RunObservation, "outputTail" | "links">;
 function finished(f: Record<string, string | undefined>, base: Base): RunObservation<never> {
   const exitCode = Number(f.exit_code);
   // The launcher's reasons are RunReason values, except SnapshotFailed (a failed copy on the VM).
-  const reason = f.reason === "SnapshotFailed" ? "SubmissionFailed" : (f.reason ?? "ScriptFailed");
+  const reason: Reason = f.reason === "SnapshotFailed" ? RunReason.SubmissionFailed : (f.reason !== undefined && isReason(f.reason) ? f.reason : RunReason.ScriptFailed);
   if (exitCode === 0 && reason === "Completed") return { ...base, state: "Succeeded", exitCode, reason };
   return { ...base, state: "Failed", exitCode, reason, message: failureMessage(reason, exitCode) };
 }

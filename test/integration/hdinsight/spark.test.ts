@@ -108,9 +108,9 @@ describe("HDInsight: spark-submit on the head node over SSH", () => {
     expect(jvms()).toBe("");
   }, 180_000);
 
-  it("refuses system-managed environments and commands with a clear reason", async () => {
+  it("refuses system-managed environments (at validation) and commands (at submit) with a clear reason", async () => {
     const managed = aSubmission({ target: target(), files: { "train.py": "" }, config: { environment: { systemManaged: { pipPackages: ["numpy"] } } } as never });
-    await expect(entry.executor!.submit(managed, ctx)).rejects.toMatchObject({ reason: "UnsupportedOnTarget" });
+    expect(entry.validate(managed.config, managed.target)).toMatchObject({ reason: "UnsupportedOnTarget" });
     const cmd = aSubmission({ target: target(), files: {}, command: ["echo", "hi"] });
     await expect(entry.executor!.submit(cmd, ctx)).rejects.toMatchObject({ reason: "InvalidSpec" });
   });
