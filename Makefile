@@ -29,7 +29,7 @@ lint: deps
 	hack/shellcheck.sh
 
 build: deps
-	tsc -p tsconfig.json
+	tsc -p tsconfig.json && node scripts/copy-runner.mjs
 
 test-unit: deps
 	vitest run --project unit
