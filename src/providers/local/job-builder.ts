@@ -1,10 +1,14 @@
 import { createHash } from "node:crypto";
 import { Labels } from "../../api/v1alpha1/index.js";
 import type { KubeObject } from "../../kube/types.js";
-import { ownerReferenceTo, snapshotConfigMapName, type SnapshotManifest } from "../../snapshot/store.js";
 import type { Attempt } from "../types.js";
+import {
+  attemptSecretName, dataPlaneVolumes, materializeContainer, runContainerEnv, runContainerMounts, runThroughRunner,
+  TERMINATION_GRACE_SECONDS,
+} from "./data-plane-parts.js";
 import { distributionEnv, fitName, JOB_NAME_MAX, layoutOf, MASTER_PORT, needsLauncher, type Layout } from "./distribution.js";
 import { launchedArgv } from "./launcher.js";
+import { ownerReferenceTo } from "./owner.js";
 import { isSystemManaged, localSpecOf } from "./local-spec.js";
 import {
   baseLabels, basePodSpec, cacheOwnershipInit, environmentCacheVolume, Paths, restrictedContainerSecurity,
@@ -44,7 +48,7 @@ function environmentVariables(sub: Attempt, layout: Layout): Record<string, unkn
     AML_RUN_ID: sub.runId,
     AML_EXPERIMENT_NAME: sub.run.spec.experimentName,
     AML_ATTEMPT: String(sub.number),
-    AML_OUTPUT_DIR: Paths.outputs,
+    AML_OUTPUT_DIR: `${Paths.source}/outputs`,
     AML_SNAPSHOT_DIGEST: sub.snapshot.digest,
   };
   // The rank variables win over user variables of the same name: they describe this attempt.
@@ -70,15 +74,19 @@ function resources(sub: Attempt): Record<string, unknown> | undefined {
  * The batch/v1 Job of one attempt: an Indexed Job when nodeCount > 1, all ranks created at once
  * (parallelism = completions). backoffLimit 0: the first failed rank fails the Job and the Job
  * controller stops the other ranks; retries are our attempts, never a lone restarted rank.
+ * An init container materializes the verified snapshot into the `source` emptyDir; the command
+ * runs there through the runner, which keeps ./outputs and the log in the store.
  */
-export function buildRunJob(sub: Attempt, manifest: SnapshotManifest): KubeObject {
+export function buildRunJob(sub: Attempt): KubeObject {
   const local = localSpecOf(sub.target);
   const image = sub.config.docker?.baseImage ?? local.image;
   const layout = layoutOfAttempt(sub);
   const name = layout.jobName;
   const labels = baseLabels({ [Labels.run]: sub.run.metadata.name ?? "", ...attemptPodLabels(sub) });
   const script = sub.interpreterNeeded ? [interpreterFor(sub), ...sub.argv] : [...sub.argv];
+  // Several slots per pod: the runner runs the launcher, which starts one process per slot.
   const argv = needsLauncher(layout) ? launchedArgv(interpreterFor(sub), script) : script;
+  const secret = attemptSecretName(name);
   const systemManaged = isSystemManaged(sub.config);
   const deadline = sub.config.maxRunDurationSeconds ?? sub.run.spec.activeDeadlineSeconds;
   return {
@@ -97,32 +105,27 @@ export function buildRunJob(sub: Attempt, manifest: SnapshotManifest): KubeObjec
           // The pause container becomes PID 1, so the script gets SIGTERM's default action on
           // cancel instead of being ignored as PID 1 and killed only after the grace period.
           shareProcessNamespace: true,
+          terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
           // Stable names `<job>-<index>.<service>` through the attempt's headless Service.
           ...(layout.serviceName ? { subdomain: layout.serviceName } : {}),
           ...(local.nodeSelector ? { nodeSelector: local.nodeSelector } : {}),
           ...(local.priorityClassName ? { priorityClassName: local.priorityClassName } : {}),
+          initContainers: [materializeContainer({ image, pullPolicy: local.imagePullPolicy, secret, digest: sub.snapshot.digest })],
           containers: [{
             name: TRAIN_CONTAINER, image, imagePullPolicy: local.imagePullPolicy,
-            command: argv, workingDir: Paths.source,
-            env: environmentVariables(sub, layout),
+            command: runThroughRunner(argv), workingDir: Paths.source,
+            env: [...environmentVariables(sub, layout), ...runContainerEnv(secret)],
             ...(resources(sub) ? { resources: resources(sub) } : {}),
             securityContext: restrictedContainerSecurity,
             volumeMounts: [
-              { name: "source", mountPath: Paths.source, readOnly: true },
+              ...runContainerMounts,
               ...scratchMounts,
               ...(systemManaged ? [{ name: "envs", mountPath: Paths.envs, readOnly: true }] : []),
               ...(sub.config.docker?.shmSize ? [{ name: "dshm", mountPath: "/dev/shm" }] : []),
             ],
           }],
           volumes: [
-            {
-              name: "source",
-              configMap: {
-                name: snapshotConfigMapName(sub.run.metadata.name ?? ""),
-                defaultMode: 0o444,
-                items: manifest.files.map((f) => ({ key: f.key, path: f.path, ...(f.mode !== undefined ? { mode: f.mode } : {}) })),
-              },
-            },
+            ...dataPlaneVolumes(),
             ...scratchVolumes,
             ...(systemManaged ? [environmentCacheVolume(local)] : []),
             ...(sub.config.docker?.shmSize ? [{ name: "dshm", emptyDir: { medium: "Memory", sizeLimit: sub.config.docker.shmSize } }] : []),

@@ -1,9 +1,9 @@
 import { BuiltinKinds, type KubeObject, type ResourceKind } from "../../kube/types.js";
-import { Labels, RunReason } from "../../api/v1alpha1/index.js";
-import { ConflictError } from "../../runtime/errors.js";
-import { manifestOf } from "../../snapshot/store.js";
+import { isReason, Labels, RunReason } from "../../api/v1alpha1/index.js";
+import { ConflictError, TerminalError } from "../../runtime/errors.js";
 import { decodeShape } from "../shared/handle.js";
 import type { Attempt, ProviderContext, RunExecutor, RunObservation } from "../types.js";
+import { MATERIALIZE_CONTAINER, renderAttemptSecret, renderRunnerConfigMap } from "./data-plane-parts.js";
 import { DEFAULT_SCHEDULING_TIMEOUT_SECONDS } from "./distribution.js";
 import { buildEnvironmentJob, buildHeadlessService, buildRunJob, envBuildJobName, layoutOfAttempt, TRAIN_CONTAINER } from "./job-builder.js";
 import {
@@ -83,6 +83,16 @@ async function observeRunJob(sub: LocalAttempt, h: LocalHandle, ctx: ProviderCon
       : { state: "Lost", reason: "Lost", message: `Job ${h.jobName} disappeared before reporting a result`, links };
   }
   const pods = podsOf(ctx, sub, "run").sort(rankOrder);
+  const notMaterialized = pods.map((p) => containerState(p, MATERIALIZE_CONTAINER, true)?.terminated).find((t) => t && t.exitCode !== 0);
+  if (notMaterialized) {
+    // The runner's first word says why (SnapshotCorrupt, SnapshotUnavailable…); nothing ran.
+    const [reason, ...rest] = (notMaterialized.message ?? "").split(": ");
+    return {
+      state: "Failed", reason: reason && isReason(reason) ? reason : RunReason.SnapshotUnavailable,
+      message: `the snapshot was not materialized, the script did not run: ${rest.join(": ") || `init container exited ${notMaterialized.exitCode}`}`,
+      links,
+    };
+  }
   const failedPod = firstFailedPod(pods, TRAIN_CONTAINER);
   const shownPod = failedPod ?? pods[0];
   const podLinks = { ...links, ...(shownPod?.metadata.name ? { podName: shownPod.metadata.name } : {}) };
@@ -114,6 +124,15 @@ async function observeRunJob(sub: LocalAttempt, h: LocalHandle, ctx: ProviderCon
   return { state: "Starting", ...(problem ? { message: problem } : {}), links: podLinks, pollAfterMs: POLL_PREPARING_MS };
 }
 
+/** The namespace's runner ConfigMap and the attempt's store Secret, before the Job that mounts them. */
+async function ensureDataPlaneObjects(sub: Attempt, jobName: string, ctx: ProviderContext): Promise<void> {
+  const namespace = sub.run.metadata.namespace ?? "";
+  if (!sub.storage) throw new TerminalError("no run data plane for this attempt (the operator has no snapshot store)", "StoreNotConfigured");
+  // Create-or-conflict: one request each, no read first (both are immutable once written).
+  await createIfAbsent(ctx, renderRunnerConfigMap(namespace), BuiltinKinds.ConfigMap);
+  await createIfAbsent(ctx, renderAttemptSecret(sub.run, jobName, await sub.storage.runnerEnv()), BuiltinKinds.Secret);
+}
+
 const finished = (job: Job): boolean =>
   jobCondition(job, "Complete") || jobCondition(job, "Failed") || jobCondition(job, "FailureTarget") || jobCondition(job, "SuccessCriteriaMet");
 
@@ -128,6 +147,7 @@ async function stopIfActive(ctx: ProviderContext, job: Job): Promise<void> {
 
 /** Runs attempts as batch/v1 Jobs in this cluster; system-managed environments build first. */
 export const localRunExecutor: RunExecutor<LocalHandle> = {
+  readsSnapshotFromStore: true,
   decodeHandle: (raw) => decodeShape<LocalHandle>(raw, {
     jobName: "string", serviceName: "string?", envJobName: "string?", jobCreated: "boolean", submittedAt: "string",
   }),
@@ -144,10 +164,11 @@ export const localRunExecutor: RunExecutor<LocalHandle> = {
       if (!envJob) await createIfAbsent(ctx, buildEnvironmentJob(sub));
       if (!envJob || !jobCondition(envJob, "Complete")) return handle;
     }
-    // The Service first: rank 0's name must resolve as soon as the other ranks dial it.
+    await ensureDataPlaneObjects(sub, layout.jobName, ctx);
+    // The Service before the Job: rank 0's name must resolve as soon as the other ranks dial it.
     const service = buildHeadlessService(sub, layout);
     if (service) await createIfAbsent(ctx, service, BuiltinKinds.Service);
-    await createIfAbsent(ctx, buildRunJob(sub, manifestOf(sub.snapshot)));
+    await createIfAbsent(ctx, buildRunJob(sub));
     return { ...handle, jobCreated: true };
   },
 
