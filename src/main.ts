@@ -8,13 +8,7 @@ import { runConfigurationController } from "./controllers/run-configuration/cont
 import { trainingRunController } from "./controllers/training-run/controller.js";
 import { KubeClientImpl } from "./kube/client-node.js";
 import { createLogger } from "./observability/logger.js";
-import { createAmlComputeProvider } from "./providers/azureml/index.js";
-import { builtinProviders } from "./providers/registry.js";
-import { createRemoteVmProvider } from "./providers/ssh/index.js";
-import { createAzureBatchProvider } from "./providers/batch/index.js";
-import { createDatabricksProvider } from "./providers/databricks/index.js";
-import { createHdInsightProvider } from "./providers/hdinsight/index.js";
-import type { ProviderRegistry } from "./providers/types.js";
+import { operatorProviders } from "./providers/registry.js";
 import { systemClock } from "./runtime/clock.js";
 import { LeaderElectionLostError, Manager } from "./runtime/manager.js";
 
@@ -24,19 +18,7 @@ async function main(): Promise<void> {
   const registry = new Registry();
   const kubeOpts = { logger, registry, identity: config.identity, ...(config.watchNamespace ? { watchNamespace: config.watchNamespace } : {}) };
   const kube = config.kubeconfig ? KubeClientImpl.fromFile(config.kubeconfig, kubeOpts) : KubeClientImpl.fromDefault(kubeOpts);
-  const remoteVm = createRemoteVmProvider();
-  const aml = createAmlComputeProvider(config.azureml);
-  const providers: ProviderRegistry = {
-    ...builtinProviders(),
-    AmlCompute: aml,
-    RemoteVM: remoteVm,
-    // Batch shares the Azure credentials, token cache and per-subscription request budget.
-    AzureBatch: createAzureBatchProvider(config.azureml, {}, aml.clients),
-    // The HDInsight head node is an SSH machine: same session pool as RemoteVM; registration in a
-    // workspace shares the Azure clients and budget.
-    HDInsight: createHdInsightProvider({ ...config.hdInsight, pool: remoteVm.pool, azureml: config.azureml, clients: aml.clients }),
-    ...(config.azureml.caBundlePath ? { Databricks: createDatabricksProvider({ caBundlePath: config.azureml.caBundlePath }) } : {}),
-  };
+  const providers = operatorProviders({ azureml: config.azureml, hdInsight: config.hdInsight });
   const manager = new Manager({
     kube, logger, metricsRegistry: registry, healthPort: config.healthPort, metricsPort: config.metricsPort,
     ...(config.leaderElection.enabled
@@ -52,7 +34,7 @@ async function main(): Promise<void> {
   try {
     await manager.start();
   } finally {
-    remoteVm.pool.closeAll();
+    providers.close();
   }
 }
 
