@@ -23,11 +23,13 @@ gen-check: deps
 typecheck: deps
 	tsc -p tsconfig.json --noEmit
 
+## ESLint for the TypeScript, shellcheck (Debian package, installed when missing) for every shell script.
 lint: deps
 	eslint .
+	hack/shellcheck.sh
 
 build: deps
-	tsc -p tsconfig.json && node scripts/copy-runner.mjs
+	tsc -p tsconfig.json && node scripts/copy-assets.mjs
 
 test-unit: deps
 	vitest run --project unit
