@@ -10,9 +10,10 @@ COPY package.json package-lock.json ./
 # --ignore-scripts: no dependency needs an install script at build time (ssh2's only builds an
 # optional native speed-up and falls back to pure JS).
 RUN npm ci --no-audit --no-fund --ignore-scripts
-COPY tsconfig.json ./
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/copy-assets.mjs ./scripts/
 COPY src ./src
-RUN npx tsc -p tsconfig.json
+RUN npm run build
 
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app
