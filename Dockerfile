@@ -13,6 +13,8 @@ RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/copy-assets.mjs ./scripts/
 COPY src ./src
+# Run-time files tsc does not emit (the Python runner, the RemoteVM shell scripts) ship next to
+# their compiled modules: npm run build = tsc + scripts/copy-assets.mjs.
 RUN npm run build
 
 FROM ${NODE_IMAGE} AS prod-deps

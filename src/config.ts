@@ -3,8 +3,11 @@
  * once at start; a bad value stops the process with a clear message instead of a crash loop later.
  */
 import { hostname } from "node:os";
-import { azureMlConfigFromEnv, type AzureMlConfig } from "./providers/azureml/index.js";
-import { hdInsightConfigFromEnv, type HdInsightConfig } from "./providers/hdinsight/index.js";
+import { dataPlaneEnv, type DataPlaneEnv } from "./data-plane/config.js";
+// The providers' settings modules only: the providers themselves (and their SDKs) load on first use.
+import type { AzureMlConfig } from "./providers/azureml/config.js";
+import { azureMlConfigFromEnv } from "./providers/azureml/env.js";
+import { hdInsightConfigFromEnv, type HdInsightConfig } from "./providers/hdinsight/config.js";
 
 export interface Config {
   logLevel: string;
@@ -24,6 +27,8 @@ export interface Config {
   kubeconfig?: string;
   /** Azure endpoints, authority, CA bundle, request budget (docs/azure.md). */
   azureml: AzureMlConfig;
+  /** The run data plane's store (AML_STORE_*, docs/data-plane.md); serializes without credentials. */
+  dataPlane: DataPlaneEnv;
   /** spark-submit path and master for HDInsight head nodes (docs/attached-targets.md). */
   hdInsight: HdInsightConfig;
 }
@@ -54,5 +59,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(env.KUBECONFIG_PATH ? { kubeconfig: env.KUBECONFIG_PATH } : {}),
     azureml: azureMlConfigFromEnv(env),
     hdInsight: hdInsightConfigFromEnv(env),
+    dataPlane: dataPlaneEnv(env),
   };
 }

@@ -6,15 +6,11 @@ import { loadConfig } from "./config.js";
 import { computeTargetController } from "./controllers/compute-target/controller.js";
 import { runConfigurationController } from "./controllers/run-configuration/controller.js";
 import { trainingRunController } from "./controllers/training-run/controller.js";
+import { DataPlane } from "./data-plane/data-plane.js";
+import { RunData } from "./data-plane/run-data.js";
 import { KubeClientImpl } from "./kube/client-node.js";
 import { createLogger } from "./observability/logger.js";
-import { createAmlComputeProvider } from "./providers/azureml/index.js";
-import { builtinProviders } from "./providers/registry.js";
-import { createRemoteVmProvider } from "./providers/ssh/index.js";
-import { createAzureBatchProvider } from "./providers/batch/index.js";
-import { createDatabricksProvider } from "./providers/databricks/index.js";
-import { createHdInsightProvider } from "./providers/hdinsight/index.js";
-import type { ProviderRegistry } from "./providers/types.js";
+import { operatorProviders } from "./providers/registry.js";
 import { systemClock } from "./runtime/clock.js";
 import { LeaderElectionLostError, Manager } from "./runtime/manager.js";
 
@@ -26,19 +22,7 @@ async function main(): Promise<void> {
     logger, registry, identity: config.identity, rateLimit: config.apiRateLimit, http2: config.apiHttp2, ...(config.watchNamespace ? { watchNamespace: config.watchNamespace } : {}),
   };
   const kube = config.kubeconfig ? KubeClientImpl.fromFile(config.kubeconfig, kubeOpts) : KubeClientImpl.fromDefault(kubeOpts);
-  const remoteVm = createRemoteVmProvider();
-  const aml = createAmlComputeProvider(config.azureml);
-  const providers: ProviderRegistry = {
-    ...builtinProviders(),
-    AmlCompute: aml,
-    RemoteVM: remoteVm,
-    // Batch shares the Azure credentials, token cache and per-subscription request budget.
-    AzureBatch: createAzureBatchProvider(config.azureml, {}, aml.clients),
-    // The HDInsight head node is an SSH machine: same session pool as RemoteVM; registration in a
-    // workspace shares the Azure clients and budget.
-    HDInsight: createHdInsightProvider({ ...config.hdInsight, pool: remoteVm.pool, azureml: config.azureml, clients: aml.clients }),
-    ...(config.azureml.caBundlePath ? { Databricks: createDatabricksProvider({ caBundlePath: config.azureml.caBundlePath }) } : {}),
-  };
+  const providers = operatorProviders({ azureml: config.azureml, hdInsight: config.hdInsight });
   const manager = new Manager({
     kube, logger, metricsRegistry: registry, healthPort: config.healthPort, metricsPort: config.metricsPort,
     ...(config.leaderElection.enabled
@@ -48,13 +32,13 @@ async function main(): Promise<void> {
   const deps = { kube, providers, clock: systemClock };
   manager.add(computeTargetController(deps));
   manager.add(runConfigurationController(deps));
-  manager.add(trainingRunController({ ...deps, concurrency: config.trainingRunConcurrency }));
+  manager.add(trainingRunController({ ...deps, concurrency: config.trainingRunConcurrency, runData: new RunData(new DataPlane(config.dataPlane)) }));
   manager.stopOnSignals();
   logger.info({ config: { ...config } }, "Starting aml-compute-operator");
   try {
     await manager.start();
   } finally {
-    remoteVm.pool.closeAll();
+    providers.close();
   }
 }
 

@@ -14,6 +14,11 @@ export const ConditionType = {
   Running: "Running",
   /** TrainingRun: spec.suspend holds it. */
   Suspended: "Suspended",
+  /**
+   * TrainingRun: what a finished run held (a run-based compute, Jobs after the TTL) was released.
+   * False with the provider's reason while releasing or cleaning up fails; the phase stays.
+   */
+  ResourcesReleased: "ResourcesReleased",
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
@@ -40,6 +45,8 @@ export const TargetReason = {
   AlreadyExists: "AlreadyExists",
   /** Attach names a compute that does not exist. */
   ComputeNotFound: "ComputeNotFound",
+  /** Another submit holds the VM's admission lock; retried. */
+  AdmissionBusy: "AdmissionBusy",
 } as const;
 
 export const RunConfigReason = {
@@ -76,8 +83,73 @@ export const RunReason = {
   InvalidSpec: "InvalidSpec",
   SubmissionFailed: "SubmissionFailed",
   Lost: "Lost",
+  OOMKilled: "OOMKilled",
+  /** Azure ML accepted a cancel and is stopping the job. */
+  CancelRequested: "CancelRequested",
+  /** ResourcesReleased=True: release and cleanup are done. */
+  Released: "Released",
+  /** An ended attempt's resources are being released (requeued until done). */
+  Releasing: "Releasing",
+  // The run data plane (snapshots and outputs in the store).
+  /** A stored object or manifest does not match its sha256: nothing ran. */
+  SnapshotCorrupt: "SnapshotCorrupt",
+  /** A manifest with paths that cannot be materialized (.., absolute, duplicates). */
+  SnapshotInvalid: "SnapshotInvalid",
+  /** source.snapshot names a digest the namespace's store does not hold. */
+  SnapshotNotFound: "SnapshotNotFound",
+  /** The runner could not fetch the snapshot (store unreachable from the target). */
+  SnapshotUnavailable: "SnapshotUnavailable",
+  /** The runner itself failed before the command started (working directory not empty, …). */
+  RunnerFailed: "RunnerFailed",
+  /** The store did not answer (DNS, refused, timeout, 5xx): retried with back-off. */
+  StoreUnavailable: "StoreUnavailable",
+  /** The store refused the credential (key, SAS, or the identity's role). */
+  StoreAccessDenied: "StoreAccessDenied",
+  /** The storage account refuses more data (quota, capacity). */
+  StoreFull: "StoreFull",
+  /** Neither the operator nor the namespace names a store. */
+  StoreNotConfigured: "StoreNotConfigured",
+  /** A git source is being fetched and stored. */
+  FetchingSource: "FetchingSource",
+  /** The git source cannot be fetched: unknown revision, refused credentials, a symlink or submodule. */
+  GitSourceFailed: "GitSourceFailed",
+  /** The git server did not answer. */
+  SourceUnavailable: "SourceUnavailable",
+  /** This target type takes text-only snapshots so far and the snapshot holds a binary file. */
+  SourceNotSupported: "SourceNotSupported",
+  /** A Secret the run names (source.git.secretRef) does not exist. */
+  SourceSecretNotFound: "SourceSecretNotFound",
+} as const;
+
+/**
+ * Reasons for failures that are not about the object's own spec: something the operator called
+ * failed. The condition's message says what; the queue retries transient ones with back-off.
+ */
+export const ErrorReason = {
+  /** An error no layer classified (a bug, or an SDK failure nobody anticipated). */
+  ReconcileError: "ReconcileError",
+  // The Kubernetes API server's own Status reasons.
+  Forbidden: "Forbidden",
+  Unauthorized: "Unauthorized",
+  Invalid: "Invalid",
+  TooManyRequests: "TooManyRequests",
+  InternalError: "InternalError",
+  ServiceUnavailable: "ServiceUnavailable",
+  Timeout: "Timeout",
+  APIServerError: "APIServerError",
+  APIServerUnreachable: "APIServerUnreachable",
 } as const;
 
 export type TargetReason = (typeof TargetReason)[keyof typeof TargetReason];
 export type RunConfigReason = (typeof RunConfigReason)[keyof typeof RunConfigReason];
 export type RunReason = (typeof RunReason)[keyof typeof RunReason];
+export type ErrorReason = (typeof ErrorReason)[keyof typeof ErrorReason];
+
+/** Every reason a condition of this API can carry; the README's reasons table lists them. */
+export type Reason = TargetReason | RunConfigReason | RunReason | ErrorReason;
+
+const ALL_REASONS: ReadonlySet<string> = new Set<string>([
+  ...Object.values(TargetReason), ...Object.values(RunConfigReason), ...Object.values(RunReason), ...Object.values(ErrorReason),
+]);
+
+export const isReason = (value: string): value is Reason => ALL_REASONS.has(value);

@@ -1,9 +1,11 @@
 import {
   ConditionType, RunReason, TERMINAL_PHASES,
-  type ComputeTarget, type RunConfigurationSpec, type RunPhase, type TrainingRun, type TrainingRunStatus,
+  type ComputeTarget, type RunConfigurationSpec, type RunPhase, type SnapshotStatus, type TrainingRun, type TrainingRunStatus,
 } from "../../api/v1alpha1/index.js";
 import { isTrue, setCondition } from "../../runtime/conditions.js";
 import type { RunObservation, Snapshot } from "../../providers/types.js";
+import type { AttemptVerdict } from "../../data-plane/run-data.js";
+import type { ErrorVerdict } from "../shared/error-condition.js";
 import type { Problem } from "./resolve.js";
 
 /** Everything decideRun needs, gathered by the controller (read-only). */
@@ -14,6 +16,12 @@ export interface RunWorld {
   /** Why the run cannot start yet (or ever, when terminal). */
   problem?: Problem;
   snapshot?: Snapshot;
+  /** Files, bytes and git commit of that snapshot, for status.snapshot. */
+  snapshotStatus?: SnapshotStatus;
+  /** The runner's report on the attempt that just ended (outputs, or why nothing ran). */
+  verdict?: AttemptVerdict;
+  /** A finished run still waits for outputs uploaded after SIGTERM. */
+  awaitingOutputs?: boolean;
   environmentHash?: string;
   runId: string;
   /** Observation of the current attempt, when one is active. */
@@ -93,16 +101,50 @@ function deadlineOf(run: TrainingRun, config: RunConfigurationSpec | undefined):
   return Date.parse(run.status.startTime) + Math.min(...limits) * 1000;
 }
 
+const OUTPUTS_POLL_MS = 5_000;
+/** ResourcesReleased=True once release or cleanup succeeded (the plan's status is written only then). */
+function releasedCondition(run: TrainingRun, status: TrainingRunStatus, now: Date, message: string): TrainingRunStatus {
+  const conditions = setCondition(status.conditions, {
+    type: ConditionType.ResourcesReleased, status: "True", reason: RunReason.Released, message, observedGeneration: run.metadata.generation ?? 0,
+  }, now);
+  return { ...status, conditions };
+}
+
 function decideFinished(run: TrainingRun, world: RunWorld): RunPlan {
   const status = run.status ?? {};
+  // Outputs uploaded after the end (a canceled run's runner uploads on SIGTERM) join the status late.
+  if (world.verdict?.outputs && !status.outputs) return { status: { ...status, outputs: world.verdict.outputs }, action: { kind: "None" } };
+  if (world.awaitingOutputs && !world.verdict) return { status, action: { kind: "None" }, requeueAfterMs: OUTPUTS_POLL_MS };
   if (world.executorReleases && status.execution && !status.execution.released) {
-    return { status: { ...status, execution: { ...status.execution, released: true } }, action: { kind: "Release" } };
+    const released = releasedCondition(run, status, world.now, "what the run held on its target that costs money was released");
+    return { status: { ...released, execution: { ...status.execution, released: true } }, action: { kind: "Release" } };
   }
   const ttl = run.spec.ttlSecondsAfterFinished;
-  if (ttl === undefined || !status.completionTime || status.execution?.cleanedUp) return { status, action: { kind: "None" } };
+  // A run that never submitted anything has nothing on the target to clean.
+  if (ttl === undefined || !status.completionTime || !status.execution || status.execution.cleanedUp) return { status, action: { kind: "None" } };
   const due = Date.parse(status.completionTime) + ttl * 1000;
   if (world.now.getTime() < due) return { status, action: { kind: "None" }, requeueAfterMs: due - world.now.getTime() };
-  return { status: { ...status, execution: { ...status.execution, cleanedUp: true } }, action: { kind: "Cleanup" } };
+  const cleaned = releasedCondition(run, status, world.now, `ttlSecondsAfterFinished (${ttl}s) passed: what the run left on its target was removed`);
+  return { status: { ...cleaned, execution: { ...status.execution, cleanedUp: true } }, action: { kind: "Cleanup" } };
+}
+
+/**
+ * The status that shows an error met while reconciling the run (pure). A finished (or deleted) run
+ * keeps its phase and Succeeded condition: the error goes to ResourcesReleased. Otherwise a
+ * terminal error fails the run (Succeeded=False with the reason, completionTime set) and a transient
+ * one keeps the phase with Succeeded=Unknown naming the reason while the queue retries.
+ */
+export function decideError(run: TrainingRun, verdict: ErrorVerdict, now: Date): TrainingRunStatus {
+  const status = run.status ?? {};
+  if (isFinished(run) || run.metadata.deletionTimestamp) {
+    const conditions = setCondition(status.conditions, {
+      type: ConditionType.ResourcesReleased, status: "False", reason: verdict.reason, message: verdict.message,
+      severity: verdict.severity, observedGeneration: run.metadata.generation ?? 0,
+    }, now);
+    return { ...status, conditions };
+  }
+  if (verdict.terminal) return withState(run, status, { phase: "Failed", succeeded: fail(verdict.reason, verdict.message), now });
+  return withState(run, status, { phase: status.phase ?? "Queued", succeeded: pending(verdict.reason, verdict.message, "Warning"), now });
 }
 
 /** Not submitted yet: wait for references and the target, or submit attempt 1. */
@@ -113,8 +155,12 @@ function decideNotStarted(run: TrainingRun, world: RunWorld): RunPlan {
   if (world.problem) {
     const p = world.problem;
     const phase: RunPhase = p.terminal ? "Failed" : "Queued";
-    const cond = p.terminal ? fail(p.reason, p.message) : pending(p.reason, p.message, "Warning");
-    return { status: withState(run, base, { phase: phase, succeeded: cond, now, computeReady: { status: "False", reason: p.reason, message: p.message } }), action: { kind: "None" } };
+    const cond = p.terminal ? fail(p.reason, p.message) : pending(p.reason, p.message, p.progress ? undefined : "Warning");
+    return {
+      status: withState(run, base, { phase: phase, succeeded: cond, now, computeReady: { status: "False", reason: p.reason, message: p.message } }),
+      action: { kind: "None" },
+      ...(!p.terminal && p.retryAfterMs !== undefined ? { requeueAfterMs: p.retryAfterMs } : {}),
+    };
   }
   const target = world.target;
   const targetName = world.config?.computeTargetRef.name ?? "";
@@ -139,6 +185,7 @@ function decideNotStarted(run: TrainingRun, world: RunWorld): RunPlan {
     target: target.metadata.name ?? "", targetType: target.spec.type,
     ...(world.config ? { runConfiguration: world.config } : {}),
     ...(world.snapshot ? { snapshotDigest: world.snapshot.digest } : {}),
+    ...(world.snapshotStatus ? { snapshot: world.snapshotStatus } : {}),
     ...(world.environmentHash ? { environmentHash: world.environmentHash } : {}),
     startTime: base.startTime ?? now.toISOString(),
     attempts: 1,
@@ -155,15 +202,23 @@ function decideNotStarted(run: TrainingRun, world: RunWorld): RunPlan {
 function decideAttemptEnded(run: TrainingRun, world: RunWorld, obs: RunObservation, base: TrainingRunStatus): RunPlan {
   const now = world.now;
   const attempts = base.attempts ?? 1;
+  const verdict = world.verdict;
   const withResult: TrainingRunStatus = {
     ...base,
-    ...(obs.exitCode !== undefined ? { exitCode: obs.exitCode } : {}),
+    ...(obs.exitCode !== undefined && !verdict?.notExecuted ? { exitCode: obs.exitCode } : {}),
+    ...(verdict?.outputs ? { outputs: verdict.outputs } : {}),
   };
+  if (verdict?.notExecuted) {
+    // The runner refused the snapshot (corrupt, invalid): nothing ran, and a retry reads the same bytes.
+    const { reason, message } = verdict.notExecuted;
+    const retryable = reason === "SnapshotUnavailable" && attempts <= run.spec.backoffLimit;
+    if (!retryable) return { status: withState(run, withResult, { phase: "Failed", succeeded: fail(reason, message), now }), action: { kind: "None" } };
+  }
   if (obs.state === "Succeeded") {
     return { status: withState(run, withResult, { phase: "Completed", succeeded: { status: "True", reason: RunReason.Completed, message: "the script exited 0" }, now }), action: { kind: "None" } };
   }
-  const reason = obs.reason ?? (obs.state === "Lost" ? RunReason.Lost : RunReason.ScriptFailed);
-  const message = obs.message ?? (obs.exitCode !== undefined ? `the script exited with code ${obs.exitCode}` : `attempt ${attempts} ${obs.state.toLowerCase()}`);
+  const reason = verdict?.notExecuted?.reason ?? obs.reason ?? (obs.state === "Lost" ? RunReason.Lost : RunReason.ScriptFailed);
+  const message = verdict?.notExecuted?.message ?? obs.message ?? (obs.exitCode !== undefined ? `the script exited with code ${obs.exitCode}` : `attempt ${attempts} ${obs.state.toLowerCase()}`);
   if (attempts <= run.spec.backoffLimit && reason !== RunReason.EnvironmentFailed) {
     const next = attempts + 1;
     const retry: TrainingRunStatus = { ...withResult, attempts: next, execution: { attempt: next } };
@@ -185,7 +240,7 @@ const PHASE_OF: Record<"Preparing" | "Queued" | "Starting" | "Running", RunPhase
 function decideActive(run: TrainingRun, world: RunWorld): RunPlan {
   const now = world.now;
   const status = run.status ?? {};
-  const attempt = Number(status.execution?.attempt ?? status.attempts ?? 1);
+  const attempt = status.execution?.attempt ?? 1;
   if (run.spec.cancel) {
     return { status: withState(run, status, { phase: "Canceled", succeeded: fail(RunReason.Canceled, "canceled by spec.cancel"), now }), action: { kind: "Cancel" } };
   }
@@ -202,7 +257,7 @@ function decideActive(run: TrainingRun, world: RunWorld): RunPlan {
     ...status,
     ...(obs.outputTail !== undefined ? { outputTail: obs.outputTail } : {}),
     ...(obs.links ? { links: { ...status.links, ...obs.links } } : {}),
-    ...(obs.handle ? { execution: { ...status.execution, handle: obs.handle } } : {}),
+    ...(obs.handle && status.execution ? { execution: { ...status.execution, handle: obs.handle as Record<string, unknown> } } : {}),
   };
   if (obs.state === "Succeeded" || obs.state === "Failed" || obs.state === "Lost") return decideAttemptEnded(run, world, obs, base);
   const untilDeadline = deadline !== undefined ? deadline - now.getTime() : Infinity;

@@ -1,41 +1,67 @@
 import { BuiltinKinds, type KubeObject } from "../../kube/types.js";
 import { ConditionType, RunReason, type TrainingRun } from "../../api/v1alpha1/index.js";
 import { isTrue } from "../../runtime/conditions.js";
-import type { ProviderContext, ProviderRegistry, RunSubmission, Snapshot } from "../../providers/types.js";
-import { buildSnapshot, checkSnapshotSize, filesOfSource } from "../../snapshot/build.js";
-import { loadFrozenSnapshot } from "../../snapshot/store.js";
+import type { ProviderContext, ProviderRegistry, RunObservation, Snapshot } from "../../providers/types.js";
+import type { SnapshotStatus } from "../../api/v1alpha1/index.js";
+import { StoreError } from "../../data-plane/errors.js";
+import { snapshotStatusOf, type AttemptVerdict, type RunDataPort as RunData } from "../../data-plane/run-data.js";
 import { environmentHash } from "../run-configuration/environment-hash.js";
+import { asAttempt, attemptBase, currentAttempt, digestOnly, type CurrentAttempt } from "./attempt.js";
 import { isFinished, type RunWorld } from "./decide.js";
-import { argvOf, resolveConfiguration, runIdOf, targetOf, type Problem } from "./resolve.js";
+import { resolveConfiguration, runIdOf, targetOf, type Problem } from "./resolve.js";
 
-/** observe/cancel need only the digest; the files travel with submit. */
-export const digestOnly = (digest: string): Snapshot => ({ digest, files: [], totalBytes: 0 });
+/** The run's source as a snapshot in the store (or why not yet); read-only apart from content-addressed writes. */
+async function snapshotSource(run: TrainingRun, runData: RunData, ctx: ProviderContext): Promise<{ snapshot: Snapshot; status: SnapshotStatus } | Problem> {
+  const outcome = await runData.resolveSource(run, {
+    readSecret: ctx.readSecret,
+    readConfigMap: (namespace, name) => ctx.kube.read<KubeObject & { data?: Record<string, string>; binaryData?: Record<string, string> }>(BuiltinKinds.ConfigMap, { namespace, name }),
+  });
+  if ("problem" in outcome) return outcome.problem;
+  const s = outcome.snapshot;
+  return { snapshot: { ...digestOnly(s.digest), totalBytes: s.bytes }, status: snapshotStatusOf(s) };
+}
 
-/** Reads the source the run names and snapshots it; a problem when it is missing or too large. */
-async function snapshotSource(run: TrainingRun, ctx: ProviderContext): Promise<Snapshot | Problem> {
-  const frozen = await loadFrozenSnapshot(ctx.kube, run);
-  if (frozen) return frozen;
-  let data: Record<string, string> | undefined;
-  if (run.spec.source.configMap) {
-    const cm = await ctx.kube.read<KubeObject & { data?: Record<string, string> }>(BuiltinKinds.ConfigMap, {
-      namespace: run.metadata.namespace ?? "", name: run.spec.source.configMap.name,
-    });
-    data = cm ? (cm.data ?? {}) : undefined;
+/** After an attempt ended: what the runner reported (outputs, or why nothing ran). */
+async function verdictOf(run: TrainingRun, attempt: number, runData: RunData, ctx: ProviderContext): Promise<AttemptVerdict | undefined> {
+  try {
+    return await runData.verdict(run, attempt, ctx.readSecret);
+  } catch (err) {
+    // Outputs are reported when the store answers again; the attempt's end is not held back.
+    if (err instanceof StoreError) {
+      ctx.log.warn({ reason: err.storeReason, err: err.message }, "could not read the attempt's result");
+      return undefined;
+    }
+    throw err;
   }
-  const files = filesOfSource(run.spec.source, data);
-  if (!Array.isArray(files)) return files;
-  const snapshot = buildSnapshot(files);
-  return checkSnapshotSize(snapshot) ?? snapshot;
+}
+
+/** How long after a run ended the controller still looks for outputs uploaded after SIGTERM. */
+export const OUTPUTS_GRACE_MS = 5 * 60_000;
+
+function awaitingOutputs(run: TrainingRun, now: Date): boolean {
+  const s = run.status;
+  if (!isFinished(run) || s?.outputs || !s?.execution?.handle || !s.completionTime) return false;
+  const stopped = s.phase === "Canceled" || s.conditions?.some((c) => c.type === "Succeeded" && c.reason === RunReason.DeadlineExceeded);
+  if (!stopped) return false;
+  return now.getTime() - Date.parse(s.completionTime) < OUTPUTS_GRACE_MS;
 }
 
 export interface Gathered {
   world: RunWorld;
-  /** Present once the run has a config and a target with an executor. */
-  submission?: Omit<RunSubmission, "attempt">;
+  /** Present once the run has a config and a target whose provider runs attempts. */
+  current?: CurrentAttempt;
+}
+
+/** The executor's look at the current attempt; a handle the provider cannot read means the attempt is lost. */
+async function observeCurrent(current: CurrentAttempt, ctx: ProviderContext): Promise<RunObservation> {
+  if (current.handle === undefined) {
+    return { state: "Lost", reason: RunReason.Lost, message: `status.execution.handle of attempt ${current.number} is not a ${current.base.target.spec.type} handle` };
+  }
+  return current.executor.observe(asAttempt(current), ctx);
 }
 
 /** Read-only: resolves references, snapshots the source before the first submit, observes the attempt. */
-export async function gatherRun(run: TrainingRun, providers: ProviderRegistry, ctx: ProviderContext): Promise<Gathered> {
+export async function gatherRun(run: TrainingRun, providers: ProviderRegistry, ctx: ProviderContext, runData: RunData): Promise<Gathered> {
   const world: RunWorld = { now: ctx.now, runId: run.status?.runId ?? runIdOf(run) };
   const resolved = resolveConfiguration(run, ctx.kube);
   if ("problem" in resolved) return { world: { ...world, problem: resolved.problem } };
@@ -43,36 +69,45 @@ export async function gatherRun(run: TrainingRun, providers: ProviderRegistry, c
   const target = targetOf(run, config, ctx.kube);
   world.config = config;
   if (target) world.target = target;
-  const executor = target ? providers[target.spec.type]?.executor : undefined;
+  const entry = target ? await providers.entry(target.spec.type) : undefined;
+  const executor = entry?.executor;
   const started = run.status?.runConfiguration !== undefined && run.status.execution !== undefined;
   if (started && !target && !isFinished(run)) {
     world.problem = { reason: RunReason.ComputeTargetNotFound, message: `ComputeTarget ${run.status?.target ?? ""} was deleted while the run was active`, terminal: true };
     return { world };
   }
-  if (!target || !executor) {
+  if (!target || !entry || !executor) {
     if (target && !executor && isTrue(target.status?.conditions, ConditionType.Ready)) {
       world.problem = { reason: RunReason.ProviderNotAvailable, message: `no run executor for ${target.spec.type} targets in this operator build`, terminal: false };
     }
     return { world };
+  }
+  if (!started) {
+    // The run's own overrides may ask what the target cannot do: the provider's verdict, before any submit.
+    const invalid = entry.validate(config, target);
+    if (invalid) return { world: { ...world, problem: { ...invalid, terminal: true } } };
   }
   world.executorReleases = executor.release !== undefined;
   const envHash = run.status?.environmentHash ?? environmentHash(config);
   world.environmentHash = envHash;
   let snapshot: Snapshot | undefined;
   if (!started && isTrue(target.status?.conditions, ConditionType.Ready) && !run.spec.cancel && !run.spec.suspend) {
-    const s = await snapshotSource(run, ctx);
+    const s = await snapshotSource(run, runData, ctx);
     if ("reason" in s) return { world: { ...world, problem: s } };
-    snapshot = s;
-    world.snapshot = s;
+    snapshot = s.snapshot;
+    world.snapshot = s.snapshot;
+    world.snapshotStatus = s.status;
   }
-  const submission = {
-    run, target, config, runId: world.runId, environmentHash: envHash,
-    snapshot: snapshot ?? digestOnly(run.status?.snapshotDigest ?? ""), ...argvOf(run),
-  };
-  const handle = run.status?.execution?.handle as Record<string, unknown> | undefined;
-  const attempt = Number(run.status?.execution?.attempt ?? 0);
-  if (started && handle && !run.spec.cancel && !isFinished(run)) {
-    world.observation = await executor.observe({ ...submission, attempt }, handle, ctx);
+  const base = attemptBase(run, target, config, { snapshot: snapshot ?? digestOnly(run.status?.snapshotDigest ?? ""), environmentHash: envHash });
+  const current = currentAttempt(run, executor, base);
+  if (started && current.handleRecorded && !run.spec.cancel && !isFinished(run)) {
+    world.observation = await observeCurrent(current, ctx);
+    const ended = ["Succeeded", "Failed", "Lost"].includes(world.observation.state);
+    if (ended) world.verdict = await verdictOf(run, current.number, runData, ctx);
+  } else if (executor.readsSnapshotFromStore && awaitingOutputs(run, ctx.now)) {
+    // Canceled (or stopped at its deadline) while running: the runner uploads after SIGTERM.
+    world.verdict = await verdictOf(run, current.number, runData, ctx);
+    world.awaitingOutputs = true;
   }
-  return { world, submission };
+  return { world, current };
 }

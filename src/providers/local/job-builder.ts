@@ -1,10 +1,13 @@
 import { createHash } from "node:crypto";
 import { Labels } from "../../api/v1alpha1/index.js";
 import type { KubeObject } from "../../kube/types.js";
-import { isSystemManaged } from "../../controllers/run-configuration/environment-hash.js";
-import { ownerReferenceTo, snapshotConfigMapName, type SnapshotManifest } from "../../snapshot/store.js";
-import type { RunSubmission } from "../types.js";
-import { localSpecOf } from "./local-spec.js";
+import type { Attempt } from "../types.js";
+import {
+  attemptSecretName, dataPlaneVolumes, materializeContainer, runContainerEnv, runContainerMounts, runThroughRunner,
+  TERMINATION_GRACE_SECONDS,
+} from "./data-plane-parts.js";
+import { ownerReferenceTo } from "./owner.js";
+import { isSystemManaged, localSpecOf } from "./local-spec.js";
 import {
   baseLabels, basePodSpec, cacheOwnershipInit, environmentCacheVolume, Paths, restrictedContainerSecurity,
   scratchMounts, scratchVolumes,
@@ -18,12 +21,12 @@ export function runJobName(runName: string, runUid: string, attempt: number): st
   return `${runName.slice(0, 63 - suffix.length).replace(/[-.]+$/, "")}${suffix}`;
 }
 
-export function interpreterFor(sub: RunSubmission): string {
+export function interpreterFor(sub: Attempt): string {
   if (isSystemManaged(sub.config)) return `${Paths.envs}/${sub.environmentHash}/bin/python`;
   return sub.config.environment?.userManaged?.interpreterPath ?? "python3";
 }
 
-function environmentVariables(sub: RunSubmission): Record<string, unknown>[] {
+function environmentVariables(sub: Attempt): Record<string, unknown>[] {
   const processes = sub.config.nodeCount * sub.config.processCountPerNode;
   const fixed: Record<string, string> = {
     HOME: Paths.tmp,
@@ -31,8 +34,8 @@ function environmentVariables(sub: RunSubmission): Record<string, unknown>[] {
     PYTHONDONTWRITEBYTECODE: "1",
     AML_RUN_ID: sub.runId,
     AML_EXPERIMENT_NAME: sub.run.spec.experimentName,
-    AML_ATTEMPT: String(sub.attempt),
-    AML_OUTPUT_DIR: Paths.outputs,
+    AML_ATTEMPT: String(sub.number),
+    AML_OUTPUT_DIR: `${Paths.source}/outputs`,
     AML_SNAPSHOT_DIGEST: sub.snapshot.digest,
     NODE_COUNT: String(sub.config.nodeCount),
     WORLD_SIZE: String(processes),
@@ -45,7 +48,7 @@ function environmentVariables(sub: RunSubmission): Record<string, unknown>[] {
   return env;
 }
 
-function resources(sub: RunSubmission): Record<string, unknown> | undefined {
+function resources(sub: Attempt): Record<string, unknown> | undefined {
   const r = sub.config.resources;
   if (!r) return undefined;
   const limits: Record<string, string | number> = {};
@@ -56,16 +59,21 @@ function resources(sub: RunSubmission): Record<string, unknown> | undefined {
   return { limits, requests };
 }
 
-/** The batch/v1 Job of one attempt: an Indexed Job when nodeCount > 1; retries are our attempts. */
-export function buildRunJob(sub: RunSubmission, manifest: SnapshotManifest): KubeObject {
+/**
+ * The batch/v1 Job of one attempt: an Indexed Job when nodeCount > 1; retries are our attempts.
+ * An init container materializes the verified snapshot into the `source` emptyDir; the command
+ * runs there through the runner, which keeps ./outputs and the log in the store.
+ */
+export function buildRunJob(sub: Attempt): KubeObject {
   const local = localSpecOf(sub.target);
   const image = sub.config.docker?.baseImage ?? local.image;
-  const name = runJobName(sub.run.metadata.name ?? "", sub.run.metadata.uid ?? "", sub.attempt);
+  const name = runJobName(sub.run.metadata.name ?? "", sub.run.metadata.uid ?? "", sub.number);
   const labels = baseLabels({
     [Labels.run]: sub.run.metadata.name ?? "", [Labels.runUid]: sub.run.metadata.uid ?? "",
-    [Labels.attempt]: String(sub.attempt), [Labels.role]: "run",
+    [Labels.attempt]: String(sub.number), [Labels.role]: "run",
   });
   const argv = sub.interpreterNeeded ? [interpreterFor(sub), ...sub.argv] : [...sub.argv];
+  const secret = attemptSecretName(name);
   const systemManaged = isSystemManaged(sub.config);
   const deadline = sub.config.maxRunDurationSeconds ?? sub.run.spec.activeDeadlineSeconds;
   return {
@@ -84,30 +92,25 @@ export function buildRunJob(sub: RunSubmission, manifest: SnapshotManifest): Kub
           // The pause container becomes PID 1, so the script gets SIGTERM's default action on
           // cancel instead of being ignored as PID 1 and killed only after the grace period.
           shareProcessNamespace: true,
+          terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
           ...(local.nodeSelector ? { nodeSelector: local.nodeSelector } : {}),
           ...(local.priorityClassName ? { priorityClassName: local.priorityClassName } : {}),
+          initContainers: [materializeContainer({ image, pullPolicy: local.imagePullPolicy, secret, digest: sub.snapshot.digest })],
           containers: [{
             name: TRAIN_CONTAINER, image, imagePullPolicy: local.imagePullPolicy,
-            command: argv, workingDir: Paths.source,
-            env: environmentVariables(sub),
+            command: runThroughRunner(argv), workingDir: Paths.source,
+            env: [...environmentVariables(sub), ...runContainerEnv(secret)],
             ...(resources(sub) ? { resources: resources(sub) } : {}),
             securityContext: restrictedContainerSecurity,
             volumeMounts: [
-              { name: "source", mountPath: Paths.source, readOnly: true },
+              ...runContainerMounts,
               ...scratchMounts,
               ...(systemManaged ? [{ name: "envs", mountPath: Paths.envs, readOnly: true }] : []),
               ...(sub.config.docker?.shmSize ? [{ name: "dshm", mountPath: "/dev/shm" }] : []),
             ],
           }],
           volumes: [
-            {
-              name: "source",
-              configMap: {
-                name: snapshotConfigMapName(sub.run.metadata.name ?? ""),
-                defaultMode: 0o444,
-                items: manifest.files.map((f) => ({ key: f.key, path: f.path, ...(f.mode !== undefined ? { mode: f.mode } : {}) })),
-              },
-            },
+            ...dataPlaneVolumes(),
             ...scratchVolumes,
             ...(systemManaged ? [environmentCacheVolume(local)] : []),
             ...(sub.config.docker?.shmSize ? [{ name: "dshm", emptyDir: { medium: "Memory", sizeLimit: sub.config.docker.shmSize } }] : []),
@@ -136,7 +139,7 @@ echo "environment $AML_ENV_HASH ready"
 export const envBuildJobName = (hash: string): string => `aml-env-${hash}`;
 
 /** The environment-build Job (shared by every run with the same hash in the namespace). */
-export function buildEnvironmentJob(sub: RunSubmission): KubeObject {
+export function buildEnvironmentJob(sub: Attempt): KubeObject {
   const local = localSpecOf(sub.target);
   const image = sub.config.docker?.baseImage ?? local.image;
   const packages = sub.config.environment?.systemManaged?.pipPackages ?? [];
