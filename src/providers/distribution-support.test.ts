@@ -20,19 +20,19 @@ async function verdict(type: ComputeTargetType, framework: Framework, nodeCount:
 }
 
 describe("distributed configurations per target type", () => {
-  // [framework, nodes, processes per node, Local, AmlCompute, RemoteVM, HDInsight, Databricks]
-  const table: [Framework, number, number, string, string, string, string, string][] = [
-    ["PyTorch", 2, 2, ok, ok, no, no, no],
-    ["PyTorch", 2, 1, ok, ok, no, no, ok],
-    ["TensorFlow", 3, 1, ok, ok, no, no, ok],
-    ["MPI", 2, 4, no, ok, no, no, no],
-    ["MPI", 1, 1, ok, ok, ok, ok, no],
-    ["Python", 2, 1, ok, ok, no, no, ok],
-    ["Python", 1, 2, ok, no, no, no, no],
-    ["PySpark", 2, 1, no, no, no, no, ok],
+  // [framework, nodes, processes per node, Local, AmlCompute, RemoteVM, HDInsight, AzureBatch, Databricks]
+  const table: [Framework, number, number, string, string, string, string, string, string][] = [
+    ["PyTorch", 2, 2, ok, ok, no, no, ok, no],
+    ["PyTorch", 2, 1, ok, ok, no, no, ok, ok],
+    ["TensorFlow", 3, 1, ok, ok, no, no, ok, ok],
+    ["MPI", 2, 4, no, ok, no, no, ok, no],
+    ["MPI", 1, 1, ok, ok, ok, ok, ok, no],
+    ["Python", 2, 1, ok, ok, no, no, ok, ok],
+    ["Python", 1, 2, ok, no, no, no, ok, no],
+    ["PySpark", 2, 1, no, no, no, no, no, ok],
   ];
   it.each(table)("%s on %i node(s) × %i process(es)", async (framework, nodes, ppn, ...expected) => {
-    const types: ComputeTargetType[] = ["Local", "AmlCompute", "RemoteVM", "HDInsight", "Databricks"];
+    const types: ComputeTargetType[] = ["Local", "AmlCompute", "RemoteVM", "HDInsight", "AzureBatch", "Databricks"];
     const got = await Promise.all(types.map((t) => verdict(t, framework, nodes, ppn)));
     expect(Object.fromEntries(types.map((t, i) => [t, got[i]]))).toEqual(Object.fromEntries(types.map((t, i) => [t, expected[i]])));
   });
