@@ -4,6 +4,7 @@
 #   hack/cluster/cluster.sh up       build or reuse binaries and images, start everything, wait for Ready
 #   hack/cluster/cluster.sh down     stop what `up` started (by recorded pid), unmount, remove .cluster/
 #   hack/cluster/cluster.sh status   what runs
+#   hack/cluster/cluster.sh check-import   import an image into an empty store and verify it (make test)
 #
 # Components: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, containerd (its own
 # instance: own socket, root and state under .cluster/), kubelet; the embedded services Azurite
@@ -21,7 +22,7 @@ source "$HERE/../lib.sh"
 source "$HERE/../rootfs.sh"
 # shellcheck source=versions.env
 source "$HERE/versions.env"
-for part in settings procs binaries images pki configs host components services teardown; do
+for part in settings procs binaries images pki configs host components services teardown checks; do
   # shellcheck source=/dev/null
   source "$HERE/parts/$part.sh"
 done
@@ -150,5 +151,6 @@ case "${1:-}" in
   up) lock_cluster; cmd_up ;;
   down) lock_cluster; cmd_down ;;
   status) cmd_status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  check-import) cmd_check_import ;;
+  *) echo "usage: $0 up|down|status|check-import" >&2; exit 2 ;;
 esac
