@@ -4,7 +4,7 @@
  */
 import { hostname } from "node:os";
 // The providers' settings modules only: the providers themselves (and their SDKs) load on first use.
-import type { AzureMlConfig } from "./providers/azureml/config.js";
+import type { AzureMlConfig } from "./providers/shared/azure/config.js";
 import { azureMlConfigFromEnv } from "./providers/azureml/env.js";
 import { hdInsightConfigFromEnv, type HdInsightConfig } from "./providers/hdinsight/config.js";
 

@@ -2,7 +2,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { Registry } from "prom-client";
 import { operatorMetrics } from "../observability/metrics.js";
-import type { Lease, LeaseClient } from "../runtime/leader-election.js";
+import type { Lease, LeaseClient } from "./lease.js";
 import type { DeleteOptions, KubeClient, ListOptions, MetadataPatch } from "./client.js";
 import { NotFoundError } from "../runtime/errors.js";
 import { classifyKubeError } from "./errors.js";

@@ -43,3 +43,16 @@ export class InvalidError extends TerminalError {
     super(message, "Invalid", options);
   }
 }
+
+/**
+ * A Retry-After header (delay-seconds or an HTTP date) in ms; undefined when absent or unparseable.
+ * The one parser for every HTTP client (API server, ARM, Batch, Databricks), so a TransientError's
+ * retryAfterMs means the same everywhere.
+ */
+export function parseRetryAfterMs(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const text = value.trim();
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}

@@ -1,41 +1,12 @@
 import type { AzureMachineLearningWorkspaces, ComputeResource } from "@azure/arm-machinelearning";
-import type { AmlComputeTargetSpec, ComputeTarget, ComputeTargetStatus, Reason } from "../../api/v1alpha1/index.js";
+import type { AmlComputeTargetSpec, ComputeTarget, Reason } from "../../api/v1alpha1/index.js";
 import { TargetReason } from "../../api/v1alpha1/index.js";
 import { TerminalError } from "../../runtime/errors.js";
 import type { ComputeProvider, ProviderContext, TargetObservation } from "../types.js";
-import type { AzureClients } from "./client.js";
-import type { ResolvedAzureMlConfig } from "./config.js";
-import { classifyArmError, isNotFound } from "./errors.js";
-
-/** Tags the operator puts on computes it creates: how a later GET knows the compute is its own. */
-export const OWNER_TAG = "amlcompute.dev/owner";
-export const OWNER_UID_TAG = "amlcompute.dev/owner-uid";
-
-/**
- * Resume handle of an ARM long-running operation, kept in ComputeTarget.status.operation (and in
- * run handles for run-based computes). `poller` is core-lro's serialized state (poller.toString()),
- * which `resumeFrom` accepts: a resumed poller polls the original operation and never re-sends the
- * PUT/PATCH/DELETE.
- */
-export interface ArmOperation {
-  readonly kind: "create" | "update" | "delete";
-  readonly computeName: string;
-  readonly startedAt: string;
-  readonly poller: string;
-}
-
-export interface ComputeParams {
-  readonly computeName: string;
-  readonly location?: string;
-  readonly vmSize: string;
-  readonly vmPriority: "Dedicated" | "LowPriority";
-  readonly minNodes: number;
-  readonly maxNodes: number;
-  readonly idleSecondsBeforeScaleDown: number;
-  readonly subnetId?: string;
-  readonly tags: Record<string, string>;
-  readonly description?: string;
-}
+import type { AzureClients } from "../shared/azure/clients.js";
+import type { ResolvedAzureMlConfig } from "../shared/azure/config.js";
+import { classifyArmError } from "../shared/azure/errors.js";
+import { ComputeOps, isoToSeconds, OWNER_TAG, OWNER_UID_TAG, readOperation, type ArmOperation, type ComputeParams } from "../shared/azure/compute-ops.js";
 
 type Status = NonNullable<TargetObservation["status"]>;
 type AmlProps = {
@@ -44,36 +15,6 @@ type AmlProps = {
   currentNodeCount?: number; targetNodeCount?: number;
   nodeStateCounts?: { idleNodeCount?: number; runningNodeCount?: number; preparingNodeCount?: number };
 };
-
-export const secondsToIso = (s: number): string => `PT${Math.max(0, Math.floor(s))}S`;
-export function isoToSeconds(d: string | undefined): number | undefined {
-  if (!d) return undefined;
-  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(d);
-  if (!m) return undefined;
-  return ((Number(m[1] ?? 0) * 24 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 60 + Number(m[4] ?? 0);
-}
-
-export function computeBody(p: ComputeParams): ComputeResource {
-  return {
-    ...(p.location ? { location: p.location } : {}),
-    tags: p.tags,
-    properties: {
-      computeType: "AmlCompute",
-      ...(p.description ? { description: p.description } : {}),
-      properties: {
-        vmSize: p.vmSize,
-        vmPriority: p.vmPriority,
-        osType: "Linux",
-        scaleSettings: {
-          minNodeCount: p.minNodes,
-          maxNodeCount: p.maxNodes,
-          nodeIdleTimeBeforeScaleDown: secondsToIso(p.idleSecondsBeforeScaleDown),
-        },
-        ...(p.subnetId ? { subnet: { id: p.subnetId } } : {}),
-      },
-    },
-  } as ComputeResource;
-}
 
 /** Status fields Azure reports for a compute. */
 export function observedStatus(c: ComputeResource): Status {
@@ -101,73 +42,6 @@ function failureReason(errors: readonly { code: string; message: string }[]): Re
   if (/quota/i.test(text)) return TargetReason.QuotaExceeded;
   if (/vm ?size|sku/i.test(text)) return TargetReason.InvalidVmSize;
   return TargetReason.ProvisioningFailed;
-}
-
-type Poller = { isDone(): boolean; toString(): string; getResult(): unknown };
-
-export interface BeginOptions {
-  readonly params?: ComputeParams;
-  /** The full PUT body of a create; default: the AmlCompute body of `params`. */
-  readonly body?: ComputeResource;
-  readonly resumeFrom?: string;
-  /** For delete: Delete the underlying resource (default) or Detach it (attached computes). */
-  readonly underlyingResourceAction?: "Delete" | "Detach";
-}
-
-/**
- * ARM operations on one compute: GET, start or resume create/update/delete. Each call sends at
- * most one ARM request for the operation (begin* polls once; a resumed poller polls once).
- */
-export class ComputeOps {
-  constructor(readonly arm: AzureMachineLearningWorkspaces, readonly rg: string, readonly ws: string) {}
-
-  async get(name: string): Promise<ComputeResource | undefined> {
-    try {
-      return await this.arm.computeOperations.get(this.rg, this.ws, name);
-    } catch (e) {
-      if (isNotFound(e)) return undefined;
-      throw classifyArmError(e, `GET compute ${name}`);
-    }
-  }
-
-  /**
-   * `body` replaces the AmlCompute body built from `params` for a create (e.g. an attached
-   * compute); `underlyingResourceAction` is Delete unless said otherwise (Detach for attached
-   * computes).
-   */
-  async begin(kind: ArmOperation["kind"], name: string, now: Date, { params, body, resumeFrom, underlyingResourceAction = "Delete" }: BeginOptions = {}): Promise<{ done: boolean; op: ArmOperation; failed?: string }> {
-    let poller: Poller;
-    const opts = resumeFrom ? { resumeFrom } : {};
-    try {
-      if (kind === "create") {
-        poller = await this.arm.computeOperations.beginCreateOrUpdate(this.rg, this.ws, name, body ?? (params ? computeBody(params) : {}), opts);
-      } else if (kind === "update") {
-        const scale = params ? computeBody(params).properties as { properties: { scaleSettings: unknown } } : undefined;
-        poller = await this.arm.computeOperations.beginUpdate(this.rg, this.ws, name, { properties: { scaleSettings: scale?.properties.scaleSettings as never } }, opts);
-      } else {
-        poller = await this.arm.computeOperations.beginDelete(this.rg, this.ws, name, underlyingResourceAction, opts);
-      }
-    } catch (e) {
-      // core-lro reports a terminal Failed/Canceled operation by throwing a plain Error.
-      if (resumeFrom && !isRestErrorLike(e) && /long.?running operation|operation (has )?failed|canceled|cancelled|failed/i.test(String((e as Error).message))) {
-        return { done: true, op: { kind, computeName: name, startedAt: now.toISOString(), poller: resumeFrom }, failed: (e as Error).message };
-      }
-      if (kind === "delete" && isNotFound(e)) return { done: true, op: { kind, computeName: name, startedAt: now.toISOString(), poller: resumeFrom ?? "" } };
-      throw classifyArmError(e, `${kind} compute ${name}`);
-    }
-    return { done: poller.isDone(), op: { kind, computeName: name, startedAt: now.toISOString(), poller: poller.toString() } };
-  }
-}
-
-function isRestErrorLike(e: unknown): boolean {
-  return typeof e === "object" && e !== null && "statusCode" in e && typeof (e as { statusCode?: unknown }).statusCode === "number";
-}
-
-/** The ARM operation handle kept in status.operation, if it is one. */
-export function readOperation(status: ComputeTargetStatus | undefined): ArmOperation | undefined {
-  const op = status?.operation as Partial<ArmOperation> | undefined;
-  if (!op || typeof op.poller !== "string" || !op.kind || !op.computeName) return undefined;
-  return op as ArmOperation;
 }
 
 export function targetParams(target: ComputeTarget, spec: AmlComputeTargetSpec): ComputeParams {
@@ -340,22 +214,10 @@ export class AmlComputeProvider implements ComputeProvider {
     const spec = target.spec.amlCompute;
     if (!spec || spec.mode === "Attach" || target.spec.deletionPolicy === "Detach") return { done: true };
     const { ops, name } = await this.ops(target, ctx);
-    const prior = readOperation(target.status);
-    if (prior?.kind === "delete" && prior.computeName === name && prior.poller) {
-      const r = await ops.begin("delete", name, ctx.now, { resumeFrom: prior.poller });
-      if (!r.done) return { done: false, requeueAfterMs: this.config.operationPollMs, status: { operation: { ...r.op, startedAt: prior.startedAt }, provisioningState: "Deleting" } };
-      if (!r.failed) return { done: true, status: { operation: undefined, provisioningState: undefined } };
-    }
-    const compute = await ops.get(name);
-    if (!compute) return { done: true, status: { operation: undefined } };
-    const mine = compute.tags?.[OWNER_UID_TAG] === target.metadata.uid;
-    if (!mine && !spec.adopt) return { done: true, status: { operation: undefined } };
-    if (compute.properties?.provisioningState === "Deleting") {
-      return { done: false, requeueAfterMs: this.config.operationPollMs, status: { provisioningState: "Deleting" } };
-    }
-    ctx.log.info({ compute: name, workspace: spec.workspace.name }, "Deleting AmlCompute");
-    const r = await ops.begin("delete", name, ctx.now);
-    if (r.done) return { done: true, status: { operation: undefined } };
-    return { done: false, requeueAfterMs: this.config.operationPollMs, status: { operation: r.op as unknown as Record<string, unknown>, provisioningState: "Deleting" } };
+    const owned = (c: ComputeResource): boolean => spec.adopt || c.tags?.[OWNER_UID_TAG] === target.metadata.uid;
+    const step = await ops.deleteOwned(name, ctx.now, { owned, prior: readOperation(target.status) });
+    if (step.done) return { done: true, status: { operation: undefined } };
+    if (step.op) ctx.log.info({ compute: name, workspace: spec.workspace.name }, "Deleting AmlCompute");
+    return { done: false, requeueAfterMs: this.config.operationPollMs, status: { ...(step.op ? { operation: step.op as unknown as Record<string, unknown> } : {}), provisioningState: "Deleting" } };
   }
 }

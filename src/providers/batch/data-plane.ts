@@ -2,8 +2,8 @@ import { bearerTokenAuthenticationPolicy } from "@azure/core-rest-pipeline";
 import type { TokenCredential } from "@azure/identity";
 import { TargetReason } from "../../api/v1alpha1/index.js";
 import { TerminalError, TransientError } from "../../runtime/errors.js";
-import { parseRetryAfterMs } from "../azureml/budget.js";
-import { parseJson, RestClient, RestNetworkError, type RestResponse } from "../databricks/rest.js";
+import { parseRetryAfterMs } from "../../runtime/errors.js";
+import { parseJson, RestClient, RestNetworkError, type RestResponse } from "../shared/rest.js";
 
 /** Error answer of the Batch service: `{code, message: {value}}` plus the HTTP status. */
 export class BatchServiceError extends Error {

@@ -1,7 +1,7 @@
 import { TargetReason } from "../../api/v1alpha1/index.js";
 import { TerminalError, TransientError } from "../../runtime/errors.js";
-import { parseRetryAfterMs } from "../azureml/budget.js";
-import { parseJson, RestNetworkError, type RestClient, type RestResponse } from "./rest.js";
+import { parseRetryAfterMs } from "../../runtime/errors.js";
+import { parseJson, RestNetworkError, type RestClient, type RestResponse } from "../shared/rest.js";
 
 /** Bytes of data per DBFS put / add-block call (the API's documented limit is 1 MB). */
 const DBFS_PUT_LIMIT = 1024 * 1024;

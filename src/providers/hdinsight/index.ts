@@ -1,5 +1,5 @@
-import { AzureClients } from "../azureml/client.js";
-import { resolveConfig, type AzureMlConfig } from "../azureml/config.js";
+import { AzureClients } from "../shared/azure/clients.js";
+import { resolveConfig, type AzureMlConfig } from "../shared/azure/config.js";
 import { SessionPool } from "../ssh/index.js";
 import type { ProviderEntry } from "../types.js";
 import type { HdInsightConfig } from "./config.js";

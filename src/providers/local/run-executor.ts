@@ -3,13 +3,13 @@ import { Labels } from "../../api/v1alpha1/index.js";
 import { ConflictError } from "../../runtime/errors.js";
 import { manifestOf } from "../../snapshot/store.js";
 import { decodeShape } from "../shared/handle.js";
+import { OUTPUT_TAIL_BYTES, tailText } from "../shared/output-tail.js";
 import type { Attempt, ProviderContext, RunExecutor, RunObservation } from "../types.js";
 import { buildEnvironmentJob, buildRunJob, envBuildJobName, runJobName, TRAIN_CONTAINER } from "./job-builder.js";
 import { containerState, jobCondition, jobFailureReason, waitingProblem, type Job, type Pod } from "./job-status.js";
 import { isSystemManaged } from "./local-spec.js";
 
 const OUTPUT_TAIL_LINES = 40;
-const OUTPUT_TAIL_BYTES = 8 * 1024;
 /** How long a just-created Job may be missing from the cache before we call it Lost. */
 const CACHE_GRACE_MS = 30_000;
 const POLL_RUNNING_MS = 10_000;
@@ -48,7 +48,7 @@ async function tail(ctx: ProviderContext, pod: Pod | undefined, container: strin
     { namespace: pod.metadata.namespace ?? "", name: pod.metadata.name },
     { container, tailLines: OUTPUT_TAIL_LINES, limitBytes: OUTPUT_TAIL_BYTES * 4 },
   );
-  return text.length > OUTPUT_TAIL_BYTES ? text.slice(text.length - OUTPUT_TAIL_BYTES) : text;
+  return tailText(text);
 }
 
 /** Rank 0 first: its output is what users expect to see for a distributed run. */

@@ -12,7 +12,7 @@ export { resolveConnectionSettings, workDirOf, type ConnectionSettings, type Ssh
 export { runControl } from "./remote-control.js";
 export type { SshSession, ExecResult } from "./session.js";
 export { fingerprintOf, parseKnownHosts } from "./host-key.js";
-export { quoteArg, renderCommand } from "./shell-quote.js";
+export { quoteArg, renderCommand } from "../shared/shell-quote.js";
 export { SshUnreachableError, SshReason } from "./ssh-errors.js";
 
 export interface RemoteVmProviderOptions {

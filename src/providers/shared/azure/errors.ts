@@ -1,7 +1,8 @@
 import { isRestError } from "@azure/core-rest-pipeline";
-import { TargetReason } from "../../api/v1alpha1/index.js";
-import { TerminalError, TransientError } from "../../runtime/errors.js";
-import { parseRetryAfterMs, RequestBudgetExhausted } from "./budget.js";
+import { TargetReason } from "../../../api/v1alpha1/index.js";
+import { TerminalError, TransientError } from "../../../runtime/errors.js";
+import { parseRetryAfterMs } from "../../../runtime/errors.js";
+import { RequestBudgetExhausted } from "./budget.js";
 
 /** A TransientError that names the Ready reason (Throttled, AzureError...). */
 function transient(message: string, reason: string, retryAfterMs: number | undefined, cause: unknown): TransientError {
