@@ -36,7 +36,7 @@ export interface WatchOptions {
 }
 
 /**
- * KubeClient over @kubernetes/client-node 2.x (style guide B8). Reads come from informers started
+ * KubeClient over @kubernetes/client-node 2.x. Reads come from informers started
  * through watch(); writes go to the API server through one counted Transport.
  */
 export class KubeClientImpl implements KubeClient, LeaseClient {

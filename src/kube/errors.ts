@@ -15,7 +15,7 @@ const DEFAULT_THROTTLE_MS = 1_000;
 
 
 /**
- * Maps an API-server HTTP failure to the runtime's error classes (style guide B7/B8). Pure.
+ * Maps an API-server HTTP failure to the runtime's error classes. Pure.
  * 404 → NotFound; 409 → Conflict (AlreadyExists → alreadyExists=true); 400/422 → Invalid (a bug in
  * the object we sent: retrying unchanged cannot help); 401/403 → Terminal (RBAC or credentials need
  * a human); 429/5xx → Transient honouring Retry-After; anything else → Transient.

@@ -1,5 +1,5 @@
 /**
- * Error classes every boundary maps its failures into (style guide B7). The worker loop reads the
+ * Error classes every boundary maps its failures into. The worker loop reads the
  * class to choose between back-off, a fixed delay, or no retry.
  */
 

@@ -116,7 +116,7 @@ export class BatchDataPlane {
 
 export const isBatchNotFound = (e: unknown): boolean => e instanceof BatchServiceError && e.status === 404;
 
-/** Batch data-plane failures → runtime error classes (B7). */
+/** Batch data-plane failures → runtime error classes. */
 export function classifyBatchError(e: unknown, what: string): Error {
   if (e instanceof TerminalError || e instanceof TransientError) return e;
   if (e instanceof RestNetworkError) {

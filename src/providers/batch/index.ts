@@ -7,10 +7,7 @@ import { BatchComputeProvider } from "./compute.js";
 import { resolveBatchConfig, type AzureBatchConfig } from "./config.js";
 import { BatchRunExecutor } from "./executor.js";
 
-export type { AzureBatchConfig } from "./config.js";
-export { BatchComputeProvider } from "./compute.js";
-export { BatchRunExecutor, batchJobId, batchCommandLine, mapTaskState, type BatchHandle } from "./executor.js";
-export { BatchDataPlane, BatchServiceError, classifyBatchError } from "./data-plane.js";
+export { batchJobId, type BatchHandle } from "./executor.js";
 
 /**
  * The registry entry for `type: AzureBatch`. It speaks ARM with the AmlCompute provider's Azure

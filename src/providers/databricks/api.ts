@@ -113,7 +113,7 @@ export const isDatabricksNotFound = (e: unknown): boolean =>
   && (e.status === 404 || e.errorCode === "RESOURCE_DOES_NOT_EXIST" || (e.status === 400 && /does not exist/i.test(e.message)));
 
 /**
- * Databricks answers → runtime error classes (B7). Token problems wait for a human (the Secret
+ * Databricks answers → runtime error classes. Token problems wait for a human (the Secret
  * watch wakes us); throttling and 5xx retry; an unreachable workspace retries as Unreachable.
  */
 export function classifyDatabricksError(e: unknown, what: string): Error {

@@ -8,11 +8,8 @@ import { HdInsightProvider } from "./provider.js";
 import { HdInsightRegistration } from "./registration.js";
 import { validateHdInsight } from "./remote-vm-view.js";
 
-export { hdInsightConfigFromEnv, type HdInsightConfig } from "./config.js";
-export { HdInsightProvider } from "./provider.js";
-export { HdInsightExecutor } from "./executor.js";
-export { HdInsightRegistration, attachedComputeName, hdInsightComputeBody } from "./registration.js";
-export { asRemoteVmSubmission, asRemoteVmTarget, sparkSubmitArgv } from "./remote-vm-view.js";
+export { type HdInsightConfig } from "./config.js";
+export { attachedComputeName } from "./registration.js";
 
 /**
  * The registry entry for `type: HDInsight`. Pass the RemoteVM entry's pool to share SSH

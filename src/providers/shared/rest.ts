@@ -9,7 +9,7 @@ import {
  * A small JSON-over-HTTPS caller for the REST APIs the SDKs do not cover (Databricks, the Batch
  * data plane). It rides on @azure/core-rest-pipeline so TLS (extra CA bundle), user agent and
  * auth policies work exactly as for the ARM clients, with retries off: the work queue is the
- * only retry layer (style guide B7).
+ * only retry layer.
  */
 export interface RestResponse {
   readonly status: number;

@@ -23,7 +23,7 @@ function armDetail(e: { code?: string; message: string; details?: unknown }): { 
 }
 
 /**
- * Maps anything an ARM or Entra call throws into the runtime's error classes (style guide B7).
+ * Maps anything an ARM or Entra call throws into the runtime's error classes.
  * One retry layer: the SDK does not retry, the work queue does, honouring Retry-After.
  */
 export function classifyArmError(e: unknown, what: string): Error {
