@@ -10,11 +10,12 @@ COPY package.json package-lock.json ./
 # --ignore-scripts: no dependency needs an install script at build time (ssh2's only builds an
 # optional native speed-up and falls back to pure JS).
 RUN npm ci --no-audit --no-fund --ignore-scripts
-COPY tsconfig.json ./
+COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/copy-assets.mjs ./scripts/
 COPY src ./src
-COPY scripts/copy-runner.mjs ./scripts/
-# The runner (src/data-plane/runner/aml_runner.py) ships next to its compiled module.
-RUN npx tsc -p tsconfig.json && node scripts/copy-runner.mjs
+# Run-time files tsc does not emit (the Python runner, the RemoteVM shell scripts) ship next to
+# their compiled modules: npm run build = tsc + scripts/copy-assets.mjs.
+RUN npm run build
 
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app

@@ -3,6 +3,7 @@
  * once at start; a bad value stops the process with a clear message instead of a crash loop later.
  */
 import { hostname } from "node:os";
+import { dataPlaneEnv, type DataPlaneEnv } from "./data-plane/config.js";
 // The providers' settings modules only: the providers themselves (and their SDKs) load on first use.
 import type { AzureMlConfig } from "./providers/shared/azure/config.js";
 import { azureMlConfigFromEnv } from "./providers/azureml/env.js";
@@ -16,12 +17,18 @@ export interface Config {
   /** Only one replica reconciles; others keep warm caches. Off for a single local process. */
   leaderElection: { enabled: boolean; namespace: string; name: string };
   trainingRunConcurrency: number;
+  /** Client-side API request budget (client-go's QPS/Burst); qps 0 disables it. */
+  apiRateLimit: { qps: number; burst: number };
+  /** Offer HTTP/2 to the API server (one multiplexed connection); false: HTTP/1.1 keep-alive. */
+  apiHttp2: boolean;
   /** Reconcile only this namespace (empty: all namespaces). */
   watchNamespace?: string;
   /** Kubeconfig file; empty means in-cluster or $KUBECONFIG/~/.kube/config as kubectl resolves it. */
   kubeconfig?: string;
   /** Azure endpoints, authority, CA bundle, request budget (docs/azure.md). */
   azureml: AzureMlConfig;
+  /** The run data plane's store (AML_STORE_*, docs/data-plane.md); serializes without credentials. */
+  dataPlane: DataPlaneEnv;
   /** spark-submit path and master for HDInsight head nodes (docs/attached-targets.md). */
   hdInsight: HdInsightConfig;
 }
@@ -46,9 +53,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       name: env.LEADER_ELECTION_ID ?? "aml-compute-operator",
     },
     trainingRunConcurrency: int(env, "TRAININGRUN_CONCURRENCY", 4),
+    apiRateLimit: { qps: int(env, "KUBE_API_QPS", 100), burst: int(env, "KUBE_API_BURST", 200) },
+    apiHttp2: (env.KUBE_API_HTTP2 ?? "true") !== "false",
     ...(env.WATCH_NAMESPACE ? { watchNamespace: env.WATCH_NAMESPACE } : {}),
     ...(env.KUBECONFIG_PATH ? { kubeconfig: env.KUBECONFIG_PATH } : {}),
     azureml: azureMlConfigFromEnv(env),
     hdInsight: hdInsightConfigFromEnv(env),
+    dataPlane: dataPlaneEnv(env),
   };
 }

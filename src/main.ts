@@ -6,6 +6,8 @@ import { loadConfig } from "./config.js";
 import { computeTargetController } from "./controllers/compute-target/controller.js";
 import { runConfigurationController } from "./controllers/run-configuration/controller.js";
 import { trainingRunController } from "./controllers/training-run/controller.js";
+import { DataPlane } from "./data-plane/data-plane.js";
+import { RunData } from "./data-plane/run-data.js";
 import { KubeClientImpl } from "./kube/client-node.js";
 import { createLogger } from "./observability/logger.js";
 import { operatorProviders } from "./providers/registry.js";
@@ -16,7 +18,9 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, base: { identity: config.identity } });
   const registry = new Registry();
-  const kubeOpts = { logger, registry, identity: config.identity, ...(config.watchNamespace ? { watchNamespace: config.watchNamespace } : {}) };
+  const kubeOpts = {
+    logger, registry, identity: config.identity, rateLimit: config.apiRateLimit, http2: config.apiHttp2, ...(config.watchNamespace ? { watchNamespace: config.watchNamespace } : {}),
+  };
   const kube = config.kubeconfig ? KubeClientImpl.fromFile(config.kubeconfig, kubeOpts) : KubeClientImpl.fromDefault(kubeOpts);
   const providers = operatorProviders({ azureml: config.azureml, hdInsight: config.hdInsight });
   const manager = new Manager({
@@ -28,7 +32,7 @@ async function main(): Promise<void> {
   const deps = { kube, providers, clock: systemClock };
   manager.add(computeTargetController(deps));
   manager.add(runConfigurationController(deps));
-  manager.add(trainingRunController({ ...deps, concurrency: config.trainingRunConcurrency }));
+  manager.add(trainingRunController({ ...deps, concurrency: config.trainingRunConcurrency, runData: new RunData(new DataPlane(config.dataPlane)) }));
   manager.stopOnSignals();
   logger.info({ config: { ...config } }, "Starting aml-compute-operator");
   try {
