@@ -24,13 +24,16 @@ const ctx = (): ProviderContext => ({
 });
 
 beforeAll(async () => {
-  dbx = databricksService({ workspaces: [{ name: "adb-1", token: TOKEN, userName: "ml@example.com", clusters: ["0101-abc"] }], stepMs: 50 });
+  dbx = databricksService({ workspaces: [{ name: "adb-1", token: TOKEN, userName: "ml@example.com", clusters: ["0101-abc"], dbfsRoot: true }], stepMs: 50 });
   emu = await startEmulator({ services: [dbx] });
   entry = createDatabricksProvider({ caBundlePath: emu.caPath, runPollMs: 100 });
   secrets.set(`${NS}/dbx-token`, { token: TOKEN });
   secrets.set(`${NS}/wrong-token`, { token: "dapi-not-the-token" });
 });
-afterAll(async () => { await emu?.close(); });
+afterAll(async () => {
+  expect(emu?.controls.contractViolations ?? []).toEqual([]);
+  await emu?.close();
+});
 
 function target(extra: Partial<NonNullable<ComputeTarget["spec"]["databricks"]>> = {}): ComputeTarget {
   return {
