@@ -24,7 +24,7 @@ const ctx = (): ProviderContext => ({
 });
 
 beforeAll(async () => {
-  dbx = databricksService({ workspaces: [{ name: "adb-1", token: TOKEN, userName: "ml@example.com", clusters: ["0101-abc"], dbfsRoot: true }], stepMs: 50 });
+  dbx = databricksService({ workspaces: [{ name: "adb-1", token: TOKEN, userName: "ml@example.com", clusters: ["0101-abc"] }], stepMs: 50 });
   emu = await startEmulator({ services: [dbx] });
   entry = createDatabricksProvider({ caBundlePath: emu.caPath, runPollMs: 100 });
   secrets.set(`${NS}/dbx-token`, { token: TOKEN });
@@ -101,10 +101,12 @@ describe("Databricks runs", () => {
     const body = dbx.run(h.runId)!.body as { idempotency_token: string; tasks: { spark_python_task: { python_file: string }; new_cluster?: { num_workers: number } }[] };
     expect(body.idempotency_token).toBe(`${sub.run.metadata.uid}-a1`);
     expect(body.tasks[0]!.new_cluster?.num_workers).toBe(0);
-    expect(dbx.dbfsFile("adb-1", body.tasks[0]!.spark_python_task.python_file)).toBeDefined();
+    // The entry file is a workspace file: the workspace has no DBFS root (as new workspaces do not).
+    expect(body.tasks[0]!.spark_python_task).toMatchObject({ source: "WORKSPACE", python_file: expect.stringMatching(/^\/Shared\/amlcompute\/runs\//) });
+    expect(dbx.workspaceFile("adb-1", body.tasks[0]!.spark_python_task.python_file)).toBeDefined();
     expect(dbx.run(h.runId)!.history).toEqual(["PENDING", "RUNNING", "TERMINATING", "TERMINATED/SUCCESS"]);
     await entry.executor!.cleanup({ ...sub, target: t, handle: h }, ctx());
-    expect(dbx.dbfsFile("adb-1", body.tasks[0]!.spark_python_task.python_file)).toBeUndefined();
+    expect(dbx.workspaceFile("adb-1", body.tasks[0]!.spark_python_task.python_file)).toBeUndefined();
   });
 
   it("reports a failing script as Failed with its exit code and output", async () => {
