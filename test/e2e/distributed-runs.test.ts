@@ -162,7 +162,8 @@ describe("distributed TrainingRuns on a Local target", () => {
     expect(condition(run, "Succeeded")).toMatchObject({ status: "False", reason: "ScriptFailed" });
     expect(run.status?.outputTail).toContain("rank 1 gives up");
     const uid = run.metadata.uid ?? "";
-    await waitFor("no rank left running", 120_000, async () => notFinished(await podsOf(ns, uid)).length === 0);
+    // The stopped ranks' runners get SIGTERM and upload their outputs within the pod's grace period.
+    await waitFor("no rank left running", 240_000, async () => notFinished(await podsOf(ns, uid)).length === 0);
     await waitFor("the attempt's headless Service deleted", 60_000, async () => (await servicesOf(ns, uid)).length === 0);
   });
 
@@ -180,7 +181,7 @@ describe("distributed TrainingRuns on a Local target", () => {
     expect(condition(run, "Succeeded")).toMatchObject({ status: "False", reason: "Unschedulable" });
     expect(condition(run, "Succeeded")?.message).toMatch(/not scheduled within 15s .*Insufficient cpu/);
     const uid = run.metadata.uid ?? "";
-    await waitFor("no rank left running or pending", 120_000, async () => notFinished(await podsOf(ns, uid)).length === 0);
+    await waitFor("no rank left running or pending", 240_000, async () => notFinished(await podsOf(ns, uid)).length === 0);
     await waitFor("the attempt's headless Service deleted", 60_000, async () => (await servicesOf(ns, uid)).length === 0);
   });
 
