@@ -5,6 +5,7 @@
 import { hostname } from "node:os";
 import { azureMlConfigFromEnv, type AzureMlConfig } from "./providers/azureml/index.js";
 import { hdInsightConfigFromEnv, type HdInsightConfig } from "./providers/hdinsight/index.js";
+import { trackingConfigFromEnv, type TrackingConfig } from "./metrics/tracking.js";
 
 export interface Config {
   logLevel: string;
@@ -22,6 +23,10 @@ export interface Config {
   azureml: AzureMlConfig;
   /** spark-submit path and master for HDInsight head nodes (docs/attached-targets.md). */
   hdInsight: HdInsightConfig;
+  /** MLflow tracking server for Local/RemoteVM runs (README, Metrics). */
+  tracking: TrackingConfig;
+  /** Python with Optuna for Bayesian sweeps (hack/suggestion-env.sh prints one). */
+  suggestionPython: string;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -48,5 +53,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(env.KUBECONFIG_PATH ? { kubeconfig: env.KUBECONFIG_PATH } : {}),
     azureml: azureMlConfigFromEnv(env),
     hdInsight: hdInsightConfigFromEnv(env),
+    tracking: trackingConfigFromEnv(env),
+    suggestionPython: env.SUGGESTION_PYTHON || "python3",
   };
 }

@@ -16,6 +16,10 @@ import { createDatabricksProvider } from "./providers/databricks/index.js";
 import { createHdInsightProvider } from "./providers/hdinsight/index.js";
 import type { ProviderRegistry } from "./providers/types.js";
 import { systemClock } from "./runtime/clock.js";
+import { RunMetricsService } from "./metrics/service.js";
+import { trackingAuth } from "./metrics/auth.js";
+import { sweepController } from "./controllers/sweep/controller.js";
+import { SuggestionProcess } from "./sweep/suggestion/client.js";
 import { LeaderElectionLostError, Manager } from "./runtime/manager.js";
 
 async function main(): Promise<void> {
@@ -46,13 +50,19 @@ async function main(): Promise<void> {
   const deps = { kube, providers, clock: systemClock };
   manager.add(computeTargetController(deps));
   manager.add(runConfigurationController(deps));
-  manager.add(trainingRunController({ ...deps, concurrency: config.trainingRunConcurrency }));
+  // Metrics: MLflow runs for Local/RemoteVM/Databricks, reads from every tracking service, off the hot path.
+  const metrics = new RunMetricsService({ tracking: config.tracking, now: () => systemClock.now(), auth: trackingAuth(aml.clients) });
+  manager.add(trainingRunController({ ...deps, concurrency: config.trainingRunConcurrency, metrics }));
+  // Bayesian sweeps: one stateless Optuna process, started on first use and restarted when it dies.
+  const suggester = new SuggestionProcess({ python: config.suggestionPython, onRestart: () => logger.warn("Restarting the suggestion process") });
+  manager.add(sweepController({ kube, clock: systemClock, suggester }));
   manager.stopOnSignals();
   logger.info({ config: { ...config } }, "Starting aml-compute-operator");
   try {
     await manager.start();
   } finally {
     remoteVm.pool.closeAll();
+    suggester.stop();
   }
 }
 

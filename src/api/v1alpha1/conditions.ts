@@ -78,6 +78,25 @@ export const RunReason = {
   Lost: "Lost",
 } as const;
 
+export const SweepReason = {
+  Running: "Running",
+  Suspended: "Suspended",
+  /** Every trial the sweep could run has ended (maxTrials, or the whole grid). */
+  Completed: "Completed",
+  MaxDurationReached: "MaxDurationReached",
+  Canceled: "Canceled",
+  /** The parameter space cannot be sampled (duplicate values, bounds, a type the algorithm refuses). */
+  InvalidSpace: "InvalidSpace",
+  GridLargerThanMaxTrials: "GridLargerThanMaxTrials",
+  /** Every trial ended, none reported the primary metric: there is no best trial. */
+  NoTrialReportedMetric: "NoTrialReportedMetric",
+  /** The Bayesian suggestion process failed or is restarting; retried with back-off. */
+  SuggestionServiceUnavailable: "SuggestionServiceUnavailable",
+  /** The API server refused a trial built from the template. */
+  TrialRejected: "TrialRejected",
+} as const;
+
+export type SweepReason = (typeof SweepReason)[keyof typeof SweepReason];
 export type TargetReason = (typeof TargetReason)[keyof typeof TargetReason];
 export type RunConfigReason = (typeof RunConfigReason)[keyof typeof RunConfigReason];
 export type RunReason = (typeof RunReason)[keyof typeof RunReason];

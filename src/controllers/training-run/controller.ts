@@ -10,6 +10,7 @@ import { hasFinalizer, withFinalizer, withoutFinalizer } from "../../runtime/fin
 import { done, requeueAfter, type ReconcileContext, type Result } from "../../runtime/result.js";
 import type { ProviderContext, ProviderRegistry, RunSubmission } from "../../providers/types.js";
 import { freezeSnapshot, loadFrozenSnapshot } from "../../snapshot/store.js";
+import { withTrackingEnvironment, type RunMetricsService } from "../../metrics/service.js";
 import { providerContext } from "../shared/provider-context.js";
 import { StaleReadGuard, writeStatusIfChanged } from "../shared/status-writer.js";
 import { decideRun, isFinished, type RunPlan } from "./decide.js";
@@ -21,6 +22,8 @@ export interface TrainingRunDeps {
   clock: Clock;
   concurrency?: number;
   guard?: StaleReadGuard;
+  /** MLflow tracking and metric collection; absent: no metrics beyond the output's metric lines. */
+  metrics?: RunMetricsService;
 }
 
 async function ensureFinalizer(run: TrainingRun, deps: TrainingRunDeps): Promise<TrainingRun> {
@@ -45,10 +48,16 @@ async function act(step: { run: TrainingRun; plan: RunPlan; gathered: Gathered }
       const snapshot = sub.snapshot.files.length > 0
         ? await freezeSnapshot(deps.kube, run, sub.snapshot)
         : ((await loadFrozenSnapshot(deps.kube, run)) ?? sub.snapshot);
-      const full: RunSubmission = { ...sub, snapshot, attempt: action.attempt };
+      const tracking = deps.metrics ? await deps.metrics.prepare(run, sub.target, sub.config, ctx) : undefined;
+      if (tracking?.warning && action.kind === "Submit") deps.kube.recordEvent(run, "Warning", "MetricsTrackingUnavailable", tracking.warning);
+      const full: RunSubmission = { ...sub, config: withTrackingEnvironment(sub.config, tracking?.env ?? {}), snapshot, attempt: action.attempt };
       const newHandle = await executor.submit(full, ctx);
       ctx.log.info({ attempt: action.attempt, handle: newHandle }, action.kind === "Submit" ? "Submitted attempt" : "Continued submission");
-      return { ...plan.status, ...(snapshot.digest ? { snapshotDigest: snapshot.digest } : {}), execution: { ...plan.status.execution, attempt: action.attempt, handle: newHandle } };
+      return {
+        ...plan.status, ...(snapshot.digest ? { snapshotDigest: snapshot.digest } : {}),
+        ...(tracking?.mlflow ? { metrics: { ...(plan.status.metrics ?? { latest: [] }), mlflow: tracking.mlflow } } : {}),
+        execution: { ...plan.status.execution, attempt: action.attempt, handle: newHandle },
+      };
     }
     case "Cancel":
       if (handle) await executor.cancel({ ...sub, attempt: Number(run.status?.execution?.attempt ?? 1) }, handle, ctx);
@@ -101,7 +110,7 @@ async function reconcileRun(key: ObjectKey, deps: TrainingRunDeps, rctx: Reconci
   if (deps.guard?.isStale(run)) return done();
   const ctx = providerContext(deps.kube, rctx.log, new Date(deps.clock.now()));
   if (run.metadata.deletionTimestamp) return finalize(run, deps, ctx);
-  const gathered = await gatherRun(run, deps.providers, ctx);
+  const gathered = await gatherRun(run, deps.providers, ctx, deps.metrics);
   const plan = decideRun(run, gathered.world);
   if (plan.action.kind === "Submit") run = await ensureFinalizer(run, deps);
   let status: TrainingRunStatus;

@@ -4,6 +4,7 @@ import { isTrue } from "../../runtime/conditions.js";
 import type { ProviderContext, ProviderRegistry, RunSubmission, Snapshot } from "../../providers/types.js";
 import { buildSnapshot, checkSnapshotSize, filesOfSource } from "../../snapshot/build.js";
 import { loadFrozenSnapshot } from "../../snapshot/store.js";
+import type { RunMetricsService } from "../../metrics/service.js";
 import { environmentHash } from "../run-configuration/environment-hash.js";
 import { isFinished, type RunWorld } from "./decide.js";
 import { argvOf, resolveConfiguration, runIdOf, targetOf, type Problem } from "./resolve.js";
@@ -35,7 +36,7 @@ export interface Gathered {
 }
 
 /** Read-only: resolves references, snapshots the source before the first submit, observes the attempt. */
-export async function gatherRun(run: TrainingRun, providers: ProviderRegistry, ctx: ProviderContext): Promise<Gathered> {
+export async function gatherRun(run: TrainingRun, providers: ProviderRegistry, ctx: ProviderContext, metrics?: RunMetricsService): Promise<Gathered> {
   const world: RunWorld = { now: ctx.now, runId: run.status?.runId ?? runIdOf(run) };
   const resolved = resolveConfiguration(run, ctx.kube);
   if ("problem" in resolved) return { world: { ...world, problem: resolved.problem } };
@@ -72,7 +73,13 @@ export async function gatherRun(run: TrainingRun, providers: ProviderRegistry, c
   const handle = run.status?.execution?.handle as Record<string, unknown> | undefined;
   const attempt = Number(run.status?.execution?.attempt ?? 0);
   if (started && handle && !run.spec.cancel && !isFinished(run)) {
-    world.observation = await executor.observe({ ...submission, attempt }, handle, ctx);
+    const obs = await executor.observe({ ...submission, attempt }, handle, ctx);
+    world.observation = obs;
+    // Once per attempt end a synchronous read for the final values; otherwise whatever the
+    // background collection last found (never a request per poll).
+    const ended = obs.state === "Succeeded" || obs.state === "Failed" || obs.state === "Lost";
+    const collected = metrics && (ended ? await metrics.collect(run, target, ctx) : metrics.peek(run, target, ctx));
+    if (collected) world.metrics = collected;
   }
   return { world, submission };
 }
