@@ -12,7 +12,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.json
+COPY scripts/copy-runner.mjs ./scripts/
+# The runner (src/data-plane/runner/aml_runner.py) ships next to its compiled module.
+RUN npx tsc -p tsconfig.json && node scripts/copy-runner.mjs
 
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app

@@ -27,7 +27,7 @@ lint: deps
 	eslint .
 
 build: deps
-	tsc -p tsconfig.json
+	tsc -p tsconfig.json && node scripts/copy-runner.mjs
 
 test-unit: deps
 	vitest run --project unit

@@ -1,0 +1,69 @@
+/**
+ * The operator's entry to the store: which store a namespace uses, the runner environment of an
+ * attempt (SAS URLs), an attempt's result, and deleting a run's data. One BlobStore per distinct
+ * settings, reused across reconciles.
+ */
+import { createHash } from "node:crypto";
+import { dataPlaneEnv, settingsFor, StoreConfigError, type DataPlaneEnv, type StoreSettings } from "./config.js";
+import { StoreError, StoreReason } from "./errors.js";
+import { attemptPrefix, runRootPrefix, type RunIdentity } from "./layout.js";
+import { parseRunResult, resultBlobOf, type RunResult } from "./result.js";
+import { RunnerEnv } from "./runner/index.js";
+import { BlobStore } from "./store.js";
+
+/** One attempt of one run and the snapshot it runs. */
+export interface AttemptRef { readonly run: RunIdentity; readonly attempt: number; readonly digest: string }
+
+export type SecretReader = (namespace: string, name: string) => Promise<Record<string, string> | undefined>;
+
+export class DataPlane {
+  private readonly stores = new Map<string, BlobStore>();
+
+  constructor(readonly env: DataPlaneEnv = dataPlaneEnv()) {}
+
+  /** The namespace's store; StoreError(StoreNotConfigured) when nothing names one. */
+  async storeFor(namespace: string, readSecret: SecretReader): Promise<BlobStore> {
+    const secret = await readSecret(namespace, this.env.namespaceSecretName);
+    let settings: StoreSettings | undefined;
+    try {
+      settings = settingsFor(this.env, namespace, secret);
+    } catch (err) {
+      if (err instanceof StoreConfigError) throw new StoreError(err.message, StoreReason.NotConfigured, 60_000);
+      throw err;
+    }
+    if (!settings) {
+      throw new StoreError(`no snapshot store for namespace ${namespace}: set AML_STORE_URL (and AML_STORE_CONNECTION_STRING) on the operator, or create Secret ${namespace}/${this.env.namespaceSecretName}`, StoreReason.NotConfigured, 60_000);
+    }
+    const key = createHash("sha256").update(JSON.stringify([settings.url, settings.targetUrl, settings.auth, settings.from])).digest("hex");
+    let store = this.stores.get(key);
+    if (!store) {
+      store = new BlobStore(settings);
+      this.stores.set(key, store);
+    }
+    return store;
+  }
+
+  /** The runner's environment for one attempt: snapshot read URL, digest, the attempt's write URL. */
+  async runnerEnv(store: BlobStore, a: AttemptRef, now: Date): Promise<Record<string, string>> {
+    const { run, attempt, digest } = a;
+    return {
+      [RunnerEnv.snapshotUrl]: await store.snapshotReadUrl(now),
+      [RunnerEnv.snapshotDigest]: digest,
+      [RunnerEnv.outputUrl]: await store.runWriteUrl(attemptPrefix(run, attempt), now),
+    };
+  }
+
+  async readResult(store: BlobStore, run: RunIdentity, attempt: number): Promise<RunResult | undefined> {
+    const bytes = await store.readRunBlob(resultBlobOf(run, attempt));
+    return bytes ? parseRunResult(bytes) : undefined;
+  }
+
+  /** Deletes all attempts' outputs, logs and results of a run (its finalizer). */
+  async deleteRunData(store: BlobStore, run: RunIdentity): Promise<number> {
+    return store.deleteRunPrefix(runRootPrefix(run));
+  }
+}
+
+/** The run identity a TrainingRun's metadata gives. */
+export const runIdentity = (meta: { namespace?: string; name?: string; uid?: string }): RunIdentity =>
+  ({ namespace: meta.namespace ?? "", name: meta.name ?? "", uid: meta.uid ?? "" });

@@ -1,0 +1,470 @@
+#!/usr/bin/env python3
+"""aml_runner: the run's data plane on a compute target (Python 3.8+ standard library only).
+
+  aml_runner.py materialize --workdir DIR [--state FILE] [--termination-log FILE]
+  aml_runner.py run --workdir DIR [--log FILE] [--state FILE] [--kill-after S] -- ARGV...
+  aml_runner.py all --workdir DIR [--log FILE] [--kill-after S] -- ARGV...   (both, one process)
+
+materialize fetches the snapshot manifest and every object through a read SAS URL, verifies
+each sha256 and the manifest digest, and only then writes the files into DIR (which must be
+empty): exact bytes, names and executable bits, nothing else. A mismatch writes result.json
+with reason SnapshotCorrupt and exits 86 without running anything.
+
+run executes ARGV in DIR with stdout and stderr copied to the log file, forwards SIGTERM and
+SIGINT to the command, and on any exit uploads DIR/outputs/** and the log and writes
+result.json under the attempt's prefix (create/write SAS URL). It exits with the command's code.
+
+Environment: AML_SNAPSHOT_URL (snapshots container URL + read SAS), AML_SNAPSHOT_DIGEST
+(sha256:<hex>), AML_OUTPUT_URL (the attempt's prefix URL + create/write SAS; optional).
+Neither URL is passed on to the command, and none is ever printed.
+"""
+import argparse
+import base64
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+API_VERSION = "2021-08-06"
+EXIT_SNAPSHOT_CORRUPT = 86
+EXIT_SNAPSHOT_UNAVAILABLE = 87
+EXIT_RUNNER_FAILED = 88
+CHUNK = 1024 * 1024
+BLOCK = 8 * 1024 * 1024
+SINGLE_PUT_LIMIT = 64 * 1024 * 1024
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+SECRET_ENV = ("AML_SNAPSHOT_URL", "AML_OUTPUT_URL")
+
+
+def log(msg):
+    sys.stderr.write("aml-runner: %s\n" % msg)
+    sys.stderr.flush()
+
+
+class StoreFailure(Exception):
+    """An HTTP exchange with the store failed; the message names the blob, never the URL."""
+
+
+class SnapshotProblem(Exception):
+    def __init__(self, reason, message):
+        Exception.__init__(self, message)
+        self.reason = reason
+
+
+# ---------------------------------------------------------------- HTTP against the Blob API
+
+def blob_url(container_url, name):
+    base, _, query = container_url.partition("?")
+    return "%s/%s?%s" % (base.rstrip("/"), urllib.parse.quote(name, safe="/"), query)
+
+
+def with_query(url, extra):
+    return url + ("&" if "?" in url else "?") + extra
+
+
+def request(method, url, what, data=None, headers=None, tries=5):
+    hdrs = {"x-ms-version": API_VERSION}
+    hdrs.update(headers or {})
+    delay = 0.5
+    for attempt in range(1, tries + 1):
+        req = urllib.request.Request(url, data=data, method=method, headers=hdrs)
+        try:
+            return urllib.request.urlopen(req, timeout=120)
+        except urllib.error.HTTPError as e:
+            retry = e.code >= 500 or e.code in (408, 429)
+            e.close()
+            if not retry or attempt == tries:
+                raise StoreFailure("%s: HTTP %d" % (what, e.code))
+        except (urllib.error.URLError, OSError) as e:
+            if attempt == tries:
+                reason = getattr(e, "reason", e)
+                raise StoreFailure("%s: %s" % (what, type(reason).__name__ if not isinstance(reason, str) else reason))
+        time.sleep(delay)
+        delay = min(delay * 2, 8)
+    raise StoreFailure(what)
+
+
+def download_to(url, what, path, expected_sha256):
+    """Streams a blob into path, returns its sha256 (the caller compares)."""
+    h = hashlib.sha256()
+    with request("GET", url, what) as resp, open(path, "wb") as out:
+        while True:
+            chunk = resp.read(CHUNK)
+            if not chunk:
+                break
+            h.update(chunk)
+            out.write(chunk)
+    return h.hexdigest()
+
+
+def put_blob(prefix_url, name, path, size):
+    url = blob_url(prefix_url, name)
+    what = "uploading %s" % name
+    if size <= SINGLE_PUT_LIMIT:
+        with open(path, "rb") as f:
+            data = f.read()
+        request("PUT", url, what, data=data, headers={"x-ms-blob-type": "BlockBlob", "Content-Length": str(len(data))}).close()
+        return
+    ids = []
+    with open(path, "rb") as f:
+        while True:
+            data = f.read(BLOCK)
+            if not data:
+                break
+            block_id = base64.b64encode(("%08d" % len(ids)).encode()).decode()
+            ids.append(block_id)
+            block_url = with_query(url, "comp=block&blockid=" + urllib.parse.quote(block_id, safe=""))
+            request("PUT", block_url, what, data=data, headers={"Content-Length": str(len(data))}).close()
+    body = ("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>%s</BlockList>" % "".join("<Latest>%s</Latest>" % i for i in ids)).encode()
+    request("PUT", with_query(url, "comp=blocklist"), what, data=body, headers={"Content-Length": str(len(body))}).close()
+
+
+def put_bytes(prefix_url, name, data, content_type="application/octet-stream"):
+    headers = {"x-ms-blob-type": "BlockBlob", "Content-Length": str(len(data)), "x-ms-blob-content-type": content_type}
+    request("PUT", blob_url(prefix_url, name), "uploading %s" % name, data=data, headers=headers).close()
+
+
+# ---------------------------------------------------------------- the manifest
+
+def path_problem(path):
+    if not isinstance(path, str) or path == "":
+        return "an empty path"
+    if path.startswith("/") or "\\" in path or "\0" in path or (len(path) > 1 and path[1] == ":"):
+        return "path %r is not a relative POSIX path" % path
+    for seg in path.split("/"):
+        if seg in ("", ".", ".."):
+            return "path %r has an empty, '.' or '..' segment" % path
+    return None
+
+
+def validate(files):
+    seen = set()
+    for f in files:
+        if not isinstance(f, dict):
+            raise SnapshotProblem("SnapshotInvalid", "manifest entry is not an object")
+        p = f.get("path")
+        problem = path_problem(p)
+        if problem:
+            raise SnapshotProblem("SnapshotInvalid", problem)
+        if p in seen:
+            raise SnapshotProblem("SnapshotInvalid", "duplicate path %r" % p)
+        seen.add(p)
+        sha = f.get("sha256")
+        if not isinstance(sha, str) or len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+            raise SnapshotProblem("SnapshotInvalid", "%r has no valid sha256" % p)
+        if f.get("mode") not in (0o644, 0o755) or not isinstance(f.get("size"), int) or f["size"] < 0:
+            raise SnapshotProblem("SnapshotInvalid", "%r has an invalid mode or size" % p)
+    for p in seen:
+        parts = p.split("/")
+        for i in range(1, len(parts)):
+            if "/".join(parts[:i]) in seen:
+                raise SnapshotProblem("SnapshotInvalid", "%r is both a file and a directory" % "/".join(parts[:i]))
+
+
+def fetch_manifest(snapshot_url, digest):
+    if not digest.startswith("sha256:") or len(digest) != 71:
+        raise SnapshotProblem("SnapshotInvalid", "AML_SNAPSHOT_DIGEST is not sha256:<hex>")
+    hexd = digest[len("sha256:"):]
+    try:
+        with request("GET", blob_url(snapshot_url, "manifests/%s.json" % hexd), "reading the manifest") as resp:
+            raw = resp.read()
+    except StoreFailure as e:
+        raise SnapshotProblem("SnapshotUnavailable", str(e))
+    actual = hashlib.sha256(raw).hexdigest()
+    if actual != hexd:
+        raise SnapshotProblem("SnapshotCorrupt", "manifest does not match digest %s (got sha256:%s)" % (digest, actual))
+    manifest = json.loads(raw.decode("utf-8"))
+    if manifest.get("version") != 1 or not isinstance(manifest.get("files"), list):
+        raise SnapshotProblem("SnapshotInvalid", "unknown manifest format")
+    validate(manifest["files"])
+    return manifest["files"]
+
+
+# ---------------------------------------------------------------- materialize
+
+def fetch_objects(snapshot_url, files, workdir, parallel):
+    """Downloads each distinct object once, straight to its first path; verifies every sha256."""
+    first = {}
+    for f in files:
+        first.setdefault(f["sha256"], f)
+    errors = []
+    lock = threading.Lock()
+    todo = [f for f in first.values() if not (f["size"] == 0 and f["sha256"] == EMPTY_SHA256)]
+
+    def work():
+        while True:
+            with lock:
+                if not todo or errors:
+                    return
+                f = todo.pop()
+            target = os.path.join(workdir, f["path"])
+            try:
+                got = download_to(blob_url(snapshot_url, "objects/sha256/" + f["sha256"]), "reading %s" % f["path"], target, f["sha256"])
+                if got != f["sha256"]:
+                    raise SnapshotProblem("SnapshotCorrupt", "%s: stored content has sha256 %s, the manifest says %s" % (f["path"], got, f["sha256"]))
+                if os.path.getsize(target) != f["size"]:
+                    raise SnapshotProblem("SnapshotCorrupt", "%s: size differs from the manifest" % f["path"])
+            except StoreFailure as e:
+                with lock:
+                    errors.append(SnapshotProblem("SnapshotUnavailable", str(e)))
+            except SnapshotProblem as e:
+                with lock:
+                    errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(max(1, parallel))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        corrupt = [e for e in errors if e.reason == "SnapshotCorrupt"]
+        raise (corrupt or errors)[0]
+    return first
+
+
+def empty_dir(path):
+    for name in os.listdir(path):
+        full = os.path.join(path, name)
+        if os.path.isdir(full) and not os.path.islink(full):
+            shutil.rmtree(full)
+        else:
+            os.unlink(full)
+
+
+def materialize(snapshot_url, digest, workdir, parallel=8):
+    """Returns {files, bytes}; raises SnapshotProblem. On failure the directory is left empty."""
+    os.makedirs(workdir, exist_ok=True)
+    if os.listdir(workdir):
+        raise SnapshotProblem("RunnerFailed", "working directory %s is not empty" % workdir)
+    files = fetch_manifest(snapshot_url, digest)
+    for f in files:
+        parent = os.path.dirname(os.path.join(workdir, f["path"]))
+        os.makedirs(parent, exist_ok=True)
+    try:
+        first = fetch_objects(snapshot_url, files, workdir, parallel)
+        for f in files:
+            target = os.path.join(workdir, f["path"])
+            src = first[f["sha256"]]
+            if src is not f:
+                shutil.copyfile(os.path.join(workdir, src["path"]), target)
+            elif f["size"] == 0:
+                open(target, "wb").close()
+        for f in files:
+            os.chmod(os.path.join(workdir, f["path"]), f["mode"])
+    except BaseException:
+        empty_dir(workdir)
+        raise
+    return {"files": len(files), "bytes": sum(f["size"] for f in files)}
+
+
+# ---------------------------------------------------------------- run
+
+class Runner(object):
+    def __init__(self, argv, workdir, log_path, kill_after):
+        self.argv = argv
+        self.workdir = workdir
+        self.log_path = log_path
+        self.kill_after = kill_after
+        self.child = None
+        self.canceled = None
+
+    def forward(self, signum, _frame):
+        if self.canceled is None:
+            self.canceled = signal.Signals(signum).name
+        child = self.child
+        if child is None or child.poll() is not None:
+            return
+        try:
+            os.killpg(child.pid, signum)
+        except OSError:
+            pass
+        timer = threading.Timer(self.kill_after, self.kill)
+        timer.daemon = True
+        timer.start()
+
+    def kill(self):
+        child = self.child
+        if child is not None and child.poll() is None:
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+    def run(self):
+        env = dict((k, v) for k, v in os.environ.items() if k not in SECRET_ENV)
+        out = sys.stdout.buffer
+        with open(self.log_path, "ab") as logf:
+            try:
+                # Own process group, so a forwarded signal reaches the command's children too.
+                self.child = subprocess.Popen(self.argv, cwd=self.workdir, env=env, stdout=subprocess.PIPE,
+                                              stderr=subprocess.STDOUT, start_new_session=True)
+            except OSError as e:
+                msg = ("aml-runner: cannot start %s: %s\n" % (self.argv[0], e.strerror)).encode()
+                out.write(msg)
+                logf.write(msg)
+                return 127, None
+            if self.canceled:
+                self.forward(signal.Signals[self.canceled], None)
+            fd = self.child.stdout.fileno()
+            while True:
+                try:
+                    chunk = os.read(fd, 65536)
+                except InterruptedError:
+                    continue
+                if not chunk:
+                    break
+                out.write(chunk)
+                out.flush()
+                logf.write(chunk)
+                logf.flush()
+            code = self.child.wait()
+        if code < 0:
+            return 128 + (-code), signal.Signals(-code).name
+        return code, None
+
+
+def upload_outputs(output_url, workdir):
+    root = os.path.join(workdir, "outputs")
+    count, total, skipped = 0, 0, []
+    if not os.path.isdir(root) or os.path.islink(root):
+        return {"files": 0, "bytes": 0, "skipped": skipped}
+    for d, dirs, names in os.walk(root):
+        dirs.sort()
+        for name in sorted(names):
+            full = os.path.join(d, name)
+            rel = os.path.relpath(full, root).replace(os.sep, "/")
+            if os.path.islink(full) or not os.path.isfile(full):
+                skipped.append(rel)
+                continue
+            size = os.path.getsize(full)
+            put_blob(output_url, "outputs/" + rel, full, size)
+            count += 1
+            total += size
+    return {"files": count, "bytes": total, "skipped": skipped}
+
+
+def now():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def write_result(output_url, result):
+    data = json.dumps(result, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    if output_url:
+        put_bytes(output_url, "result.json", data, "application/json")
+
+
+def write_termination(path, text):
+    if not path:
+        return
+    try:
+        with open(path, "w") as f:
+            f.write(text[:4000])
+    except OSError:
+        pass
+
+
+def do_materialize(args):
+    snapshot_url = os.environ.get("AML_SNAPSHOT_URL", "")
+    digest = os.environ.get("AML_SNAPSHOT_DIGEST", "")
+    started = now()
+    try:
+        if not snapshot_url:
+            raise SnapshotProblem("RunnerFailed", "AML_SNAPSHOT_URL is not set")
+        totals = materialize(snapshot_url, digest, args.workdir, args.parallel)
+    except SnapshotProblem as e:
+        log("%s: %s" % (e.reason, e))
+        result = {"version": 1, "reason": e.reason, "message": str(e), "snapshot": {"digest": digest, "verified": False},
+                  "executed": False, "startedAt": started, "finishedAt": now()}
+        try:
+            write_result(os.environ.get("AML_OUTPUT_URL"), result)
+        except StoreFailure as se:
+            log("could not write result.json: %s" % se)
+        write_termination(args.termination_log, "%s: %s" % (e.reason, e))
+        return EXIT_SNAPSHOT_CORRUPT if e.reason in ("SnapshotCorrupt", "SnapshotInvalid") else (
+            EXIT_SNAPSHOT_UNAVAILABLE if e.reason == "SnapshotUnavailable" else EXIT_RUNNER_FAILED)
+    snapshot = {"digest": digest, "verified": True, "files": totals["files"], "bytes": totals["bytes"]}
+    if args.state:
+        with open(args.state, "w") as f:
+            json.dump(snapshot, f)
+    log("snapshot %s verified: %d files, %d bytes" % (digest, totals["files"], totals["bytes"]))
+    return 0
+
+
+def do_run(args, snapshot=None):
+    output_url = os.environ.get("AML_OUTPUT_URL")
+    if snapshot is None and args.state and os.path.exists(args.state):
+        with open(args.state) as f:
+            snapshot = json.load(f)
+    log_path = args.log or os.path.join(tempfile.gettempdir(), "aml-output.log")
+    runner = Runner(args.argv, args.workdir, log_path, args.kill_after)
+    signal.signal(signal.SIGTERM, runner.forward)
+    signal.signal(signal.SIGINT, runner.forward)
+    started = now()
+    code, sig = runner.run()
+    # Outputs go up whatever happened; a second signal must not cut the upload short.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    result = {"version": 1, "exitCode": code, "signal": sig, "executed": True, "startedAt": started,
+              "snapshot": snapshot or {"digest": os.environ.get("AML_SNAPSHOT_DIGEST", ""), "verified": True},
+              "reason": "Canceled" if runner.canceled else ("Completed" if code == 0 else "ScriptFailed")}
+    if output_url:
+        try:
+            result["outputs"] = upload_outputs(output_url, args.workdir)
+        except StoreFailure as e:
+            log("outputs not uploaded: %s" % e)
+            result["outputs"] = {"error": str(e)}
+        log_size = os.path.getsize(log_path) if os.path.exists(log_path) else 0
+        try:
+            if log_size:
+                put_blob(output_url, "logs/output.log", log_path, log_size)
+            result["log"] = {"blob": "logs/output.log", "bytes": log_size}
+        except StoreFailure as e:
+            log("log not uploaded: %s" % e)
+        result["finishedAt"] = now()
+        try:
+            write_result(output_url, result)
+        except StoreFailure as e:
+            log("result.json not written: %s" % e)
+        outs = result.get("outputs", {})
+        if outs.get("files"):
+            log("uploaded %d output files (%d bytes)" % (outs["files"], outs["bytes"]))
+    return code
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(prog="aml_runner.py")
+    parser.add_argument("mode", choices=("materialize", "run", "all"))
+    parser.add_argument("--workdir", required=True)
+    parser.add_argument("--log")
+    parser.add_argument("--state", help="where materialize records the snapshot's counts for run")
+    parser.add_argument("--termination-log")
+    parser.add_argument("--kill-after", type=float, default=20.0, help="seconds between a forwarded signal and SIGKILL")
+    parser.add_argument("--parallel", type=int, default=8)
+    # Everything after the first "--" is the command, untouched (it may have options of its own).
+    split = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:split])
+    args.argv = argv[split + 1:]
+    if args.mode in ("run", "all") and not args.argv:
+        parser.error("run needs a command after --")
+    if args.mode == "materialize":
+        return do_materialize(args)
+    if args.mode == "all":
+        state = args.state or os.path.join(tempfile.mkdtemp(prefix="aml-runner-"), "snapshot.json")
+        args.state = state
+        code = do_materialize(args)
+        if code != 0:
+            return code
+    return do_run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

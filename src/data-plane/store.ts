@@ -1,0 +1,197 @@
+/**
+ * The content-addressed store on the Azure Blob API. Objects and manifests are written with
+ * If-None-Match: * — a name is its content's hash, so an existing blob is already right and
+ * concurrent writers of the same content cannot disturb each other.
+ */
+import { DefaultAzureCredential } from "@azure/identity";
+import {
+  AnonymousCredential, BlobServiceClient, StorageSharedKeyCredential, type ContainerClient,
+} from "@azure/storage-blob";
+import type { StoreSettings } from "./config.js";
+import { mapLimit } from "./concurrency.js";
+import { StoreError, StoreReason, toStoreError } from "./errors.js";
+import { encodeBlobPath, manifestBlobName, objectBlobName } from "./layout.js";
+import { digestOfBytes, hexOfDigest, MANIFEST_VERSION, sha256Of, type Manifest } from "./manifest.js";
+import { SasIssuer, type SasPermission } from "./sas.js";
+import { assertValidManifest } from "./validate.js";
+
+export const EXISTS_CONCURRENCY = 16;
+
+const RETRY = { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 2_000, tryTimeoutInMs: 120_000 };
+
+function serviceClient(s: StoreSettings): BlobServiceClient {
+  const options = { retryOptions: RETRY, userAgentOptions: { userAgentPrefix: "aml-compute-operator" } };
+  switch (s.auth.kind) {
+    case "sharedKey": return new BlobServiceClient(s.url, new StorageSharedKeyCredential(s.auth.accountName, s.auth.accountKey), options);
+    case "sas": return new BlobServiceClient(`${s.url}?${s.auth.sas}`, new AnonymousCredential(), options);
+    case "token": return new BlobServiceClient(s.url, s.auth.credential ?? new DefaultAzureCredential(), options);
+  }
+}
+
+const isStatus = (err: unknown, ...codes: number[]): boolean => codes.includes((err as { statusCode?: number }).statusCode ?? 0);
+
+export interface RunBlob { readonly name: string; readonly size: number }
+
+export class BlobStore {
+  readonly service: BlobServiceClient;
+  private readonly sas: SasIssuer;
+  private containersReady?: Promise<void>;
+  /** Host and path of the store, for messages (no credentials in it). */
+  readonly where: string;
+
+  constructor(readonly settings: StoreSettings) {
+    this.service = serviceClient(settings);
+    this.sas = new SasIssuer(settings, this.service);
+    const u = new URL(settings.url);
+    this.where = `${u.host}${u.pathname.replace(/\/$/, "")}`;
+  }
+
+  private container(name: string): ContainerClient {
+    return this.service.getContainerClient(name);
+  }
+  private get snapshots(): ContainerClient { return this.container(this.settings.containers.snapshots); }
+  private get runs(): ContainerClient { return this.container(this.settings.containers.runs); }
+
+  /** Runs `op`, mapping store failures to StoreError (reason + message without URLs). */
+  private async call<T>(what: string, op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      throw toStoreError(err, what, this.where);
+    }
+  }
+
+  /** Creates both containers once per process (a SAS-only store may not be allowed to: then it skips). */
+  ensureContainers(): Promise<void> {
+    this.containersReady ??= this.call("creating the store's containers", async () => {
+      if (this.settings.auth.kind === "sas") return;
+      await Promise.all([this.snapshots.createIfNotExists(), this.runs.createIfNotExists()]);
+    }).catch((err: unknown) => {
+      this.containersReady = undefined;
+      throw err;
+    });
+    return this.containersReady;
+  }
+
+  /** The sha256s of `hexes` the store does not hold yet (one existence check each, bounded). */
+  async missingObjects(hexes: readonly string[], concurrency = EXISTS_CONCURRENCY): Promise<Set<string>> {
+    await this.ensureContainers();
+    const unique = [...new Set(hexes)];
+    const exists = await mapLimit(unique, concurrency, (hex) =>
+      this.call("checking an object", () => this.snapshots.getBlockBlobClient(objectBlobName(hex)).exists()));
+    return new Set(unique.filter((_, i) => !exists[i]));
+  }
+
+  /** Stores `data` under its sha256 (which the caller computed: checked here); false when it was there. */
+  async putObject(hex: string, data: Buffer): Promise<boolean> {
+    if (sha256Of(data) !== hex) throw new Error(`content changed while uploading (sha256 ${hex.slice(0, 12)}… expected)`);
+    return this.putIfAbsent(this.snapshots, objectBlobName(hex), data, "application/octet-stream");
+  }
+
+  private async putIfAbsent(container: ContainerClient, name: string, data: Buffer, contentType: string): Promise<boolean> {
+    return this.call(`writing ${name}`, async () => {
+      try {
+        await container.getBlockBlobClient(name).uploadData(data, {
+          conditions: { ifNoneMatch: "*" }, blobHTTPHeaders: { blobContentType: contentType },
+        });
+        return true;
+      } catch (err) {
+        if (isStatus(err, 409)) return false;
+        throw err;
+      }
+    });
+  }
+
+  /** Stores manifest bytes (already canonical) and returns the snapshot digest. */
+  async putManifest(bytes: Buffer): Promise<string> {
+    const digest = digestOfBytes(bytes);
+    await this.ensureContainers();
+    await this.putIfAbsent(this.snapshots, manifestBlobName(hexOfDigest(digest)), bytes, "application/json");
+    return digest;
+  }
+
+  /** The manifest of `digest`, verified and validated; undefined when the store does not have it. */
+  async getManifest(digest: string): Promise<Manifest | undefined> {
+    const hex = hexOfDigest(digest);
+    const bytes = await this.readBlob(this.snapshots, manifestBlobName(hex), "reading a snapshot manifest");
+    if (!bytes) return undefined;
+    if (sha256Of(bytes) !== hex) {
+      throw new StoreError(`snapshot manifest ${digest} in ${this.where} does not match its digest (the stored blob was changed)`, StoreReason.SnapshotCorrupt);
+    }
+    const manifest = JSON.parse(bytes.toString("utf8")) as Manifest;
+    if (manifest.version !== MANIFEST_VERSION || !Array.isArray(manifest.files)) {
+      throw new StoreError(`snapshot manifest ${digest} has an unknown format (version ${String(manifest.version)})`, StoreReason.SnapshotInvalid);
+    }
+    assertValidManifest(manifest.files);
+    return manifest;
+  }
+
+  async getObject(hex: string): Promise<Buffer | undefined> {
+    return this.readBlob(this.snapshots, objectBlobName(hex), "reading a snapshot object");
+  }
+
+  private async readBlob(container: ContainerClient, name: string, what: string): Promise<Buffer | undefined> {
+    return this.call(what, async () => {
+      try {
+        return await container.getBlockBlobClient(name).downloadToBuffer();
+      } catch (err) {
+        if (isStatus(err, 404)) return undefined;
+        throw err;
+      }
+    });
+  }
+
+  /** A blob of the runs container (e.g. an attempt's result.json); undefined when absent. */
+  async readRunBlob(name: string): Promise<Buffer | undefined> {
+    return this.readBlob(this.runs, name, `reading ${name}`);
+  }
+
+  async *listRunBlobs(prefix: string): AsyncGenerator<RunBlob> {
+    const iter = this.runs.listBlobsFlat({ prefix });
+    while (true) {
+      const next = await this.call(`listing ${prefix}`, () => iter.next());
+      if (next.done) return;
+      yield { name: next.value.name, size: next.value.properties.contentLength ?? 0 };
+    }
+  }
+
+  async downloadRunBlob(name: string, file: string): Promise<void> {
+    await this.call(`downloading ${name}`, () => this.runs.getBlockBlobClient(name).downloadToFile(file));
+  }
+
+  async writeRunBlob(name: string, data: Buffer): Promise<void> {
+    await this.ensureContainers();
+    await this.call(`writing ${name}`, () => this.runs.getBlockBlobClient(name).uploadData(data));
+  }
+
+  /** Deletes every blob under `prefix` of the runs container; returns how many. Idempotent. */
+  async deleteRunPrefix(prefix: string, concurrency = EXISTS_CONCURRENCY): Promise<number> {
+    if (!prefix.endsWith("/") || prefix.length < 3) throw new Error(`refusing to delete prefix ${JSON.stringify(prefix)}`);
+    const names: string[] = [];
+    try {
+      for await (const b of this.listRunBlobs(prefix)) names.push(b.name);
+    } catch (err) {
+      if (isStatus(err, 404)) return 0; // no runs container yet: nothing to delete
+      throw err;
+    }
+    await mapLimit(names, concurrency, (name) => this.call(`deleting ${name}`, () => this.runs.getBlockBlobClient(name).deleteIfExists()));
+    return names.length;
+  }
+
+  /** Read SAS URL of the snapshots container as targets reach it. */
+  async snapshotReadUrl(now: Date): Promise<string> {
+    return this.issue(this.settings.containers.snapshots, "read", now);
+  }
+
+  /** Create/write SAS URL of one attempt's prefix (…/aml-runs/<prefix>?sig) as targets reach it. */
+  async runWriteUrl(prefix: string, now: Date): Promise<string> {
+    const url = await this.issue(this.settings.containers.runs, "write", now);
+    const [base, query] = url.split("?");
+    return `${base}/${encodeBlobPath(prefix.replace(/\/$/, ""))}?${query ?? ""}`;
+  }
+
+  private async issue(container: string, permission: SasPermission, now: Date): Promise<string> {
+    await this.ensureContainers();
+    return this.call("issuing a SAS", () => this.sas.containerUrl(container, permission, now));
+  }
+}
