@@ -123,13 +123,15 @@ function pointsFor(sweep: Sweep, world: SweepWorld, first: number, slots: number
 }
 
 function endState(sweep: Sweep, trials: readonly TrialStatus[], best: SweepStatus["bestTrial"], ended: { reason: string; message: string }): { phase: SweepPhase; cond: Cond } {
+  if (ended.reason === SweepReason.Canceled) {
+    return { phase: "Canceled", cond: { status: "False", reason: ended.reason, message: ended.message, severity: "Error" } };
+  }
   if (!best) {
     const metric = sweep.spec.primaryMetric.name;
     const message = trials.length === 0 ? `${ended.message}; no trial ran` : `${ended.message}; none of the ${trials.length} trials reported ${metric}`;
     const reason = trials.length === 0 ? ended.reason : SweepReason.NoTrialReportedMetric;
-    return { phase: ended.reason === SweepReason.Canceled ? "Canceled" : "Failed", cond: { status: "False", reason, message, severity: "Error" } };
+    return { phase: "Failed", cond: { status: "False", reason, message, severity: "Error" } };
   }
-  if (ended.reason === SweepReason.Canceled) return { phase: "Canceled", cond: { status: "False", reason: ended.reason, message: ended.message, severity: "Error" } };
   return { phase: "Completed", cond: { status: "True", reason: ended.reason, message: `${ended.message}; best ${best.name} ${sweep.spec.primaryMetric.name}=${best.metric}` } };
 }
 
