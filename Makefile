@@ -23,8 +23,10 @@ gen-check: deps
 typecheck: deps
 	tsc -p tsconfig.json --noEmit
 
+## ESLint for the TypeScript, shellcheck (Debian package, installed when missing) for every shell script.
 lint: deps
 	eslint .
+	hack/shellcheck.sh
 
 build: deps
 	tsc -p tsconfig.json && node scripts/copy-runner.mjs

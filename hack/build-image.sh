@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Builds the operator image offline and imports it into the local cluster's containerd:
-#   1. a local Node 24 base image: a Debian bookworm minbase rootfs (the cached test/training rootfs
-#      when present, else debootstrap) + the node binary that hack/node.sh installs + npm, via
-#      `docker import` (nothing can be pulled here);
+#   1. a local Node 24 base image: the project's one Debian rootfs (hack/rootfs.sh, cached) + the
+#      node binary that hack/node.sh installs + npm, via `docker import` (nothing can be pulled here);
 #   2. `docker build --build-arg NODE_IMAGE=<that base>` of the repo's Dockerfile (legacy builder,
 #      host network so `npm ci` reaches the registry);
 #   3. `docker save | ctr -n k8s.io images import` into the cluster (hack/cluster/cluster.sh's socket).
@@ -11,13 +10,14 @@
 # done (ctr -n k8s.io images rm --sync <image> sha256:<image id>), as the e2e test does.
 #   IMAGE=localhost/aml-compute-operator:dev hack/build-image.sh [--no-import]
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-CACHE="${AML_CACHE_DIR:-$HOME/.cache/aml-compute-operator}"
+LOG_TAG=build-image
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=rootfs.sh
+source "$(dirname "${BASH_SOURCE[0]}")/rootfs.sh"
+ROOT=$HACK_ROOT
 IMAGE="${IMAGE:-localhost/aml-compute-operator:dev}"
-DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 CTRD_SOCK="$ROOT/.cluster/run/containerd.sock"
-say() { echo "build-image: $*" >&2; }
-die() { say "$*"; exit 1; }
 
 NODE_BIN=$("$ROOT/hack/node.sh")
 NODE_VERSION=$("$NODE_BIN/node" --version | sed 's/^v//')
@@ -28,23 +28,6 @@ ensure_docker() {
   docker info >/dev/null 2>&1 && return
   say "no Docker engine answers; starting one with hack/test-services.sh up"
   "$ROOT/hack/test-services.sh" up >&2
-}
-
-# A plain Debian bookworm minbase rootfs tarball, cached.
-base_rootfs() {
-  local tar="$CACHE/images/debian-bookworm-minbase.tar" reuse="$CACHE/images/aml-remotevm-test-py3.tar"
-  if [[ -s "$tar" ]]; then echo "$tar"; return; fi
-  if [[ -s "$reuse" ]]; then echo "$reuse"; return; fi # hack/test-services.sh's rootfs (minbase + python3)
-  command -v debootstrap >/dev/null 2>&1 || apt-get install -y debootstrap >&2
-  local dir; dir=$(mktemp -d "$CACHE/tmp.rootfs.XXXXXX")
-  mkdir -p "$CACHE/debootstrap-debs" "$CACHE/images"
-  say "debootstrap --variant=minbase bookworm (about a minute, once)"
-  debootstrap --variant=minbase --cache-dir="$CACHE/debootstrap-debs" bookworm "$dir/rootfs" "$DEBIAN_MIRROR" >"$dir/log" 2>&1 ||
-    { tail -20 "$dir/log" >&2; rm -rf "$dir"; die "debootstrap failed"; }
-  rm -rf "$dir/rootfs/var/cache/apt/archives/"*.deb "$dir/rootfs/var/lib/apt/lists/"*
-  tar -C "$dir/rootfs" --numeric-owner -cf "$tar.tmp" . && mv "$tar.tmp" "$tar"
-  rm -rf "$dir"
-  echo "$tar"
 }
 
 npm_tarball() {
@@ -60,7 +43,7 @@ npm_tarball() {
 ensure_base_image() {
   if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then say "base $BASE_IMAGE present"; return; fi
   local rootfs npm dir
-  rootfs=$(base_rootfs); npm=$(npm_tarball)
+  rootfs=$(rootfs_tar "$CACHE/logs/rootfs.log"); npm=$(npm_tarball)
   dir=$(mktemp -d "$CACHE/tmp.node-base.XXXXXX")
   say "assembling $BASE_IMAGE from $(basename "$rootfs") + node $NODE_VERSION + npm $NPM_VERSION"
   mkdir -p "$dir/rootfs"
@@ -81,8 +64,9 @@ ensure_base_image() {
     --change 'CMD ["node"]' \
     "$dir/base.tar" "$BASE_IMAGE" >/dev/null
   rm -rf "$dir"
-  docker run --rm --network none "$BASE_IMAGE" node -e 'process.stdout.write(process.version)' | grep -q "^v$NODE_VERSION$" ||
-    die "$BASE_IMAGE does not run node $NODE_VERSION"
+  local got
+  got=$(docker run --rm --network none "$BASE_IMAGE" node -e 'process.stdout.write(process.version)') || true
+  [[ $got == "v$NODE_VERSION" ]] || die "$BASE_IMAGE does not run node $NODE_VERSION (got '$got')"
 }
 
 build() {

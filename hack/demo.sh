@@ -4,15 +4,19 @@
 # cluster, the operator and the finished runs stay up for a look with kubectl or k9s;
 # `make cluster-down` (or `hack/demo.sh stop`) removes them.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+LOG_TAG=demo
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$HACK_ROOT"
 ROOT=$PWD
 NS="${DEMO_NAMESPACE:-aml-demo}"
 STATE="$ROOT/.cluster"
 PIDFILE="$STATE/operator.pid"
 LOG="$STATE/logs/operator-demo.log"
 export KUBECONFIG="$STATE/kubeconfig"
+# shellcheck source=cluster/versions.env
 source hack/cluster/versions.env
-KUBECTL="${AML_CACHE_DIR:-$HOME/.cache/aml-compute-operator}/k8s-$K8S_VERSION/bin/kubectl"
+KUBECTL="$CACHE/k8s-$K8S_VERSION/bin/kubectl"
 [[ -x $KUBECTL ]] || KUBECTL=kubectl
 k() { "$KUBECTL" "$@"; }
 

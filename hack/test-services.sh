@@ -9,31 +9,20 @@
 #
 # Needs root for apt-get and dockerd. Prints every action it takes.
 set -euo pipefail
+LOG_TAG=test-services
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=rootfs.sh
+source "$(dirname "${BASH_SOURCE[0]}")/rootfs.sh"
 
-CACHE="${AML_CACHE_DIR:-$HOME/.cache/aml-compute-operator}"
 STATE="$CACHE/test-services"
 TEST_IMAGE="${AML_SSH_TEST_IMAGE:-localhost/aml-remotevm-test:py3}"
-DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 mkdir -p "$STATE"
-
-say() { echo "test-services: $*"; }
-
-apt_install_missing() {
-  local missing=()
-  for pkg in "$@"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-  done
-  if ((${#missing[@]} == 0)); then say "packages present: $*"; return; fi
-  say "apt-get install ${missing[*]}"
-  # policy-rc.d on these machines blocks service starts; tests start sshd themselves anyway.
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null \
-    || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; }
-}
 
 start_dockerd() {
   if docker info >/dev/null 2>&1; then say "docker engine already answers; using it"; return; fi
   say "starting dockerd (log $STATE/dockerd.log)"
-  # Flags per DESIGN.md §3: no iptables/NAT changes, published ports on 127.0.0.1. Never
+  # No iptables/NAT changes to the host, published ports on 127.0.0.1 only. Never
   # --bridge=none: it deletes docker0 even when another daemon owns it.
   nohup dockerd --iptables=false --ip6tables=false --ip-forward=false --ip-masq=false --ip=127.0.0.1 \
     --pidfile "$STATE/dockerd.pid" >"$STATE/dockerd.log" 2>&1 </dev/null &
@@ -45,25 +34,17 @@ start_dockerd() {
   say "dockerd did not become ready in 30 s; see $STATE/dockerd.log"; exit 1
 }
 
-build_test_image() {
+build_test_image() { # the shared Debian rootfs (python3, venv, pip) as a Docker image
   if docker image inspect "$TEST_IMAGE" >/dev/null 2>&1; then say "image $TEST_IMAGE present"; return; fi
-  local tar="$CACHE/images/aml-remotevm-test-py3.tar"
-  if [[ ! -s "$tar" ]]; then
-    apt_install_missing debootstrap
-    local root="$CACHE/images/rootfs-py3.$$"
-    mkdir -p "$CACHE/images"
-    say "debootstrap a minbase Debian rootfs with python3 (about a minute)"
-    debootstrap --variant=minbase --include=python3 bookworm "$root" "$DEBIAN_MIRROR" >"$STATE/debootstrap.log" 2>&1
-    rm -rf "$root/var/cache/apt/archives/"*.deb "$root/var/lib/apt/lists/"*
-    tar -C "$root" -cf "$tar.tmp" . && mv "$tar.tmp" "$tar"
-    rm -rf "$root"
-  fi
+  local tar
+  tar=$(rootfs_tar "$STATE/rootfs.log")
   say "docker import $tar as $TEST_IMAGE"
   docker import "$tar" "$TEST_IMAGE" >/dev/null
 }
 
 up() {
   apt_install_missing openssh-server docker.io
+  say "packages present: openssh-server docker.io"
   # spark-submit for the HDInsight tests needs a JRE (pyspark itself comes from PyPI).
   command -v java >/dev/null 2>&1 || apt_install_missing default-jre-headless
   mkdir -p /run/sshd # sshd running as root insists on its privilege separation directory
@@ -81,7 +62,7 @@ down() {
       for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
     fi
     rm -f "$STATE/dockerd.started"
-    # dockerd leaves its default netns mount behind (testbed-notes §4).
+    # dockerd leaves its default netns mount behind.
     umount /var/run/docker/netns/default 2>/dev/null || true
   else
     say "nothing started by up is running"
@@ -90,8 +71,8 @@ down() {
 
 status() {
   dpkg-query -W -f='${Package} ${Status}\n' openssh-server docker.io 2>/dev/null || true
-  docker info >/dev/null 2>&1 && say "docker engine answers" || say "no docker engine"
-  docker image inspect "$TEST_IMAGE" >/dev/null 2>&1 && say "image $TEST_IMAGE present" || say "image $TEST_IMAGE missing"
+  if docker info >/dev/null 2>&1; then say "docker engine answers"; else say "no docker engine"; fi
+  if docker image inspect "$TEST_IMAGE" >/dev/null 2>&1; then say "image $TEST_IMAGE present"; else say "image $TEST_IMAGE missing"; fi
 }
 
 case "${1:-}" in

@@ -10,9 +10,9 @@ HELM_VERSION="${HELM_VERSION:-v3.19.0}"
 # Kubernetes minor of the client-go modules that helm version builds against (helm's Makefile reads go.mod).
 HELM_K8S_MINOR=34
 KUBECONFORM_VERSION="${KUBECONFORM_VERSION:-v0.7.0}"
-CACHE="${AML_CACHE_DIR:-$HOME/.cache/aml-compute-operator}"
-
-die() { echo "hack/tools.sh: $*" >&2; exit 1; }
+LOG_TAG=hack/tools.sh
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 go_tool() { # name version package [extra ldflags]
   local name=$1 version=$2 pkg=$3 ldflags="-s -w ${4:-}" dir bin
@@ -20,7 +20,7 @@ go_tool() { # name version package [extra ldflags]
   if [[ ! -x "$bin" ]]; then
     command -v go >/dev/null 2>&1 || die "Go is needed to build $name (https://go.dev/dl)"
     mkdir -p "$dir"
-    echo "hack/tools.sh: building $name $version with go install (first use only)" >&2
+    say "building $name $version with go install (first use only)"
     # GOBIN puts the binary straight into the versioned cache folder; a failed build leaves none.
     GOBIN="$dir" CGO_ENABLED=0 GOFLAGS=-buildvcs=false go install -trimpath -ldflags "$ldflags" "$pkg@$version" >&2 ||
       die "building $name $version failed"
@@ -42,11 +42,7 @@ k8s_openapi() {
 
 lua_tool() {
   if ! command -v lua5.1 >/dev/null 2>&1 || ! lua5.1 -e 'require("cjson")' >/dev/null 2>&1; then
-    [[ $(id -u) -eq 0 ]] || die "lua5.1 and lua-cjson are missing: run 'sudo apt-get install -y lua5.1 lua-cjson'"
-    echo "hack/tools.sh: installing lua5.1 and lua-cjson with apt-get" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    { apt-get install -y --no-install-recommends lua5.1 lua-cjson || { apt-get update && apt-get install -y --no-install-recommends lua5.1 lua-cjson; }; } >&2 ||
-      die "apt-get install lua5.1 lua-cjson failed"
+    apt_install_missing lua5.1 lua-cjson
   fi
   command -v lua5.1
 }

@@ -3,8 +3,10 @@
  * once at start; a bad value stops the process with a clear message instead of a crash loop later.
  */
 import { hostname } from "node:os";
-import { azureMlConfigFromEnv, type AzureMlConfig } from "./providers/azureml/index.js";
-import { hdInsightConfigFromEnv, type HdInsightConfig } from "./providers/hdinsight/index.js";
+// The providers' settings modules only: the providers themselves (and their SDKs) load on first use.
+import type { AzureMlConfig } from "./providers/azureml/config.js";
+import { azureMlConfigFromEnv } from "./providers/azureml/env.js";
+import { hdInsightConfigFromEnv, type HdInsightConfig } from "./providers/hdinsight/config.js";
 import { trackingConfigFromEnv, type TrackingConfig } from "./metrics/tracking.js";
 
 export interface Config {

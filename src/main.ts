@@ -8,13 +8,7 @@ import { runConfigurationController } from "./controllers/run-configuration/cont
 import { trainingRunController } from "./controllers/training-run/controller.js";
 import { KubeClientImpl } from "./kube/client-node.js";
 import { createLogger } from "./observability/logger.js";
-import { createAmlComputeProvider } from "./providers/azureml/index.js";
-import { builtinProviders } from "./providers/registry.js";
-import { createRemoteVmProvider } from "./providers/ssh/index.js";
-import { createAzureBatchProvider } from "./providers/batch/index.js";
-import { createDatabricksProvider } from "./providers/databricks/index.js";
-import { createHdInsightProvider } from "./providers/hdinsight/index.js";
-import type { ProviderRegistry } from "./providers/types.js";
+import { operatorProviders } from "./providers/registry.js";
 import { systemClock } from "./runtime/clock.js";
 import { RunMetricsService } from "./metrics/service.js";
 import { trackingAuth } from "./metrics/auth.js";
@@ -28,19 +22,7 @@ async function main(): Promise<void> {
   const registry = new Registry();
   const kubeOpts = { logger, registry, identity: config.identity, ...(config.watchNamespace ? { watchNamespace: config.watchNamespace } : {}) };
   const kube = config.kubeconfig ? KubeClientImpl.fromFile(config.kubeconfig, kubeOpts) : KubeClientImpl.fromDefault(kubeOpts);
-  const remoteVm = createRemoteVmProvider();
-  const aml = createAmlComputeProvider(config.azureml);
-  const providers: ProviderRegistry = {
-    ...builtinProviders(),
-    AmlCompute: aml,
-    RemoteVM: remoteVm,
-    // Batch shares the Azure credentials, token cache and per-subscription request budget.
-    AzureBatch: createAzureBatchProvider(config.azureml, {}, aml.clients),
-    // The HDInsight head node is an SSH machine: same session pool as RemoteVM; registration in a
-    // workspace shares the Azure clients and budget.
-    HDInsight: createHdInsightProvider({ ...config.hdInsight, pool: remoteVm.pool, azureml: config.azureml, clients: aml.clients }),
-    ...(config.azureml.caBundlePath ? { Databricks: createDatabricksProvider({ caBundlePath: config.azureml.caBundlePath }) } : {}),
-  };
+  const providers = operatorProviders({ azureml: config.azureml, hdInsight: config.hdInsight });
   const manager = new Manager({
     kube, logger, metricsRegistry: registry, healthPort: config.healthPort, metricsPort: config.metricsPort,
     ...(config.leaderElection.enabled
@@ -51,7 +33,7 @@ async function main(): Promise<void> {
   manager.add(computeTargetController(deps));
   manager.add(runConfigurationController(deps));
   // Metrics: MLflow runs for Local/RemoteVM/Databricks, reads from every tracking service, off the hot path.
-  const metrics = new RunMetricsService({ tracking: config.tracking, now: () => systemClock.now(), auth: trackingAuth(aml.clients) });
+  const metrics = new RunMetricsService({ tracking: config.tracking, now: () => systemClock.now(), auth: trackingAuth(config.azureml) });
   manager.add(trainingRunController({ ...deps, concurrency: config.trainingRunConcurrency, metrics }));
   // Bayesian sweeps: one stateless Optuna process, started on first use and restarted when it dies.
   const suggester = new SuggestionProcess({ python: config.suggestionPython, onRestart: () => logger.warn("Restarting the suggestion process") });
@@ -61,7 +43,7 @@ async function main(): Promise<void> {
   try {
     await manager.start();
   } finally {
-    remoteVm.pool.closeAll();
+    providers.close();
     suggester.stop();
   }
 }

@@ -1,4 +1,5 @@
 import type { AzureClients } from "../providers/azureml/client.js";
+import type { AzureMlConfig } from "../providers/azureml/config.js";
 import type { TrackingAuth } from "./collector.js";
 
 /** Azure ML's MLflow endpoint takes an Azure Resource Manager token (as the azureml-mlflow plugin sends). */
@@ -8,10 +9,14 @@ export const AZURE_ML_TRACKING_SCOPE = "https://management.azure.com/.default";
  * Authorization for remote tracking services with the credentials the targets already use:
  * the target's Azure credential (AmlCompute) or its Databricks token Secret. Never logged.
  */
-export function trackingAuth(clients: AzureClients): TrackingAuth {
+export function trackingAuth(azureml: AzureMlConfig | undefined): TrackingAuth {
+  // The Azure SDKs load only when an AmlCompute run's metrics are first read (opt-in, see tracking.ts).
+  let clients: Promise<AzureClients> | undefined;
+  const azure = (): Promise<AzureClients> =>
+    (clients ??= import("../providers/azureml/index.js").then((m) => m.createAmlComputeProvider(azureml).clients));
   return async (target, kind, ctx) => {
     if (kind === "azure") {
-      const cred = await clients.credentialFor(target, ctx);
+      const cred = await (await azure()).credentialFor(target, ctx);
       const token = await cred.credential.getToken(AZURE_ML_TRACKING_SCOPE);
       return token ? `Bearer ${token.token}` : undefined;
     }

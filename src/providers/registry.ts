@@ -1,16 +1,78 @@
-import { createDatabricksProvider } from "./databricks/index.js";
-import { localComputeProvider } from "./local/compute-provider.js";
-import { localRunExecutor } from "./local/run-executor.js";
-import { retiredComputeProvider } from "./retired.js";
-import type { ProviderRegistry } from "./types.js";
+import type { ComputeTargetType } from "../api/v1alpha1/index.js";
+import type { AzureMlConfig } from "./azureml/config.js";
+import type { HdInsightConfig } from "./hdinsight/config.js";
+import type { ProviderEntry, ProviderRegistry } from "./types.js";
+
+type Loader = () => Promise<ProviderEntry>;
+
+/** Memoizes an async factory; a failed attempt is forgotten so the next call tries again. */
+function once<T>(factory: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => {
+    pending ??= factory().catch((err: unknown) => {
+      pending = undefined;
+      throw err;
+    });
+    return pending;
+  };
+}
+
+/** A registry over loaders: each runs once, on the first entry() for its type. */
+export function lazyRegistry(loaders: Partial<Record<ComputeTargetType, Loader>>): ProviderRegistry {
+  const memo = new Map<ComputeTargetType, () => Promise<ProviderEntry>>();
+  const loaded = new Set<ProviderEntry>();
+  return {
+    entry(type) {
+      const load = loaders[type];
+      if (!load) return Promise.resolve(undefined);
+      let get = memo.get(type);
+      if (!get) {
+        get = once(async () => {
+          const entry = await load();
+          loaded.add(entry);
+          return entry;
+        });
+        memo.set(type, get);
+      }
+      return get();
+    },
+    close() {
+      for (const entry of loaded) entry.close?.();
+    },
+  };
+}
+
+/** A registry of ready-made entries (tests, tools). */
+export const registryOf = (entries: Partial<Record<ComputeTargetType, ProviderEntry>>): ProviderRegistry =>
+  lazyRegistry(Object.fromEntries(Object.entries(entries).map(([type, entry]) => [type, async () => entry])));
+
+export interface ProvidersConfig {
+  readonly azureml?: AzureMlConfig;
+  readonly hdInsight?: HdInsightConfig;
+}
 
 /**
- * Providers that need no configuration. main.ts adds the ones built from config (SSH, Azure);
- * a type with no entry reports ProviderNotAvailable.
+ * Every provider of this build, one line per target type. A provider's module (and with it its
+ * SDKs: the Azure SDKs, ssh2) is imported when the first target of its type is reconciled, so an
+ * operator that only runs Local targets never loads them. Shared parts are built once: AmlCompute,
+ * AzureBatch and HDInsight share Azure credentials, token caches and the per-subscription request
+ * budget; RemoteVM and HDInsight share one SSH session pool.
  */
-export const builtinProviders = (): ProviderRegistry => ({
-  Local: { compute: localComputeProvider, executor: localRunExecutor },
-  DataLakeAnalytics: { compute: retiredComputeProvider },
-  // Public-CA HTTPS and a token from each target's Secret: nothing to configure.
-  Databricks: createDatabricksProvider(),
-});
+export function operatorProviders(config: ProvidersConfig = {}): ProviderRegistry {
+  const aml = once(async () => (await import("./azureml/index.js")).createAmlComputeProvider(config.azureml));
+  const remoteVm = once(async () => (await import("./ssh/index.js")).createRemoteVmProvider());
+  return lazyRegistry({
+    Local: async () => (await import("./local/index.js")).createLocalProvider(),
+    AmlCompute: aml,
+    RemoteVM: remoteVm,
+    AzureBatch: async () => (await import("./batch/index.js")).createAzureBatchProvider(config.azureml, {}, (await aml()).clients),
+    HDInsight: async () => (await import("./hdinsight/index.js")).createHdInsightProvider({
+      ...config.hdInsight, pool: (await remoteVm()).pool, azureml: config.azureml, clients: (await aml()).clients,
+    }),
+    // Public-CA HTTPS and a token from each target's Secret; the Azure CA bundle applies when set.
+    Databricks: async () => (await import("./databricks/index.js")).createDatabricksProvider(
+      config.azureml?.caBundlePath ? { caBundlePath: config.azureml.caBundlePath } : {},
+    ),
+    DataLakeAnalytics: async () => (await import("./retired.js")).retiredProvider(),
+  });
+}

@@ -1,5 +1,5 @@
 import { TargetReason } from "../api/v1alpha1/index.js";
-import type { ComputeProvider } from "./types.js";
+import type { ComputeProvider, ProviderEntry } from "./types.js";
 
 /**
  * Azure Data Lake Analytics was retired on 2024-02-29. Manifests naming it still apply, and the
@@ -16,3 +16,6 @@ export const retiredComputeProvider: ComputeProvider = {
     return { done: true };
   },
 };
+
+/** The registry entry of a retired type: the target explains, and no run is ever validated or submitted. */
+export const retiredProvider = (): ProviderEntry => ({ compute: retiredComputeProvider, validate: () => undefined });

@@ -13,10 +13,10 @@ export interface ReconcileContext {
   readonly log: Logger;
   readonly reconcileId: string;
   /**
-   * Aborts when the reconcile exceeds the controller's timeout or the manager shuts down. Pass it to
-   * SDK/SSH calls. Optional only so hand-built contexts in tests stay valid; the runtime always sets it.
+   * Aborts when the reconcile exceeds the controller's timeout or the manager shuts down. Controllers
+   * hand it to providers (ProviderContext.signal) for their SDK/SSH calls.
    */
-  readonly signal?: AbortSignal;
+  readonly signal: AbortSignal;
 }
 
 /**

@@ -1,8 +1,8 @@
-// Shared by provider-level executor tests: a RunSubmission as the controller builds it, and a
+// Shared by provider-level executor tests: an Attempt as the controller builds it, and a
 // poll loop that plays the controller's observe cadence.
 import { randomUUID } from "node:crypto";
 import type { ComputeTarget, RunConfigurationSpec, TrainingRun } from "../../src/api/v1alpha1/index.js";
-import type { ProviderContext, RunExecutor, RunObservation, RunSubmission } from "../../src/providers/types.js";
+import type { ProviderContext, RunExecutor, RunObservation, Attempt } from "../../src/providers/types.js";
 import { buildSnapshot } from "../../src/snapshot/build.js";
 
 export interface SubmissionSpec {
@@ -13,14 +13,14 @@ export interface SubmissionSpec {
   config?: Partial<RunConfigurationSpec>;
 }
 
-export function aRunSubmission(s: SubmissionSpec): RunSubmission {
+export function anAttempt(s: SubmissionSpec): Attempt {
   const run = {
     apiVersion: "amlcompute.dev/v1alpha1", kind: "TrainingRun",
     metadata: { name: `train-${randomUUID().slice(0, 6)}`, namespace: s.target.metadata.namespace, uid: randomUUID(), generation: 1 },
     spec: {},
   } as unknown as TrainingRun;
   return {
-    run, target: s.target, attempt: s.attempt ?? 1, runId: `exp_${run.metadata.uid!.slice(0, 8)}`,
+    run, target: s.target, number: s.attempt ?? 1, handle: undefined, runId: `exp_${run.metadata.uid!.slice(0, 8)}`,
     config: { computeTargetRef: { name: s.target.metadata.name ?? "" }, framework: "Python", nodeCount: 1, processCountPerNode: 1, ...s.config },
     snapshot: buildSnapshot(Object.entries(s.files).map(([path, content]) => ({ path, content }))),
     environmentHash: "sha256:env", argv: s.argv, interpreterNeeded: true,
@@ -31,13 +31,13 @@ export const ended = (o: RunObservation): boolean => o.state === "Succeeded" || 
 
 /** Observes until `done` holds, waiting what the executor asks between polls. */
 export async function observeUntil(
-  at: { executor: RunExecutor; ctx: () => ProviderContext; sub: RunSubmission; handle: Record<string, unknown> },
+  at: { executor: RunExecutor; ctx: () => ProviderContext; sub: Attempt; handle: unknown },
   done: (o: RunObservation) => boolean, timeoutMs = 30_000,
 ): Promise<RunObservation> {
   const { executor, ctx } = at;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const o = await executor.observe(at.sub, at.handle, ctx());
+    const o = await executor.observe({ ...at.sub, handle: at.handle }, ctx());
     if (done(o)) return o;
     if (Date.now() > deadline) throw new Error(`timed out; last observation ${JSON.stringify(o)}`);
     await new Promise((r) => setTimeout(r, o.pollAfterMs ?? 100));

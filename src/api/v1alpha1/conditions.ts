@@ -14,6 +14,11 @@ export const ConditionType = {
   Running: "Running",
   /** TrainingRun: spec.suspend holds it. */
   Suspended: "Suspended",
+  /**
+   * TrainingRun: what a finished run held (a run-based compute, Jobs after the TTL) was released.
+   * False with the provider's reason while releasing or cleaning up fails; the phase stays.
+   */
+  ResourcesReleased: "ResourcesReleased",
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
@@ -40,6 +45,8 @@ export const TargetReason = {
   AlreadyExists: "AlreadyExists",
   /** Attach names a compute that does not exist. */
   ComputeNotFound: "ComputeNotFound",
+  /** Another submit holds the VM's admission lock; retried. */
+  AdmissionBusy: "AdmissionBusy",
 } as const;
 
 export const RunConfigReason = {
@@ -76,6 +83,32 @@ export const RunReason = {
   InvalidSpec: "InvalidSpec",
   SubmissionFailed: "SubmissionFailed",
   Lost: "Lost",
+  OOMKilled: "OOMKilled",
+  /** Azure ML accepted a cancel and is stopping the job. */
+  CancelRequested: "CancelRequested",
+  /** ResourcesReleased=True: release and cleanup are done. */
+  Released: "Released",
+  /** An ended attempt's resources are being released (requeued until done). */
+  Releasing: "Releasing",
+} as const;
+
+/**
+ * Reasons for failures that are not about the object's own spec: something the operator called
+ * failed. The condition's message says what; the queue retries transient ones with back-off.
+ */
+export const ErrorReason = {
+  /** An error no layer classified (a bug, or an SDK failure nobody anticipated). */
+  ReconcileError: "ReconcileError",
+  // The Kubernetes API server's own Status reasons.
+  Forbidden: "Forbidden",
+  Unauthorized: "Unauthorized",
+  Invalid: "Invalid",
+  TooManyRequests: "TooManyRequests",
+  InternalError: "InternalError",
+  ServiceUnavailable: "ServiceUnavailable",
+  Timeout: "Timeout",
+  APIServerError: "APIServerError",
+  APIServerUnreachable: "APIServerUnreachable",
 } as const;
 
 export const SweepReason = {
@@ -100,3 +133,14 @@ export type SweepReason = (typeof SweepReason)[keyof typeof SweepReason];
 export type TargetReason = (typeof TargetReason)[keyof typeof TargetReason];
 export type RunConfigReason = (typeof RunConfigReason)[keyof typeof RunConfigReason];
 export type RunReason = (typeof RunReason)[keyof typeof RunReason];
+export type ErrorReason = (typeof ErrorReason)[keyof typeof ErrorReason];
+
+/** Every reason a condition of this API can carry; the README's reasons table lists them. */
+export type Reason = TargetReason | RunConfigReason | RunReason | ErrorReason | SweepReason;
+
+const ALL_REASONS: ReadonlySet<string> = new Set<string>([
+  ...Object.values(TargetReason), ...Object.values(RunConfigReason), ...Object.values(RunReason), ...Object.values(ErrorReason),
+  ...Object.values(SweepReason),
+]);
+
+export const isReason = (value: string): value is Reason => ALL_REASONS.has(value);

@@ -116,6 +116,13 @@ export const RunLinks = Type.Object({
   remoteRunDir: Type.Optional(Type.String({ description: "Run directory on the VM or head node." })),
 }, { description: "Where to look at the run." });
 
+export const RunExecution = Type.Object({
+  attempt: Type.Integer({ minimum: 1, description: "The attempt the handle belongs to (1-based, as in status.attempts)." }),
+  handle: Type.Optional(FreeFormObject({ description: "The provider's resume handle of that attempt: identifiers only (job, pod, run directory), never a secret; each provider validates its own." })),
+  released: Type.Optional(Type.Boolean({ description: "The finished run's resources that cost money (e.g. a run-based compute) were released." })),
+  cleanedUp: Type.Optional(Type.Boolean({ description: "ttlSecondsAfterFinished removed what the run left on its target." })),
+}, { description: "Where the current attempt runs, for the operator to resume observing it (internal)." });
+
 export const TrainingRunStatus = Type.Object({
   observedGeneration: Type.Optional(ObservedGeneration),
   conditions: Type.Optional(Conditions),
@@ -135,7 +142,7 @@ export const TrainingRunStatus = Type.Object({
   runConfiguration: Type.Optional(Type.Object(Object.fromEntries(
     Object.entries(RunConfigurationSpecFields).map(([k, v]) => [k, Type.Optional(withoutDefaults(v as TSchema))]),
   ), { description: "The run configuration as resolved when the run started; later edits of the RunConfiguration do not change it." })),
-  execution: Type.Optional(FreeFormObject({ description: "Provider resume handle of the current attempt (internal)." })),
+  execution: Type.Optional(RunExecution),
   metrics: Type.Optional(RunMetrics),
 }, { description: "Observed state of the run." });
 
@@ -150,3 +157,4 @@ export type TrainingRunStatus = Omit<Static<typeof TrainingRunStatus>, "runConfi
 export type Source = Static<typeof Source>;
 export type SourceFile = Static<typeof SourceFile>;
 export type RunLinks = Static<typeof RunLinks>;
+export type RunExecution = Static<typeof RunExecution>;

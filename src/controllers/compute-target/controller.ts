@@ -1,12 +1,12 @@
-import { FINALIZER, Kinds, TargetReason, type ComputeTarget } from "../../api/v1alpha1/index.js";
+import { ErrorReason, FINALIZER, Kinds, TargetReason, type ComputeTarget } from "../../api/v1alpha1/index.js";
 import type { KubeClient } from "../../kube/client.js";
 import { hasFinalizer, withFinalizer, withoutFinalizer } from "../../runtime/finalizers.js";
 import type { ControllerSpec } from "../../runtime/controller-spec.js";
 import { done, requeueAfter, type ReconcileContext, type Result } from "../../runtime/result.js";
 import type { Clock } from "../../runtime/clock.js";
 import type { ObjectKey } from "../../kube/types.js";
-import type { ProviderRegistry, TargetObservation } from "../../providers/types.js";
-import { classifyForCondition } from "../shared/error-condition.js";
+import type { ProviderEntry, ProviderRegistry, TargetObservation } from "../../providers/types.js";
+import { reportingErrors, type ErrorVerdict } from "../shared/error-condition.js";
 import { providerContext } from "../shared/provider-context.js";
 import { writeStatusIfChanged } from "../shared/status-writer.js";
 import { decideTargetStatus, providerNotAvailable } from "./decide.js";
@@ -17,11 +17,10 @@ export interface ComputeTargetDeps {
   clock: Clock;
 }
 
-async function release(target: ComputeTarget, deps: ComputeTargetDeps, ctx: ReconcileContext): Promise<Result> {
+async function release(target: ComputeTarget, entry: ProviderEntry | undefined, deps: ComputeTargetDeps, ctx: ReconcileContext): Promise<Result> {
   if (!hasFinalizer(target, FINALIZER)) return done();
-  const entry = deps.providers[target.spec.type];
   const now = new Date(deps.clock.now());
-  const result = entry ? await entry.compute.release(target, providerContext(deps.kube, ctx.log, now)) : { done: true };
+  const result = entry ? await entry.compute.release(target, providerContext(deps.kube, ctx.log, now, ctx.signal)) : { done: true };
   if (!result.done) {
     const status = decideTargetStatus(target, {
       ready: { status: "False", reason: TargetReason.Deleting, severity: "Info", message: "releasing the compute" },
@@ -36,32 +35,49 @@ async function release(target: ComputeTarget, deps: ComputeTargetDeps, ctx: Reco
   return done();
 }
 
-async function reconcileTarget(key: ObjectKey, deps: ComputeTargetDeps, ctx: ReconcileContext): Promise<Result> {
-  let target = deps.kube.get<ComputeTarget>(Kinds.ComputeTarget, key);
-  if (!target) return done();
-  if (target.metadata.deletionTimestamp) return release(target, deps, ctx);
-  const entry = deps.providers[target.spec.type];
+async function ensure(target: ComputeTarget, entry: ProviderEntry | undefined, deps: ComputeTargetDeps, ctx: ReconcileContext): Promise<Result> {
   const now = new Date(deps.clock.now());
-  const needsFinalizer = typeof entry?.needsFinalizer === "function" ? entry.needsFinalizer(target) : entry?.needsFinalizer;
-  if (needsFinalizer && !hasFinalizer(target, FINALIZER)) {
-    target = await deps.kube.patchMetadata<ComputeTarget>(Kinds.ComputeTarget, key, { finalizers: withFinalizer(target, FINALIZER) }, target.metadata.resourceVersion);
-  }
-  let obs: TargetObservation;
-  let failure: unknown;
-  try {
-    obs = entry ? await entry.compute.ensure(target, providerContext(deps.kube, ctx.log, now)) : providerNotAvailable(target.spec.type);
-  } catch (err) {
-    const verdict = classifyForCondition(err, TargetReason.AzureError);
-    obs = { ready: { status: "False", reason: verdict.reason, severity: verdict.severity, message: verdict.message } };
-    if (verdict.retry) failure = err;
-  }
-  const before = target.status?.conditions?.find((c) => c.type === "Ready");
+  const obs: TargetObservation = entry ? await entry.compute.ensure(target, providerContext(deps.kube, ctx.log, now, ctx.signal)) : providerNotAvailable(target.spec.type);
   await writeStatusIfChanged(deps.kube, Kinds.ComputeTarget, target, decideTargetStatus(target, obs, now));
-  if (before?.status !== obs.ready.status || before.reason !== obs.ready.reason) {
-    deps.kube.recordEvent(target, obs.ready.status === "True" ? "Normal" : "Warning", obs.ready.reason, obs.ready.message);
-  }
-  if (failure) throw failure;
+  recordReadyChange(deps.kube, target, obs.ready);
   return obs.requeueAfterMs ? requeueAfter(obs.requeueAfterMs) : done();
+}
+
+function recordReadyChange(kube: KubeClient, target: ComputeTarget, ready: TargetObservation["ready"]): void {
+  const before = target.status?.conditions?.find((c) => c.type === "Ready");
+  if (before?.status !== ready.status || before.reason !== ready.reason) {
+    kube.recordEvent(target, ready.status === "True" ? "Normal" : "Warning", ready.reason, ready.message);
+  }
+}
+
+/** Ready=False with the error's reason; a deleting target says the release failed. */
+function errorReady(target: ComputeTarget, verdict: ErrorVerdict): TargetObservation["ready"] {
+  const deleting = target.metadata.deletionTimestamp !== undefined;
+  return { status: "False", reason: verdict.reason, severity: verdict.severity, message: deleting ? `releasing the compute failed: ${verdict.message}` : verdict.message };
+}
+
+async function reconcileTarget(key: ObjectKey, deps: ComputeTargetDeps, ctx: ReconcileContext): Promise<Result> {
+  const read = deps.kube.get<ComputeTarget>(Kinds.ComputeTarget, key);
+  if (!read) return done();
+  let target = read;
+  // The provider's own errors carry its reason (Unreachable, AzureError...); an unclassified one is
+  // a ReconcileError, whatever the target type.
+  return reportingErrors({
+    kube: deps.kube, kind: Kinds.ComputeTarget, current: () => target, fallback: () => ErrorReason.ReconcileError,
+    statusFor: (verdict) => {
+      const ready = errorReady(target, verdict);
+      recordReadyChange(deps.kube, target, ready);
+      return decideTargetStatus(target, { ready }, new Date(deps.clock.now()));
+    },
+  }, async () => {
+    const entry = await deps.providers.entry(read.spec.type);
+    if (read.metadata.deletionTimestamp) return release(read, entry, deps, ctx);
+    const needsFinalizer = typeof entry?.needsFinalizer === "function" ? entry.needsFinalizer(read) : entry?.needsFinalizer;
+    if (needsFinalizer && !hasFinalizer(read, FINALIZER)) {
+      target = await deps.kube.patchMetadata<ComputeTarget>(Kinds.ComputeTarget, key, { finalizers: withFinalizer(read, FINALIZER) }, read.metadata.resourceVersion);
+    }
+    return ensure(target, entry, deps, ctx);
+  });
 }
 
 export function computeTargetController(deps: ComputeTargetDeps): ControllerSpec {

@@ -12,14 +12,14 @@ const rc = (spec: Partial<RunConfiguration["spec"]> = {}): RunConfiguration => (
 const readyOf = (s: ReturnType<typeof decideRunConfigurationStatus>) => s.conditions?.find((c) => c.type === "Ready");
 
 describe("decideRunConfigurationStatus", () => {
+  const unsupported = { reason: "UnsupportedOnTarget" as const, message: "framework PySpark needs a Spark target" };
   it.each([
-    ["is Ready when its target is Ready", rc(), aComputeTarget(ready("True")), ["True", "Ready"]],
-    ["waits for a target that is not Ready", rc(), aComputeTarget(ready("False")), ["False", "ComputeTargetNotReady"]],
-    ["names a missing target", rc(), undefined, ["False", "ComputeTargetNotFound"]],
-    ["refuses PySpark on a RemoteVM", rc({ framework: "PySpark" }), aComputeTarget(ready("True"), (t) => ({ ...t, spec: { ...t.spec, type: "RemoteVM" } })), ["False", "UnsupportedOnTarget"]],
-    ["refuses several nodes on one VM", rc({ nodeCount: 2 }), aComputeTarget(ready("True"), (t) => ({ ...t, spec: { ...t.spec, type: "RemoteVM" } })), ["False", "UnsupportedOnTarget"]],
-  ] as const)("%s", (_name, config, target, [status, reason]) => {
-    const s = decideRunConfigurationStatus(config, target, now);
+    ["is Ready when its target is Ready", rc(), { target: aComputeTarget(ready("True")) }, ["True", "Ready"]],
+    ["waits for a target that is not Ready", rc(), { target: aComputeTarget(ready("False")) }, ["False", "ComputeTargetNotReady"]],
+    ["names a missing target", rc(), {}, ["False", "ComputeTargetNotFound"]],
+    ["shows the provider's own reason for what its target cannot run", rc({ framework: "PySpark" }), { target: aComputeTarget(ready("True")), problem: unsupported }, ["False", "UnsupportedOnTarget"]],
+  ] as const)("%s", (_name, config, world, [status, reason]) => {
+    const s = decideRunConfigurationStatus(config, world, now);
     expect(readyOf(s)).toMatchObject({ status, reason, observedGeneration: 3 });
     expect(s.observedGeneration).toBe(3);
   });

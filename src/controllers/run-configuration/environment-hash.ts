@@ -13,6 +13,3 @@ export function environmentHash(config: Pick<RunConfigurationSpec, "environment"
     : { kind: "userManaged", interpreterPath: env?.userManaged?.interpreterPath ?? "python3", baseImage: config.docker?.baseImage ?? null };
   return sha256Hex(canonicalJson(basis)).slice(0, 16);
 }
-
-export const isSystemManaged = (config: Pick<RunConfigurationSpec, "environment">): boolean =>
-  config.environment?.systemManaged !== undefined;

@@ -3,10 +3,13 @@ import type { KubeClient } from "../../kube/client.js";
 import { BuiltinKinds, type KubeObject } from "../../kube/types.js";
 import type { ProviderContext } from "../../providers/types.js";
 
-/** Builds the context handed to providers; Secrets are read live (never cached, never logged). */
-export function providerContext(kube: KubeClient, log: Logger, now: Date): ProviderContext {
+/**
+ * Builds the context handed to providers; Secrets are read live (never cached, never logged). The
+ * signal is the reconcile's, so a timed-out or shut-down reconcile stops its provider calls too.
+ */
+export function providerContext(kube: KubeClient, log: Logger, now: Date, signal: AbortSignal): ProviderContext {
   return {
-    kube, log, now,
+    kube, log, now, signal,
     async readSecret(namespace, name) {
       const secret = await kube.read<KubeObject & { data?: Record<string, string> }>(BuiltinKinds.Secret, { namespace, name });
       if (!secret) return undefined;

@@ -1,4 +1,4 @@
-import { Annotations, Kinds, SweepReason, type Sweep, type SweepStatus, type TrainingRun } from "../../api/v1alpha1/index.js";
+import { Annotations, ErrorReason, Kinds, SweepReason, type Sweep, type SweepStatus, type TrainingRun } from "../../api/v1alpha1/index.js";
 import type { KubeClient } from "../../kube/client.js";
 import type { ObjectKey } from "../../kube/types.js";
 import type { Clock } from "../../runtime/clock.js";
@@ -7,8 +7,9 @@ import type { ControllerSpec } from "../../runtime/controller-spec.js";
 import { ConflictError, InvalidError } from "../../runtime/errors.js";
 import { done, requeueAfter, type ReconcileContext, type Result } from "../../runtime/result.js";
 import type { Suggester } from "../../sweep/suggestion/client.js";
+import { reportingErrors } from "../shared/error-condition.js";
 import { StaleReadGuard, writeStatusIfChanged } from "../shared/status-writer.js";
-import { decideSweep, type SweepPlan } from "./decide.js";
+import { decideSweep, decideSweepError, type SweepPlan } from "./decide.js";
 import { gatherSweep } from "./gather.js";
 
 export interface SweepDeps {
@@ -67,13 +68,19 @@ async function reconcileSweep(key: ObjectKey, deps: SweepDeps, rctx: ReconcileCo
   }
   if (deps.guard?.isStale(sweep) || sweep.metadata.deletionTimestamp) return done();
   const now = new Date(deps.clock.now());
-  const world = await gatherSweep(sweep, deps.kube, deps.suggester, now);
-  const plan = decideSweep(sweep, world);
-  const status = await act(sweep, plan, deps, rctx);
-  recordTransition(deps.kube, sweep, status);
-  const written = await writeStatusIfChanged(deps.kube, Kinds.Sweep, sweep, status);
-  deps.guard?.wrote(sweep, written);
-  return plan.requeueAfterMs !== undefined ? requeueAfter(plan.requeueAfterMs) : done();
+  return reportingErrors({
+    kube: deps.kube, kind: Kinds.Sweep, current: () => sweep, fallback: () => ErrorReason.ReconcileError,
+    statusFor: (verdict) => decideSweepError(sweep, verdict, now),
+    wrote: (before, after) => deps.guard?.wrote(before, after),
+  }, async () => {
+    const world = await gatherSweep(sweep, deps.kube, deps.suggester, now);
+    const plan = decideSweep(sweep, world);
+    const status = await act(sweep, plan, deps, rctx);
+    recordTransition(deps.kube, sweep, status);
+    const written = await writeStatusIfChanged(deps.kube, Kinds.Sweep, sweep, status);
+    deps.guard?.wrote(sweep, written);
+    return plan.requeueAfterMs !== undefined ? requeueAfter(plan.requeueAfterMs) : done();
+  });
 }
 
 /** Sweeps: trials are TrainingRuns the sweep owns; their events bring the sweep back. */

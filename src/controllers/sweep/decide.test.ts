@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Annotations, type Sweep, type SweepSpec, type TrainingRun } from "../../api/v1alpha1/index.js";
-import { decideSweep, type SweepWorld } from "./decide.js";
+import { decideSweep, decideSweepError, type SweepWorld } from "./decide.js";
 
 const NOW = new Date("2026-11-28T10:00:00Z");
 
@@ -143,5 +143,14 @@ describe("decideSweep", () => {
     const plan = decideSweep(s, world());
     expect(plan.status.trials?.[0]).toMatchObject({ name: "lr-0", phase: "Canceled", message: "its TrainingRun was deleted" });
     expect(plan.create.map((r) => r.metadata.name)).toEqual(["lr-1", "lr-2"]);
+  });
+
+  it("shows an unhandled error through the shared error path: Warning while retrying, Failed when terminal", () => {
+    const transient = decideSweepError(sweep(), { reason: "ReconcileError", message: "apiserver hiccup", severity: "Warning", terminal: false }, NOW);
+    expect(cond(transient)).toMatchObject({ status: "Unknown", reason: "ReconcileError", severity: "Warning" });
+    const terminal = decideSweepError(sweep(), { reason: "TrialRejected", message: "no", severity: "Error", terminal: true }, NOW);
+    expect(terminal.phase).toBe("Failed");
+    const finished = sweep({}, { phase: "Completed" });
+    expect(decideSweepError(finished, { reason: "ReconcileError", message: "x", severity: "Warning", terminal: false }, NOW)).toEqual(finished.status);
   });
 });

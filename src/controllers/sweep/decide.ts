@@ -8,6 +8,7 @@ import {
   type Sweep, type SweepPhase, type SweepStatus, type TrainingRun, type TrialStatus,
 } from "../../api/v1alpha1/index.js";
 import { setCondition } from "../../runtime/conditions.js";
+import type { ErrorVerdict } from "../shared/error-condition.js";
 import { recordEvaluations, trialsToStop, type StopVerdict } from "../../sweep/early-termination.js";
 import { gridPoint, gridSize, randomPoint, seedOf, spaceProblem, type Point } from "../../sweep/space.js";
 import { buildTrial, isActive, trialIndexOf, trialStatusOf } from "../../sweep/trials.js";
@@ -191,6 +192,17 @@ export function decideSweep(sweep: Sweep, world: SweepWorld): SweepPlan {
     create, stop,
     ...(untilDeadline !== undefined ? { requeueAfterMs: untilDeadline } : {}),
   };
+}
+
+/** The status that shows an error the reconcile could not handle (the shared error path writes it). */
+export function decideSweepError(sweep: Sweep, verdict: ErrorVerdict, now: Date): SweepStatus {
+  const status = sweep.status ?? {};
+  const finished = status.phase === "Completed" || status.phase === "Failed" || status.phase === "Canceled";
+  if (finished) return status;
+  const cond: Cond = verdict.terminal
+    ? { status: "False", reason: verdict.reason, message: verdict.message, severity: "Error" }
+    : { status: "Unknown", reason: verdict.reason, message: verdict.message, severity: "Warning" };
+  return withState(sweep, status, { phase: verdict.terminal ? "Failed" : (status.phase ?? "Pending"), cond }, now);
 }
 
 function currentSucceeded(sweep: Sweep): Cond {

@@ -1,19 +1,21 @@
 import {
-  FINALIZER, Kinds, Labels, RunReason, type ComputeTarget, type TrainingRun, type TrainingRunStatus,
+  ErrorReason, FINALIZER, Kinds, Labels, RunReason, type ComputeTarget, type Reason, type TrainingRun, type TrainingRunStatus,
 } from "../../api/v1alpha1/index.js";
 import type { KubeClient } from "../../kube/client.js";
 import { BuiltinKinds, keyOf, type KubeObject, type ObjectKey } from "../../kube/types.js";
 import type { Clock } from "../../runtime/clock.js";
 import type { ControllerSpec } from "../../runtime/controller-spec.js";
-import { TerminalError, TransientError } from "../../runtime/errors.js";
+import { TransientError } from "../../runtime/errors.js";
 import { hasFinalizer, withFinalizer, withoutFinalizer } from "../../runtime/finalizers.js";
 import { done, requeueAfter, type ReconcileContext, type Result } from "../../runtime/result.js";
-import type { ProviderContext, ProviderRegistry, RunSubmission } from "../../providers/types.js";
+import type { ProviderContext, ProviderRegistry } from "../../providers/types.js";
 import { freezeSnapshot, loadFrozenSnapshot } from "../../snapshot/store.js";
 import { withTrackingEnvironment, type RunMetricsService } from "../../metrics/service.js";
+import { reportingErrors } from "../shared/error-condition.js";
 import { providerContext } from "../shared/provider-context.js";
 import { StaleReadGuard, writeStatusIfChanged } from "../shared/status-writer.js";
-import { decideRun, isFinished, type RunPlan } from "./decide.js";
+import { asAttempt, attemptBase, currentAttempt, digestOnly, type CurrentAttempt } from "./attempt.js";
+import { decideError, decideRun, isFinished, type RunPlan } from "./decide.js";
 import { gatherRun, type Gathered } from "./gather.js";
 
 export interface TrainingRunDeps {
@@ -33,42 +35,48 @@ async function ensureFinalizer(run: TrainingRun, deps: TrainingRunDeps): Promise
   return updated;
 }
 
+/** Frees what an ended attempt holds (RunExecutor.release); requeues while that is in progress. */
+async function release(current: CurrentAttempt, ctx: ProviderContext): Promise<void> {
+  const released = await current.executor.release?.(asAttempt(current), ctx);
+  if (released && !released.done) throw new TransientError("releasing the run's resources", released.requeueAfterMs ?? 5_000, { reason: RunReason.Releasing });
+}
+
 /** Carries out the plan's one action; returns the status to write (with the new handle). */
 async function act(step: { run: TrainingRun; plan: RunPlan; gathered: Gathered }, deps: TrainingRunDeps, ctx: ProviderContext): Promise<TrainingRunStatus> {
   const { run, plan, gathered: g } = step;
   const action = plan.action;
-  const sub = g.submission;
-  const executor = sub ? deps.providers[sub.target.spec.type]?.executor : undefined;
-  if (action.kind === "None" || !sub || !executor) return plan.status;
-  const handle = run.status?.execution?.handle as Record<string, unknown> | undefined;
+  const current = g.current;
+  if (action.kind === "None" || !current) return plan.status;
+  const { executor, base } = current;
   switch (action.kind) {
     case "Submit":
     case "ContinueSubmit": {
+      // A retry: the attempt that ended gives back what it holds before the next one starts.
+      if (action.kind === "Submit" && action.attempt > 1) await release(current, ctx);
       // Before the first submit gather built the snapshot; every later step reads the frozen one.
-      const snapshot = sub.snapshot.files.length > 0
-        ? await freezeSnapshot(deps.kube, run, sub.snapshot)
-        : ((await loadFrozenSnapshot(deps.kube, run)) ?? sub.snapshot);
-      const tracking = deps.metrics ? await deps.metrics.prepare(run, sub.target, sub.config, ctx) : undefined;
+      const snapshot = base.snapshot.files.length > 0
+        ? await freezeSnapshot(deps.kube, run, base.snapshot)
+        : ((await loadFrozenSnapshot(deps.kube, run)) ?? base.snapshot);
+      const tracking = deps.metrics ? await deps.metrics.prepare(run, base.target, base.config, ctx) : undefined;
       if (tracking?.warning && action.kind === "Submit") deps.kube.recordEvent(run, "Warning", "MetricsTrackingUnavailable", tracking.warning);
-      const full: RunSubmission = { ...sub, config: withTrackingEnvironment(sub.config, tracking?.env ?? {}), snapshot, attempt: action.attempt };
-      const newHandle = await executor.submit(full, ctx);
+      const handle = action.kind === "ContinueSubmit" ? current.handle : undefined;
+      const config = withTrackingEnvironment(base.config, tracking?.env ?? {});
+      const newHandle = await executor.submit({ ...base, config, snapshot, number: action.attempt, handle }, ctx);
       ctx.log.info({ attempt: action.attempt, handle: newHandle }, action.kind === "Submit" ? "Submitted attempt" : "Continued submission");
       return {
         ...plan.status, ...(snapshot.digest ? { snapshotDigest: snapshot.digest } : {}),
         ...(tracking?.mlflow ? { metrics: { ...(plan.status.metrics ?? { latest: [] }), mlflow: tracking.mlflow } } : {}),
-        execution: { ...plan.status.execution, attempt: action.attempt, handle: newHandle },
+        execution: { ...plan.status.execution, attempt: action.attempt, handle: newHandle as Record<string, unknown> },
       };
     }
     case "Cancel":
-      if (handle) await executor.cancel({ ...sub, attempt: Number(run.status?.execution?.attempt ?? 1) }, handle, ctx);
+      if (current.handle !== undefined) await executor.cancel(asAttempt(current), ctx);
       return plan.status;
-    case "Release": {
-      const released = await executor.release?.(run, sub.target, handle, ctx);
-      if (released && !released.done) throw new TransientError("releasing the run's resources", released.requeueAfterMs ?? 5_000, { reason: "Releasing" });
+    case "Release":
+      await release(current, ctx);
       return plan.status;
-    }
     case "Cleanup":
-      await executor.cleanup(run, sub.target, handle, ctx);
+      await executor.cleanup(asAttempt(current), ctx);
       return plan.status;
   }
 }
@@ -76,17 +84,14 @@ async function act(step: { run: TrainingRun; plan: RunPlan; gathered: Gathered }
 async function finalize(run: TrainingRun, deps: TrainingRunDeps, ctx: ProviderContext): Promise<Result> {
   if (!hasFinalizer(run, FINALIZER)) return done();
   const targetName = run.status?.target;
+  const config = run.status?.runConfiguration;
   const target = targetName ? deps.kube.get<ComputeTarget>(Kinds.ComputeTarget, { namespace: run.metadata.namespace ?? "", name: targetName }) : undefined;
-  const executor = target ? deps.providers[target.spec.type]?.executor : undefined;
-  const handle = run.status?.execution?.handle as Record<string, unknown> | undefined;
-  if (executor) {
-    if (!isFinished(run) && handle && target && run.status?.runConfiguration) {
-      await executor.cancel({
-        run, target, config: run.status.runConfiguration, attempt: Number(run.status.execution?.attempt ?? 1), runId: run.status.runId ?? "",
-        snapshot: { digest: run.status.snapshotDigest ?? "", files: [], totalBytes: 0 }, environmentHash: run.status.environmentHash ?? "", argv: [], interpreterNeeded: false,
-      }, handle, ctx);
-    }
-    await executor.cleanup(run, target, handle, ctx);
+  const executor = target ? (await deps.providers.entry(target.spec.type))?.executor : undefined;
+  if (executor && target && config) {
+    const base = attemptBase(run, target, config, { snapshot: digestOnly(run.status?.snapshotDigest ?? ""), environmentHash: run.status?.environmentHash ?? "" });
+    const current = currentAttempt(run, executor, base);
+    if (!isFinished(run) && current.handle !== undefined) await executor.cancel(asAttempt(current), ctx);
+    await executor.cleanup(asAttempt(current), ctx);
   }
   await deps.kube.patchMetadata(Kinds.TrainingRun, keyOf(run), { finalizers: withoutFinalizer(run, FINALIZER) }, run.metadata.resourceVersion);
   return done();
@@ -102,29 +107,36 @@ function recordTransition(kube: KubeClient, run: TrainingRun, status: TrainingRu
 }
 
 async function reconcileRun(key: ObjectKey, deps: TrainingRunDeps, rctx: ReconcileContext): Promise<Result> {
-  let run = deps.kube.get<TrainingRun>(Kinds.TrainingRun, key);
-  if (!run) {
+  const read = deps.kube.get<TrainingRun>(Kinds.TrainingRun, key);
+  if (!read) {
     deps.guard?.forget(key);
     return done();
   }
-  if (deps.guard?.isStale(run)) return done();
-  const ctx = providerContext(deps.kube, rctx.log, new Date(deps.clock.now()));
-  if (run.metadata.deletionTimestamp) return finalize(run, deps, ctx);
-  const gathered = await gatherRun(run, deps.providers, ctx, deps.metrics);
-  const plan = decideRun(run, gathered.world);
-  if (plan.action.kind === "Submit") run = await ensureFinalizer(run, deps);
-  let status: TrainingRunStatus;
-  try {
-    status = await act({ run, plan, gathered }, deps, ctx);
-  } catch (err) {
-    if (!(err instanceof TerminalError)) throw err;
-    const failed = decideRun(run, { ...gathered.world, observation: { state: "Failed", reason: RunReason.SubmissionFailed, message: err.message } });
-    status = failed.status.phase === "Failed" ? failed.status : { ...plan.status, phase: "Failed" };
-  }
-  recordTransition(deps.kube, run, status);
-  const written = await writeStatusIfChanged(deps.kube, Kinds.TrainingRun, run, status);
-  deps.guard?.wrote(run, written);
-  return plan.requeueAfterMs !== undefined ? requeueAfter(plan.requeueAfterMs) : done();
+  if (deps.guard?.isStale(read)) return done();
+  let run = read;
+  let fallback: Reason = ErrorReason.ReconcileError;
+  const ctx = providerContext(deps.kube, rctx.log, new Date(deps.clock.now()), rctx.signal);
+  return reportingErrors({
+    kube: deps.kube, kind: Kinds.TrainingRun, current: () => run, fallback: () => fallback,
+    statusFor: (verdict) => {
+      const status = decideError(run, verdict, ctx.now);
+      recordTransition(deps.kube, run, status);
+      return status;
+    },
+    wrote: (before, after) => deps.guard?.wrote(before, after),
+  }, async () => {
+    if (run.metadata.deletionTimestamp) return finalize(run, deps, ctx);
+    const gathered = await gatherRun(run, deps.providers, ctx, deps.metrics);
+    const plan = decideRun(run, gathered.world);
+    if (plan.action.kind === "Submit") run = await ensureFinalizer(run, deps);
+    // A submit that fails without a reason of its own failed as a submission.
+    if (plan.action.kind === "Submit" || plan.action.kind === "ContinueSubmit") fallback = RunReason.SubmissionFailed;
+    const status = await act({ run, plan, gathered }, deps, ctx);
+    recordTransition(deps.kube, run, status);
+    const written = await writeStatusIfChanged(deps.kube, Kinds.TrainingRun, run, status);
+    deps.guard?.wrote(run, written);
+    return plan.requeueAfterMs !== undefined ? requeueAfter(plan.requeueAfterMs) : done();
+  });
 }
 
 /** Maps an object to the runs it may unblock (not-yet-started runs of the namespace naming it). */

@@ -53,11 +53,11 @@ describe("decideRun", () => {
   });
 
   it("cleans up ttlSecondsAfterFinished after completion, once", () => {
-    const finished = aTrainingRun(withSpec({ ttlSecondsAfterFinished: 60 }), withStatus({ phase: "Completed", completionTime: minus(61_000).toISOString() }));
+    const finished = aTrainingRun(withSpec({ ttlSecondsAfterFinished: 60 }), withStatus({ phase: "Completed", completionTime: minus(61_000).toISOString(), execution: { attempt: 1 } }));
     expect(decideRun(finished, world()).action.kind).toBe("Cleanup");
-    const cleaned = aTrainingRun(withSpec({ ttlSecondsAfterFinished: 60 }), withStatus({ phase: "Completed", completionTime: minus(61_000).toISOString(), execution: { cleanedUp: true } }));
+    const cleaned = aTrainingRun(withSpec({ ttlSecondsAfterFinished: 60 }), withStatus({ phase: "Completed", completionTime: minus(61_000).toISOString(), execution: { attempt: 1, cleanedUp: true } }));
     expect(decideRun(cleaned, world()).action.kind).toBe("None");
-    const early = aTrainingRun(withSpec({ ttlSecondsAfterFinished: 60 }), withStatus({ phase: "Completed", completionTime: minus(30_000).toISOString() }));
+    const early = aTrainingRun(withSpec({ ttlSecondsAfterFinished: 60 }), withStatus({ phase: "Completed", completionTime: minus(30_000).toISOString(), execution: { attempt: 1 } }));
     expect(decideRun(early, world()).requeueAfterMs).toBe(30_000);
   });
 

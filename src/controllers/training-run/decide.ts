@@ -6,6 +6,7 @@ import { isTrue, setCondition } from "../../runtime/conditions.js";
 import type { RunObservation, Snapshot } from "../../providers/types.js";
 import type { Collected } from "../../metrics/collector.js";
 import { nextRunMetrics } from "../../metrics/status.js";
+import type { ErrorVerdict } from "../shared/error-condition.js";
 import type { Problem } from "./resolve.js";
 
 /** Everything decideRun needs, gathered by the controller (read-only). */
@@ -97,16 +98,46 @@ function deadlineOf(run: TrainingRun, config: RunConfigurationSpec | undefined):
   return Date.parse(run.status.startTime) + Math.min(...limits) * 1000;
 }
 
+/** ResourcesReleased=True once release or cleanup succeeded (the plan's status is written only then). */
+function releasedCondition(run: TrainingRun, status: TrainingRunStatus, now: Date, message: string): TrainingRunStatus {
+  const conditions = setCondition(status.conditions, {
+    type: ConditionType.ResourcesReleased, status: "True", reason: RunReason.Released, message, observedGeneration: run.metadata.generation ?? 0,
+  }, now);
+  return { ...status, conditions };
+}
+
 function decideFinished(run: TrainingRun, world: RunWorld): RunPlan {
   const status = run.status ?? {};
   if (world.executorReleases && status.execution && !status.execution.released) {
-    return { status: { ...status, execution: { ...status.execution, released: true } }, action: { kind: "Release" } };
+    const released = releasedCondition(run, status, world.now, "what the run held on its target that costs money was released");
+    return { status: { ...released, execution: { ...status.execution, released: true } }, action: { kind: "Release" } };
   }
   const ttl = run.spec.ttlSecondsAfterFinished;
-  if (ttl === undefined || !status.completionTime || status.execution?.cleanedUp) return { status, action: { kind: "None" } };
+  // A run that never submitted anything has nothing on the target to clean.
+  if (ttl === undefined || !status.completionTime || !status.execution || status.execution.cleanedUp) return { status, action: { kind: "None" } };
   const due = Date.parse(status.completionTime) + ttl * 1000;
   if (world.now.getTime() < due) return { status, action: { kind: "None" }, requeueAfterMs: due - world.now.getTime() };
-  return { status: { ...status, execution: { ...status.execution, cleanedUp: true } }, action: { kind: "Cleanup" } };
+  const cleaned = releasedCondition(run, status, world.now, `ttlSecondsAfterFinished (${ttl}s) passed: what the run left on its target was removed`);
+  return { status: { ...cleaned, execution: { ...status.execution, cleanedUp: true } }, action: { kind: "Cleanup" } };
+}
+
+/**
+ * The status that shows an error met while reconciling the run (pure). A finished (or deleted) run
+ * keeps its phase and Succeeded condition: the error goes to ResourcesReleased. Otherwise a
+ * terminal error fails the run (Succeeded=False with the reason, completionTime set) and a transient
+ * one keeps the phase with Succeeded=Unknown naming the reason while the queue retries.
+ */
+export function decideError(run: TrainingRun, verdict: ErrorVerdict, now: Date): TrainingRunStatus {
+  const status = run.status ?? {};
+  if (isFinished(run) || run.metadata.deletionTimestamp) {
+    const conditions = setCondition(status.conditions, {
+      type: ConditionType.ResourcesReleased, status: "False", reason: verdict.reason, message: verdict.message,
+      severity: verdict.severity, observedGeneration: run.metadata.generation ?? 0,
+    }, now);
+    return { ...status, conditions };
+  }
+  if (verdict.terminal) return withState(run, status, { phase: "Failed", succeeded: fail(verdict.reason, verdict.message), now });
+  return withState(run, status, { phase: status.phase ?? "Queued", succeeded: pending(verdict.reason, verdict.message, "Warning"), now });
 }
 
 /** Not submitted yet: wait for references and the target, or submit attempt 1. */
@@ -189,7 +220,7 @@ const PHASE_OF: Record<"Preparing" | "Queued" | "Starting" | "Running", RunPhase
 function decideActive(run: TrainingRun, world: RunWorld): RunPlan {
   const now = world.now;
   const status = run.status ?? {};
-  const attempt = Number(status.execution?.attempt ?? status.attempts ?? 1);
+  const attempt = status.execution?.attempt ?? 1;
   if (run.spec.cancel) {
     return { status: withState(run, status, { phase: "Canceled", succeeded: fail(RunReason.Canceled, "canceled by spec.cancel"), now }), action: { kind: "Cancel" } };
   }
@@ -208,7 +239,7 @@ function decideActive(run: TrainingRun, world: RunWorld): RunPlan {
     ...(metrics ? { metrics } : {}),
     ...(obs.outputTail !== undefined ? { outputTail: obs.outputTail } : {}),
     ...(obs.links ? { links: { ...status.links, ...obs.links } } : {}),
-    ...(obs.handle ? { execution: { ...status.execution, handle: obs.handle } } : {}),
+    ...(obs.handle && status.execution ? { execution: { ...status.execution, handle: obs.handle as Record<string, unknown> } } : {}),
   };
   if (obs.state === "Succeeded" || obs.state === "Failed" || obs.state === "Lost") return decideAttemptEnded(run, world, obs, base);
   const untilDeadline = deadline !== undefined ? deadline - now.getTime() : Infinity;

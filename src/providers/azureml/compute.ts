@@ -1,5 +1,5 @@
 import type { AzureMachineLearningWorkspaces, ComputeResource } from "@azure/arm-machinelearning";
-import type { AmlComputeTargetSpec, ComputeTarget, ComputeTargetStatus } from "../../api/v1alpha1/index.js";
+import type { AmlComputeTargetSpec, ComputeTarget, ComputeTargetStatus, Reason } from "../../api/v1alpha1/index.js";
 import { TargetReason } from "../../api/v1alpha1/index.js";
 import { TerminalError } from "../../runtime/errors.js";
 import type { ComputeProvider, ProviderContext, TargetObservation } from "../types.js";
@@ -96,7 +96,7 @@ export function observedStatus(c: ComputeResource): Status {
   };
 }
 
-function failureReason(errors: readonly { code: string; message: string }[]): string {
+function failureReason(errors: readonly { code: string; message: string }[]): Reason {
   const text = errors.map((e) => `${e.code} ${e.message}`).join(" ");
   if (/quota/i.test(text)) return TargetReason.QuotaExceeded;
   if (/vm ?size|sku/i.test(text)) return TargetReason.InvalidVmSize;

@@ -2,10 +2,11 @@ import { createHash } from "node:crypto";
 import type { AzureMachineLearningWorkspaces, CommandJob, JobBase } from "@azure/arm-machinelearning";
 import { BlobServiceClient, StorageSharedKeyCredential, AnonymousCredential, type ContainerClient } from "@azure/storage-blob";
 import { stringify as toYaml } from "yaml";
-import type { AmlComputeTargetSpec, ComputeTarget, RunConfigurationSpec, TrainingRun } from "../../api/v1alpha1/index.js";
+import { TERMINAL_PHASES, type Reason, type AmlComputeTargetSpec, type ComputeTarget, type RunConfigurationSpec, type TrainingRun } from "../../api/v1alpha1/index.js";
 import { RunReason, TargetReason } from "../../api/v1alpha1/index.js";
 import { TerminalError, TransientError } from "../../runtime/errors.js";
-import type { AttemptState, ExecutionHandle, ProviderContext, RunExecutor, RunObservation, RunSubmission, Snapshot } from "../types.js";
+import { decodeShape } from "../shared/handle.js";
+import type { Attempt, AttemptState, ProviderContext, RunExecutor, RunObservation, Snapshot } from "../types.js";
 import type { AzureClients } from "./client.js";
 import { ComputeOps, OWNER_TAG, OWNER_UID_TAG, type ComputeParams } from "./compute.js";
 import type { ResolvedAzureMlConfig } from "./config.js";
@@ -15,7 +16,7 @@ const OUTPUT_TAIL_BYTES = 8 * 1024;
 const ENV_NAME = "amlcompute-env";
 
 /** Persisted in TrainingRun.status.execution. Identifiers only; never a key or token. */
-export interface AmlHandle extends ExecutionHandle {
+export interface AmlHandle {
   readonly jobName: string;
   readonly computeName: string;
   readonly subscriptionId: string;
@@ -23,8 +24,6 @@ export interface AmlHandle extends ExecutionHandle {
   readonly workspace: string;
   /** Set when the compute was created for this run and must be deleted after it. */
   readonly runBasedCompute?: boolean;
-  /** The DELETE of the run-based compute was sent after the job ended. */
-  readonly computeReleaseRequested?: boolean;
   readonly codeId?: string;
   readonly environmentId?: string;
 }
@@ -48,7 +47,7 @@ export function shellJoin(argv: readonly string[]): string {
 }
 
 /** Azure ML job status → attempt state (reason keeps Azure's word for the display phase). */
-export function mapJobStatus(status: string | undefined): { state: AttemptState; reason: string } {
+export function mapJobStatus(status: string | undefined): { state: AttemptState; reason: Reason } {
   switch (status) {
     case "NotStarted":
     case "Queued":
@@ -65,7 +64,7 @@ export function mapJobStatus(status: string | undefined): { state: AttemptState;
     case "CancelRequested":
     case "Unknown":
     case undefined:
-      return { state: "Running", reason: status === "CancelRequested" ? "CancelRequested" : RunReason.Running };
+      return { state: "Running", reason: status === "CancelRequested" ? RunReason.CancelRequested : RunReason.Running };
     case "Finalizing":
       return { state: "Running", reason: RunReason.Finalizing };
     case "Completed":
@@ -107,7 +106,7 @@ function distribution(config: RunConfigurationSpec): CommandJob["distribution"] 
  * the environment hash, command job named from run UID + attempt (GET first; PUT is idempotent).
  * observe: one GET of the job, plus the tail of user_logs/std_log.txt from the artifact store.
  */
-export class AmlRunExecutor implements RunExecutor {
+export class AmlRunExecutor implements RunExecutor<AmlHandle> {
   private readonly stores = new Map<string, StoreAccess>();
 
   constructor(private readonly clients: AzureClients, private readonly config: ResolvedAzureMlConfig) {}
@@ -183,12 +182,19 @@ export class AmlRunExecutor implements RunExecutor {
     }
   }
 
-  async submit(sub: RunSubmission, ctx: ProviderContext): Promise<ExecutionHandle> {
+  decodeHandle(raw: unknown): AmlHandle | undefined {
+    return decodeShape<AmlHandle>(raw, {
+      jobName: "string", computeName: "string", subscriptionId: "string", resourceGroup: "string", workspace: "string",
+      runBasedCompute: "boolean?", codeId: "string?", environmentId: "string?",
+    });
+  }
+
+  async submit(sub: Attempt<AmlHandle>, ctx: ProviderContext): Promise<AmlHandle> {
     const spec = this.spec(sub.target);
     const { subscriptionId, resourceGroup: rg, name: ws } = spec.workspace;
     const arm = await this.arm(sub.target, ctx, subscriptionId);
     const rb = sub.run.spec.runBasedCompute;
-    const jobName = azureJobName(sub.run, sub.attempt);
+    const jobName = azureJobName(sub.run, sub.number);
     const computeName = rb ? runBasedComputeName(sub.run) : (spec.computeName ?? sub.target.metadata.name ?? "");
     const handle: AmlHandle = { jobName, computeName, subscriptionId, resourceGroup: rg, workspace: ws, ...(rb ? { runBasedCompute: true } : {}) };
     const wsId = this.wsId(handle);
@@ -259,12 +265,12 @@ export class AmlRunExecutor implements RunExecutor {
         environmentId,
         computeId: `${wsId}/computes/${computeName}`,
         experimentName: sub.run.spec.experimentName,
-        displayName: `${sub.run.metadata.name} attempt ${sub.attempt}`,
-        environmentVariables: { ...(sub.config.environmentVariables ?? {}), AMLCOMPUTE_RUN_ID: sub.runId, AMLCOMPUTE_ATTEMPT: String(sub.attempt) },
+        displayName: `${sub.run.metadata.name} attempt ${sub.number}`,
+        environmentVariables: { ...(sub.config.environmentVariables ?? {}), AMLCOMPUTE_RUN_ID: sub.runId, AMLCOMPUTE_ATTEMPT: String(sub.number) },
         resources: { instanceCount: sub.config.nodeCount },
         ...(distribution(sub.config) ? { distribution: distribution(sub.config) } : {}),
         ...(sub.config.maxRunDurationSeconds ? { limits: { jobLimitsType: "Command", timeout: `PT${sub.config.maxRunDurationSeconds}S` } } : {}),
-        tags: { "amlcompute.dev/run": `${sub.run.metadata.namespace ?? "default"}.${sub.run.metadata.name}`, "amlcompute.dev/attempt": String(sub.attempt) },
+        tags: { "amlcompute.dev/run": `${sub.run.metadata.namespace ?? "default"}.${sub.run.metadata.name}`, "amlcompute.dev/attempt": String(sub.number) },
         properties: { "amlcompute.dev/run-uid": sub.run.metadata.uid ?? "" },
       };
       await arm.jobs.createOrUpdate(rg, ws, jobName, { properties: job } as JobBase);
@@ -292,8 +298,9 @@ export class AmlRunExecutor implements RunExecutor {
     }
   }
 
-  async observe(sub: RunSubmission, handle: ExecutionHandle, ctx: ProviderContext): Promise<RunObservation> {
-    const h = handle as AmlHandle;
+  async observe(sub: Attempt<AmlHandle>, ctx: ProviderContext): Promise<RunObservation<AmlHandle>> {
+    const h = sub.handle;
+    if (!h) return { state: "Lost", reason: RunReason.Lost, message: "no Azure ML handle recorded for this attempt" };
     const arm = await this.arm(sub.target, ctx, h.subscriptionId);
     let job: JobBase;
     try {
@@ -319,28 +326,20 @@ export class AmlRunExecutor implements RunExecutor {
       const m = /exited with (?:status|exit) code (-?\d+)/i.exec(outputTail);
       if (m) exitCode = Number(m[1]);
     }
-    // The run has ended: its temporary compute goes now, whatever the outcome (one DELETE; the
-    // only write observe makes). cleanup() later waits until it is gone.
-    let nextHandle: AmlHandle | undefined;
-    if (terminal && h.runBasedCompute && !h.computeReleaseRequested) {
-      await this.releaseRunBasedCompute(sub.run, sub.target, h, ctx);
-      nextHandle = { ...h, computeReleaseRequested: true };
-      ctx.log.info({ compute: h.computeName }, "Deleting run-based compute");
-    }
     return {
       state,
       reason,
       message: `Azure ML job ${h.jobName} is ${status ?? "Unknown"}`,
       links,
-      ...(nextHandle ? { handle: nextHandle } : {}),
       ...(exitCode !== undefined ? { exitCode } : {}),
       ...(outputTail !== undefined ? { outputTail } : {}),
       ...(terminal ? {} : { pollAfterMs: this.config.jobPollMs }),
     };
   }
 
-  async cancel(sub: RunSubmission, handle: ExecutionHandle, ctx: ProviderContext): Promise<void> {
-    const h = handle as AmlHandle;
+  async cancel(sub: Attempt<AmlHandle>, ctx: ProviderContext): Promise<void> {
+    const h = sub.handle;
+    if (!h) return;
     const arm = await this.arm(sub.target, ctx, h.subscriptionId);
     try {
       const job = await arm.jobs.get(h.resourceGroup, h.workspace, h.jobName);
@@ -357,30 +356,36 @@ export class AmlRunExecutor implements RunExecutor {
    * Deletes the run-based compute of a finished run (exactly one DELETE; later calls watch it go).
    * Azure ML jobs themselves are run history and stay in the workspace.
    */
-  async releaseRunBasedCompute(run: TrainingRun, target: ComputeTarget, handle: ExecutionHandle | undefined, ctx: ProviderContext): Promise<{ done: boolean; requeueAfterMs?: number }> {
-    if (!run.spec.runBasedCompute && !(handle as AmlHandle | undefined)?.runBasedCompute) return { done: true };
+  private async releaseRunBasedCompute({ run, target, handle }: Attempt<AmlHandle>, ctx: ProviderContext): Promise<{ done: boolean; requeueAfterMs?: number }> {
+    if (!run.spec.runBasedCompute && !handle?.runBasedCompute) return { done: true };
     const spec = this.spec(target);
     const arm = await this.arm(target, ctx, spec.workspace.subscriptionId);
     const ops = new ComputeOps(arm, spec.workspace.resourceGroup, spec.workspace.name);
-    const name = (handle as AmlHandle | undefined)?.computeName ?? runBasedComputeName(run);
+    const name = handle?.computeName ?? runBasedComputeName(run);
     const compute = await ops.get(name);
     if (!compute) return { done: true };
     if (compute.tags?.[OWNER_UID_TAG] !== run.metadata.uid) return { done: true }; // not ours: never delete
     if (compute.properties?.provisioningState === "Deleting") return { done: false, requeueAfterMs: this.config.operationPollMs };
+    ctx.log.info({ compute: name }, "Deleting run-based compute");
     const r = await ops.begin("delete", name, ctx.now);
     return r.done ? { done: true } : { done: false, requeueAfterMs: this.config.operationPollMs };
   }
 
-  /** RunExecutor.release: the run ended, so its run-based compute goes (cancel and deadline included). */
-  release(run: TrainingRun, target: ComputeTarget, handle: ExecutionHandle | undefined, ctx: ProviderContext): Promise<{ done: boolean; requeueAfterMs?: number }> {
-    return this.releaseRunBasedCompute(run, target, handle, ctx);
+  /**
+   * RunExecutor.release: once the run has finished (any outcome, cancel and deadline included) its
+   * run-based compute goes. A retry's release of the previous attempt keeps it: the next attempt
+   * runs on the same compute.
+   */
+  async release(a: Attempt<AmlHandle>, ctx: ProviderContext): Promise<{ done: boolean; requeueAfterMs?: number }> {
+    const phase = a.run.status?.phase;
+    if (!phase || !TERMINAL_PHASES.includes(phase)) return { done: true };
+    return this.releaseRunBasedCompute(a, ctx);
   }
 
-  async cleanup(run: TrainingRun, target: ComputeTarget | undefined, handle: ExecutionHandle | undefined, ctx: ProviderContext): Promise<void> {
-    if (!target) return;
-    const r = await this.releaseRunBasedCompute(run, target, handle, ctx);
+  async cleanup(a: Attempt<AmlHandle>, ctx: ProviderContext): Promise<void> {
+    const r = await this.releaseRunBasedCompute(a, ctx);
     if (!r.done) {
-      throw new TransientError(`deleting run-based compute ${(handle as AmlHandle | undefined)?.computeName ?? runBasedComputeName(run)}`, r.requeueAfterMs, { reason: TargetReason.Deleting });
+      throw new TransientError(`deleting run-based compute ${a.handle?.computeName ?? runBasedComputeName(a.run)}`, r.requeueAfterMs, { reason: TargetReason.Deleting });
     }
   }
 }

@@ -1,3 +1,4 @@
+import { firstProblem, Rules } from "../shared/validate.js";
 import type { ProviderEntry } from "../types.js";
 import { AzureClients } from "./client.js";
 import { AmlComputeProvider } from "./compute.js";
@@ -17,13 +18,14 @@ export { SubscriptionBudget, RequestBudgetExhausted, parseRetryAfterMs } from ".
  * The registry entry for `type: AmlCompute`. One instance per operator process: it holds the
  * credential/client caches and the per-subscription request budget that all targets share.
  */
-export function createAmlComputeProvider(config: AzureMlConfig = {}): ProviderEntry & { compute: AmlComputeProvider; executor: AmlRunExecutor; clients: AzureClients } {
+export function createAmlComputeProvider(config: AzureMlConfig = {}): Omit<ProviderEntry, "compute" | "executor"> & { compute: AmlComputeProvider; executor: AmlRunExecutor; clients: AzureClients } {
   const resolved = resolveConfig(config);
   const clients = new AzureClients(resolved);
   return {
     needsFinalizer: true,
     compute: new AmlComputeProvider(clients, resolved),
     executor: new AmlRunExecutor(clients, resolved),
+    validate: firstProblem(Rules.noPySpark),
     clients,
   };
 }

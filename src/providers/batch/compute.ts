@@ -1,6 +1,7 @@
-import type { ComputeTarget } from "../../api/v1alpha1/index.js";
+import type { ComputeTarget, Reason } from "../../api/v1alpha1/index.js";
 import { TargetReason } from "../../api/v1alpha1/index.js";
 import { TerminalError } from "../../runtime/errors.js";
+import { reasonOr } from "../shared/reason.js";
 import type { ComputeProvider, ProviderContext, TargetObservation } from "../types.js";
 import { batchSpecOf, type BatchArm } from "./arm.js";
 import type { ResolvedAzureBatchConfig } from "./config.js";
@@ -46,7 +47,7 @@ export class BatchComputeProvider implements ComputeProvider {
         requeueAfterMs: this.config.resyncMs,
       };
     } catch (e) {
-      if (e instanceof TerminalError) return notReady(e.reason, e.message, { lastProbeTime });
+      if (e instanceof TerminalError) return notReady(reasonOr(e, TargetReason.AzureError), e.message, { lastProbeTime });
       throw e;
     }
   }
@@ -57,6 +58,6 @@ export class BatchComputeProvider implements ComputeProvider {
   }
 }
 
-function notReady(reason: string, message: string, status: TargetObservation["status"]): TargetObservation {
+function notReady(reason: Reason, message: string, status: TargetObservation["status"]): TargetObservation {
   return { ready: { status: "False", reason, message, severity: "Error" }, status };
 }

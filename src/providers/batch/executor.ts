@@ -1,22 +1,21 @@
-import type { ComputeTarget, RunConfigurationSpec, TrainingRun } from "../../api/v1alpha1/index.js";
+import type { ComputeTarget, Reason, RunConfigurationSpec, TrainingRun } from "../../api/v1alpha1/index.js";
 import { RunReason, TargetReason } from "../../api/v1alpha1/index.js";
 import { TerminalError } from "../../runtime/errors.js";
 import type { ResolvedAzureMlConfig } from "../azureml/config.js";
 import { shellJoin } from "../azureml/executor.js";
 import { tailText } from "../databricks/rest.js";
-import type { AttemptState, ExecutionHandle, ProviderContext, RunExecutor, RunObservation, RunSubmission } from "../types.js";
+import { decodeShape } from "../shared/handle.js";
+import type { Attempt, AttemptState, ProviderContext, RunExecutor, RunObservation } from "../types.js";
 import { batchSpecOf, type BatchArm } from "./arm.js";
 import type { ResolvedAzureBatchConfig } from "./config.js";
 import { BatchDataPlane, BatchServiceError, classifyBatchError, isBatchNotFound, type BatchTask } from "./data-plane.js";
 import { SOURCE_DIR, uploadSnapshot } from "./snapshot-store.js";
 
 /** Persisted in TrainingRun.status.execution. Identifiers only; no SAS, key or token. */
-export interface BatchHandle extends ExecutionHandle {
+export interface BatchHandle {
   readonly jobId: string;
   readonly taskId: string;
   readonly accountEndpoint: string;
-  /** The job was terminated after its task ended (frees an auto-pool); set by observe. */
-  readonly jobTerminated?: boolean;
 }
 
 const TASK_ID = "main";
@@ -33,14 +32,14 @@ export function batchJobId(run: TrainingRun, attempt: number): string {
  * The task's command line. Batch does not run it under a shell, so it invokes bash explicitly;
  * every argument is POSIX-quoted (nothing a user wrote is spliced raw).
  */
-export function batchCommandLine(sub: Pick<RunSubmission, "argv" | "interpreterNeeded" | "config">): string {
+export function batchCommandLine(sub: Pick<Attempt, "argv" | "interpreterNeeded" | "config">): string {
   const argv = sub.interpreterNeeded ? [sub.config.environment?.userManaged?.interpreterPath ?? "python3", ...sub.argv] : [...sub.argv];
   const script = `cd ${SOURCE_DIR} && exec ${shellJoin(argv)}`;
   return `/bin/bash -c ${shellJoin([script])}`;
 }
 
 /** Batch task state → attempt state and the reason shown by the display phase. */
-export function mapTaskState(t: BatchTask): { state: AttemptState; reason: string } {
+export function mapTaskState(t: BatchTask): { state: AttemptState; reason: Reason } {
   switch (t.state) {
     case "active":
       return { state: "Queued", reason: RunReason.Queued };
@@ -86,7 +85,7 @@ function autoPool(config: RunConfigurationSpec, vmSize: string): Record<string, 
  * task GET plus the stdout (and, on failure, stderr) tail from the task files API. cancel:
  * terminate the task and the job.
  */
-export class BatchRunExecutor implements RunExecutor {
+export class BatchRunExecutor implements RunExecutor<BatchHandle> {
   private readonly planes = new Map<string, BatchDataPlane>();
 
   constructor(private readonly arm: BatchArm, private readonly azure: ResolvedAzureMlConfig, private readonly config: ResolvedAzureBatchConfig) {}
@@ -102,14 +101,18 @@ export class BatchRunExecutor implements RunExecutor {
     return plane;
   }
 
-  async submit(sub: RunSubmission, ctx: ProviderContext): Promise<ExecutionHandle> {
+  decodeHandle(raw: unknown): BatchHandle | undefined {
+    return decodeShape<BatchHandle>(raw, { jobId: "string", taskId: "string", accountEndpoint: "string" });
+  }
+
+  async submit(sub: Attempt<BatchHandle>, ctx: ProviderContext): Promise<BatchHandle> {
     const spec = batchSpecOf(sub.target);
     const client = await this.arm.client(sub.target, ctx, spec.subscriptionId);
     const account = await this.arm.account(client, spec);
     if (!account?.accountEndpoint) throw new TerminalError(`Batch account ${spec.accountName} not found`, TargetReason.ComputeNotFound);
     const storageId = account.autoStorage?.storageAccountId;
     if (!storageId) throw new TerminalError(`Batch account ${spec.accountName} has no auto-storage account for the snapshot`, TargetReason.InvalidSpec);
-    const jobId = batchJobId(sub.run, sub.attempt);
+    const jobId = batchJobId(sub.run, sub.number);
     const handle: BatchHandle = { jobId, taskId: TASK_ID, accountEndpoint: account.accountEndpoint };
     const plane = await this.plane(sub.target, ctx, account.accountEndpoint);
     try {
@@ -126,14 +129,14 @@ export class BatchRunExecutor implements RunExecutor {
       const owner = `${sub.run.metadata.namespace ?? "default"}/${sub.run.metadata.name}`;
       await plane.addJob({
         id: jobId,
-        displayName: `${owner} attempt ${sub.attempt}`,
+        displayName: `${owner} attempt ${sub.number}`,
         poolInfo: spec.poolId ? { poolId: spec.poolId } : autoPool(sub.config, this.config.autoPoolVmSize),
         // Not "terminatejob": an auto-pool would go (with the task's stdout) before observe read
         // it. observe terminates the job once it has the output.
         onAllTasksComplete: "noaction",
         metadata: [{ name: "amlcompute.dev/run-uid", value: sub.run.metadata.uid ?? "" }, { name: "amlcompute.dev/run", value: owner }],
       });
-      const env = { ...(sub.config.environmentVariables ?? {}), AMLCOMPUTE_RUN_ID: sub.runId, AMLCOMPUTE_ATTEMPT: String(sub.attempt), PYTHONUNBUFFERED: "1" };
+      const env = { ...(sub.config.environmentVariables ?? {}), AMLCOMPUTE_RUN_ID: sub.runId, AMLCOMPUTE_ATTEMPT: String(sub.number), PYTHONUNBUFFERED: "1" };
       await plane.addTask(jobId, {
         id: TASK_ID,
         displayName: sub.runId,
@@ -150,8 +153,9 @@ export class BatchRunExecutor implements RunExecutor {
     }
   }
 
-  async observe(sub: RunSubmission, handle: ExecutionHandle, ctx: ProviderContext): Promise<RunObservation> {
-    const h = handle as BatchHandle;
+  async observe(sub: Attempt<BatchHandle>, ctx: ProviderContext): Promise<RunObservation<BatchHandle>> {
+    const h = sub.handle;
+    if (!h) return { state: "Lost", reason: RunReason.Lost, message: "no Batch handle recorded for this attempt" };
     const plane = await this.plane(sub.target, ctx, h.accountEndpoint);
     const links = { batchJobId: h.jobId, batchTaskId: h.taskId };
     let task: BatchTask;
@@ -174,13 +178,6 @@ export class BatchRunExecutor implements RunExecutor {
         // Output is best effort: the node may be gone (auto-pool deleted) after the job ended.
       }
     }
-    let next: BatchHandle | undefined;
-    if (terminal && !h.jobTerminated) {
-      // The one write observe makes: the task is over and its output read, so the job ends and
-      // its auto-pool (if any) is deleted — nothing keeps costing money.
-      await this.terminateJob(plane, h.jobId, "Task completed");
-      next = { ...h, jobTerminated: true };
-    }
     const info = task.executionInfo;
     const failure = info?.failureInfo ? `: ${info.failureInfo.code ?? ""} ${info.failureInfo.message ?? ""}`.trimEnd() : "";
     return {
@@ -188,13 +185,13 @@ export class BatchRunExecutor implements RunExecutor {
       message: `Batch task ${h.jobId}/${h.taskId} is ${task.state}${info?.exitCode !== undefined ? ` (exit code ${info.exitCode})` : ""}${failure}`,
       ...(info?.exitCode !== undefined && terminal ? { exitCode: info.exitCode } : {}),
       ...(outputTail !== undefined ? { outputTail } : {}),
-      ...(next ? { handle: next } : {}),
       ...(terminal ? {} : { pollAfterMs: this.config.taskPollMs }),
     };
   }
 
-  async cancel(sub: RunSubmission, handle: ExecutionHandle, ctx: ProviderContext): Promise<void> {
-    const h = handle as BatchHandle;
+  async cancel(sub: Attempt<BatchHandle>, ctx: ProviderContext): Promise<void> {
+    const h = sub.handle;
+    if (!h) return;
     const plane = await this.plane(sub.target, ctx, h.accountEndpoint);
     try {
       const task = await plane.getTask(h.jobId, h.taskId);
@@ -216,19 +213,20 @@ export class BatchRunExecutor implements RunExecutor {
     }
   }
 
-  /** RunExecutor.release: after any end (cancel, deadline included) the job goes, and an auto-pool with it. */
-  async release(run: TrainingRun, target: ComputeTarget, handle: ExecutionHandle | undefined, ctx: ProviderContext): Promise<{ done: boolean }> {
-    const h = handle as BatchHandle | undefined;
-    if (!h?.jobId || h.jobTerminated) return { done: true };
+  /**
+   * RunExecutor.release: the attempt ended (any outcome, cancel and deadline included) and its
+   * output was read by the last observe, so the job is terminated, and an auto-pool goes with it.
+   */
+  async release({ run, target, handle: h }: Attempt<BatchHandle>, ctx: ProviderContext): Promise<{ done: boolean }> {
+    if (!h) return { done: true };
     const plane = await this.plane(target, ctx, h.accountEndpoint);
-    await this.terminateJob(plane, h.jobId, `TrainingRun ${run.metadata.name} ended`);
+    await this.terminateJob(plane, h.jobId, `TrainingRun ${run.metadata.name} attempt ended`);
     return { done: true };
   }
 
   /** Deletes the job (its auto-pool went with it already); snapshot blobs are shared by digest and stay. */
-  async cleanup(_run: TrainingRun, target: ComputeTarget | undefined, handle: ExecutionHandle | undefined, ctx: ProviderContext): Promise<void> {
-    const h = handle as BatchHandle | undefined;
-    if (!target || !h?.jobId) return;
+  async cleanup({ target, handle: h }: Attempt<BatchHandle>, ctx: ProviderContext): Promise<void> {
+    if (!h) return;
     const plane = await this.plane(target, ctx, h.accountEndpoint);
     try {
       await plane.deleteJob(h.jobId);

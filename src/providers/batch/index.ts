@@ -1,5 +1,6 @@
 import { AzureClients } from "../azureml/client.js";
 import { resolveConfig, type AzureMlConfig } from "../azureml/config.js";
+import { firstProblem, Rules } from "../shared/validate.js";
 import type { ProviderEntry } from "../types.js";
 import { BatchArm } from "./arm.js";
 import { BatchComputeProvider } from "./compute.js";
@@ -26,5 +27,6 @@ export function createAzureBatchProvider(azureml: AzureMlConfig = {}, batch: Azu
   return {
     compute: new BatchComputeProvider(arm, config),
     executor: new BatchRunExecutor(arm, resolved, config),
+    validate: firstProblem(Rules.noPySpark),
   };
 }

@@ -1,6 +1,7 @@
-import type { ComputeTarget } from "../../api/v1alpha1/index.js";
+import type { ComputeTarget, Reason } from "../../api/v1alpha1/index.js";
 import { TargetReason } from "../../api/v1alpha1/index.js";
 import { TerminalError, TransientError } from "../../runtime/errors.js";
+import { reasonOr } from "../shared/reason.js";
 import type { ComputeProvider, ProviderContext, TargetObservation } from "../types.js";
 import { classifyDatabricksError, isDatabricksNotFound, type DatabricksApi } from "./api.js";
 import type { ResolvedDatabricksConfig } from "./config.js";
@@ -34,7 +35,7 @@ export class DatabricksComputeProvider implements ComputeProvider {
         requeueAfterMs: this.config.resyncMs,
       };
     } catch (e) {
-      if (e instanceof TerminalError) return notReady(e.reason, e.message, probed);
+      if (e instanceof TerminalError) return notReady(reasonOr(e, TargetReason.AzureError), e.message, probed);
       if (e instanceof TransientError && e.reason === TargetReason.Unreachable) {
         return { ready: { status: "False", reason: e.reason, message: e.message, severity: "Warning" }, status: probed, requeueAfterMs: e.retryAfterMs ?? 30_000 };
       }
@@ -58,6 +59,6 @@ export class DatabricksComputeProvider implements ComputeProvider {
   }
 }
 
-function notReady(reason: string, message: string, status: TargetObservation["status"]): TargetObservation {
+function notReady(reason: Reason, message: string, status: TargetObservation["status"]): TargetObservation {
   return { ready: { status: "False", reason, message, severity: "Error" }, status };
 }

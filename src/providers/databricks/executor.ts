@@ -1,6 +1,7 @@
-import type { ComputeTarget, RunConfigurationSpec, TrainingRun } from "../../api/v1alpha1/index.js";
+import type { ComputeTarget, Reason, RunConfigurationSpec, TrainingRun } from "../../api/v1alpha1/index.js";
 import { RunReason } from "../../api/v1alpha1/index.js";
-import type { AttemptState, ExecutionHandle, ProviderContext, RunExecutor, RunObservation, RunSubmission } from "../types.js";
+import { decodeShape } from "../shared/handle.js";
+import type { Attempt, AttemptState, ProviderContext, RunExecutor, RunObservation } from "../types.js";
 import { classifyDatabricksError, isDatabricksNotFound, type DatabricksApi, type DatabricksRun } from "./api.js";
 import type { ResolvedDatabricksConfig } from "./config.js";
 import { exitCodeFromLogs, renderEntryScript, withoutMarker } from "./entry-script.js";
@@ -8,7 +9,7 @@ import { tailText, type RestClient } from "./rest.js";
 import { databricksSpecOf, workspaceApi } from "./workspace.js";
 
 /** Persisted in TrainingRun.status.execution. Identifiers only; never the token. */
-export interface DatabricksHandle extends ExecutionHandle {
+export interface DatabricksHandle {
   readonly runId: number;
   readonly entryPath: string;
 }
@@ -21,7 +22,7 @@ export function databricksIdempotencyToken(run: TrainingRun, attempt: number): s
 }
 
 /** Databricks run state → attempt state; `reason` keeps the display phase's word. */
-export function mapRunState(s: DatabricksRun["state"]): { state: AttemptState; reason: string } {
+export function mapRunState(s: DatabricksRun["state"]): { state: AttemptState; reason: Reason } {
   switch (s?.life_cycle_state) {
     case "QUEUED":
     case "BLOCKED":
@@ -66,7 +67,7 @@ function libraries(config: RunConfigurationSpec): { pypi: { package: string } }[
  * back). observe: runs/get, plus runs/get-output of the task for the output tail. cancel:
  * runs/cancel.
  */
-export class DatabricksRunExecutor implements RunExecutor {
+export class DatabricksRunExecutor implements RunExecutor<DatabricksHandle> {
   constructor(private readonly rest: RestClient, private readonly config: ResolvedDatabricksConfig) {}
 
   private api(target: ComputeTarget, ctx: ProviderContext): Promise<DatabricksApi> {
@@ -97,20 +98,24 @@ export class DatabricksRunExecutor implements RunExecutor {
     };
   }
 
-  async submit(sub: RunSubmission, ctx: ProviderContext): Promise<ExecutionHandle> {
+  decodeHandle(raw: unknown): DatabricksHandle | undefined {
+    return decodeShape<DatabricksHandle>(raw, { runId: "number", entryPath: "string" });
+  }
+
+  async submit(sub: Attempt<DatabricksHandle>, ctx: ProviderContext): Promise<DatabricksHandle> {
     const api = await this.api(sub.target, ctx);
-    const entryPath = this.entryPath(sub.run, sub.attempt);
-    const what = `Databricks run of ${sub.run.metadata.name} attempt ${sub.attempt}`;
+    const entryPath = this.entryPath(sub.run, sub.number);
+    const what = `Databricks run of ${sub.run.metadata.name} attempt ${sub.number}`;
     try {
       const script = renderEntryScript({
         snapshot: sub.snapshot, argv: sub.argv, interpreterNeeded: sub.interpreterNeeded,
-        env: { ...(sub.config.environmentVariables ?? {}), AMLCOMPUTE_RUN_ID: sub.runId, AMLCOMPUTE_ATTEMPT: String(sub.attempt) },
+        env: { ...(sub.config.environmentVariables ?? {}), AMLCOMPUTE_RUN_ID: sub.runId, AMLCOMPUTE_ATTEMPT: String(sub.number) },
       });
       await api.dbfsWrite(entryPath.replace(/^dbfs:/, ""), Buffer.from(script, "utf8"));
       const lib = libraries(sub.config);
       const runId = await api.submitRun({
-        run_name: `${sub.run.metadata.namespace ?? "default"}/${sub.run.metadata.name} attempt ${sub.attempt}`,
-        idempotency_token: databricksIdempotencyToken(sub.run, sub.attempt),
+        run_name: `${sub.run.metadata.namespace ?? "default"}/${sub.run.metadata.name} attempt ${sub.number}`,
+        idempotency_token: databricksIdempotencyToken(sub.run, sub.number),
         ...(sub.config.maxRunDurationSeconds ? { timeout_seconds: sub.config.maxRunDurationSeconds } : {}),
         tasks: [{
           task_key: "main",
@@ -127,8 +132,9 @@ export class DatabricksRunExecutor implements RunExecutor {
     }
   }
 
-  async observe(sub: RunSubmission, handle: ExecutionHandle, ctx: ProviderContext): Promise<RunObservation> {
-    const h = handle as DatabricksHandle;
+  async observe(sub: Attempt<DatabricksHandle>, ctx: ProviderContext): Promise<RunObservation<DatabricksHandle>> {
+    const h = sub.handle;
+    if (!h) return { state: "Lost", reason: RunReason.Lost, message: "no Databricks handle recorded for this attempt" };
     const api = await this.api(sub.target, ctx);
     const links = { databricksRunId: String(h.runId) };
     let run: DatabricksRun;
@@ -169,8 +175,9 @@ export class DatabricksRunExecutor implements RunExecutor {
     };
   }
 
-  async cancel(sub: RunSubmission, handle: ExecutionHandle, ctx: ProviderContext): Promise<void> {
-    const h = handle as DatabricksHandle;
+  async cancel(sub: Attempt<DatabricksHandle>, ctx: ProviderContext): Promise<void> {
+    const h = sub.handle;
+    if (!h) return;
     const api = await this.api(sub.target, ctx);
     try {
       const run = await api.getRun(h.runId);
@@ -184,9 +191,8 @@ export class DatabricksRunExecutor implements RunExecutor {
   }
 
   /** The run stays in the workspace's history; only our entry file goes. */
-  async cleanup(_run: TrainingRun, target: ComputeTarget | undefined, handle: ExecutionHandle | undefined, ctx: ProviderContext): Promise<void> {
-    const h = handle as DatabricksHandle | undefined;
-    if (!target || !h?.entryPath) return;
+  async cleanup({ target, handle: h }: Attempt<DatabricksHandle>, ctx: ProviderContext): Promise<void> {
+    if (!h) return;
     try {
       const api = await this.api(target, ctx);
       await api.dbfsDelete(h.entryPath.replace(/^dbfs:/, "").replace(/\/entry\.py$/, ""));

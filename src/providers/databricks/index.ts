@@ -14,7 +14,7 @@ export { RestClient, RestNetworkError, tailText } from "./rest.js";
 /**
  * The registry entry for `type: Databricks`. Needs no Azure credentials (a personal access token
  * from the target's Secret authenticates every call); the defaults suit production, so
- * builtinProviders() registers it as is.
+ * registry.ts registers it as is.
  */
 export function createDatabricksProvider(config: DatabricksConfig = {}): ProviderEntry {
   const resolved = resolveDatabricksConfig(config);
@@ -22,5 +22,7 @@ export function createDatabricksProvider(config: DatabricksConfig = {}): Provide
   return {
     compute: new DatabricksComputeProvider(rest, resolved),
     executor: new DatabricksRunExecutor(rest, resolved),
+    // Python and PySpark, one node or many: a Databricks job cluster runs every configuration.
+    validate: () => undefined,
   };
 }

@@ -1,6 +1,5 @@
-import type { ComputeTarget, TrainingRun } from "../../api/v1alpha1/index.js";
-import { RemoteVmExecutor, type SessionPool } from "../ssh/index.js";
-import type { ExecutionHandle, ProviderContext, RunExecutor, RunObservation, RunSubmission } from "../types.js";
+import { RemoteVmExecutor, decodeRemoteVmHandle, type RemoteVmHandle, type SessionPool } from "../ssh/index.js";
+import type { Attempt, ProviderContext, RunExecutor, RunObservation } from "../types.js";
 import type { HdInsightConfig } from "./config.js";
 import { asRemoteVmSubmission, asRemoteVmTarget } from "./remote-vm-view.js";
 
@@ -8,26 +7,30 @@ import { asRemoteVmSubmission, asRemoteVmTarget } from "./remote-vm-view.js";
  * Runs on the head node with spark-submit through the RemoteVM executor (snapshot over SFTP,
  * detached launch keyed by run UID + attempt, state files, process-group kill on cancel).
  */
-export class HdInsightExecutor implements RunExecutor {
+export class HdInsightExecutor implements RunExecutor<RemoteVmHandle> {
   private readonly vm: RemoteVmExecutor;
 
   constructor(pool: SessionPool, private readonly config: HdInsightConfig) {
     this.vm = new RemoteVmExecutor({ pool });
   }
 
-  async submit(sub: RunSubmission, ctx: ProviderContext): Promise<ExecutionHandle> {
-    return this.vm.submit(asRemoteVmSubmission(sub, this.config), ctx);
+  decodeHandle(raw: unknown): RemoteVmHandle | undefined {
+    return decodeRemoteVmHandle(raw);
   }
 
-  async observe(sub: RunSubmission, handle: ExecutionHandle, ctx: ProviderContext): Promise<RunObservation> {
-    return this.vm.observe(asRemoteVmSubmission(sub, this.config), handle, ctx);
+  async submit(a: Attempt<RemoteVmHandle>, ctx: ProviderContext): Promise<RemoteVmHandle> {
+    return this.vm.submit(asRemoteVmSubmission(a, this.config), ctx);
   }
 
-  async cancel(sub: RunSubmission, handle: ExecutionHandle, ctx: ProviderContext): Promise<void> {
-    return this.vm.cancel(asRemoteVmSubmission(sub, this.config), handle, ctx);
+  async observe(a: Attempt<RemoteVmHandle>, ctx: ProviderContext): Promise<RunObservation<RemoteVmHandle>> {
+    return this.vm.observe(asRemoteVmSubmission(a, this.config), ctx);
   }
 
-  async cleanup(run: TrainingRun, target: ComputeTarget | undefined, handle: ExecutionHandle | undefined, ctx: ProviderContext): Promise<void> {
-    return this.vm.cleanup(run, target ? asRemoteVmTarget(target) : undefined, handle, ctx);
+  async cancel(a: Attempt<RemoteVmHandle>, ctx: ProviderContext): Promise<void> {
+    return this.vm.cancel(asRemoteVmSubmission(a, this.config), ctx);
+  }
+
+  async cleanup(a: Attempt<RemoteVmHandle>, ctx: ProviderContext): Promise<void> {
+    return this.vm.cleanup({ ...a, target: asRemoteVmTarget(a.target) }, ctx);
   }
 }

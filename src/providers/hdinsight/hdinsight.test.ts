@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { ComputeTarget, RunConfigurationSpec, TrainingRun } from "../../api/v1alpha1/index.js";
-import type { RunSubmission } from "../types.js";
+import type { Attempt } from "../types.js";
 import { attachedComputeName, hdInsightComputeBody } from "./registration.js";
-import { asRemoteVmSubmission, asRemoteVmTarget, sparkSubmitArgv } from "./remote-vm-view.js";
+import { asRemoteVmSubmission, asRemoteVmTarget, sparkSubmitArgv, validateHdInsight } from "./remote-vm-view.js";
 
 const target = {
   apiVersion: "amlcompute.dev/v1alpha1", kind: "ComputeTarget", metadata: { name: "hdi", namespace: "ns" },
@@ -12,10 +12,10 @@ const target = {
   },
 } as ComputeTarget;
 
-function sub(config: Partial<RunConfigurationSpec> = {}, argv = ["count.py", "--top", "3"], interpreterNeeded = true): RunSubmission {
+function sub(config: Partial<RunConfigurationSpec> = {}, argv = ["count.py", "--top", "3"], interpreterNeeded = true): Attempt {
   return {
     run: { metadata: { name: "wc", namespace: "ns", uid: "u" } } as TrainingRun,
-    target, attempt: 1, runId: "r", environmentHash: "h", argv, interpreterNeeded,
+    target, number: 1, handle: undefined, runId: "r", environmentHash: "h", argv, interpreterNeeded,
     config: { computeTargetRef: { name: "hdi" }, framework: "PySpark", nodeCount: 1, processCountPerNode: 1, ...config } as RunConfigurationSpec,
     snapshot: { digest: "sha256:x", files: [], totalBytes: 0 },
   };
@@ -39,11 +39,15 @@ describe("HDInsight as a RemoteVM view", () => {
   });
 
   it.each([
-    ["a system-managed environment", sub({ environment: { systemManaged: { pipPackages: ["x"] } } as never }), "UnsupportedOnTarget"],
-    ["Docker mode", sub({ docker: { enabled: true } as never }), "UnsupportedOnTarget"],
-    ["a command", sub({}, ["echo", "hi"], false), "InvalidSpec"],
-  ])("refuses %s", (_what, s, reason) => {
-    expect(() => asRemoteVmSubmission(s, {})).toThrow(expect.objectContaining({ reason }));
+    ["a system-managed environment", { environment: { systemManaged: { pipPackages: ["x"] } } }],
+    ["Docker mode", { docker: { enabled: true } }],
+    ["several nodes", { nodeCount: 2 }],
+  ])("refuses %s at validation, before any run is submitted", (_what, config) => {
+    expect(validateHdInsight(sub(config as never).config, target)).toMatchObject({ reason: "UnsupportedOnTarget" });
+  });
+
+  it("refuses a command at submit", () => {
+    expect(() => asRemoteVmSubmission(sub({}, ["echo", "hi"], false), {})).toThrow(expect.objectContaining({ reason: "InvalidSpec" }));
   });
 });
 

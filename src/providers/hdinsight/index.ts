@@ -6,6 +6,7 @@ import type { HdInsightConfig } from "./config.js";
 import { HdInsightExecutor } from "./executor.js";
 import { HdInsightProvider } from "./provider.js";
 import { HdInsightRegistration } from "./registration.js";
+import { validateHdInsight } from "./remote-vm-view.js";
 
 export { hdInsightConfigFromEnv, type HdInsightConfig } from "./config.js";
 export { HdInsightProvider } from "./provider.js";
@@ -31,6 +32,8 @@ export function createHdInsightProvider(
     pool,
     compute: new HdInsightProvider(pool, opts, registration),
     executor: new HdInsightExecutor(pool, opts),
+    validate: validateHdInsight,
     needsFinalizer: (target) => Boolean(registration && target.spec.hdInsight?.workspace),
+    close: () => pool.closeAll(),
   };
 }

@@ -1,7 +1,8 @@
 import type { ComputeTarget, HdInsightTargetSpec } from "../../api/v1alpha1/index.js";
 import { RunReason, TargetReason } from "../../api/v1alpha1/index.js";
 import { TerminalError } from "../../runtime/errors.js";
-import type { RunSubmission } from "../types.js";
+import type { Attempt } from "../types.js";
+import { firstProblem, Rules } from "../shared/validate.js";
 import type { HdInsightConfig } from "./config.js";
 
 /**
@@ -34,7 +35,7 @@ export function asRemoteVmTarget(target: ComputeTarget): ComputeTarget {
 }
 
 /** spark-submit argv for a run: the script is the application, the rest its arguments. */
-export function sparkSubmitArgv(sub: RunSubmission, config: HdInsightConfig): string[] {
+export function sparkSubmitArgv(sub: Pick<Attempt, "run" | "number" | "argv" | "interpreterNeeded">, config: HdInsightConfig): string[] {
   if (!sub.interpreterNeeded) {
     throw new TerminalError("an HDInsight run needs a Python script (spark-submit runs it); commands are not supported", RunReason.InvalidSpec);
   }
@@ -46,7 +47,7 @@ export function sparkSubmitArgv(sub: RunSubmission, config: HdInsightConfig): st
     // Client mode keeps the driver on the head node, so its output is the run's output and
     // cancelling the process ends the application.
     "--deploy-mode", "client",
-    "--name", `${sub.run.metadata.namespace ?? "default"}/${sub.run.metadata.name} attempt ${sub.attempt}`,
+    "--name", `${sub.run.metadata.namespace ?? "default"}/${sub.run.metadata.name} attempt ${sub.number}`,
     script, ...args,
   ];
 }
@@ -54,14 +55,10 @@ export function sparkSubmitArgv(sub: RunSubmission, config: HdInsightConfig): st
 /**
  * The submission as the RemoteVM executor runs it: spark-submit as a command in the snapshot
  * directory, one process on the head node. The cluster's Python runs the driver; a userManaged
- * interpreterPath becomes PYSPARK_PYTHON. Environments built by the operator are not supported:
- * HDInsight clusters manage their Python packages with script actions.
+ * interpreterPath becomes PYSPARK_PYTHON. What HDInsight cannot run at all is refused earlier, by
+ * validateHdInsight (the RunConfiguration's Ready condition, and before a run's first submit).
  */
-export function asRemoteVmSubmission(sub: RunSubmission, config: HdInsightConfig): RunSubmission {
-  if (sub.config.environment?.systemManaged) {
-    throw new TerminalError("HDInsight runs use the cluster's Python: use a userManaged environment (interpreterPath sets PYSPARK_PYTHON), and install packages with script actions", "UnsupportedOnTarget");
-  }
-  if (sub.config.docker?.enabled) throw new TerminalError("Docker mode is not available on HDInsight", "UnsupportedOnTarget");
+export function asRemoteVmSubmission<H>(sub: Attempt<H>, config: HdInsightConfig): Attempt<H> {
   const interpreter = sub.config.environment?.userManaged?.interpreterPath;
   return {
     ...sub,
@@ -79,3 +76,14 @@ export function asRemoteVmSubmission(sub: RunSubmission, config: HdInsightConfig
     },
   };
 }
+
+/**
+ * What HDInsight cannot run. Environments built by the operator are not supported: HDInsight
+ * clusters manage their Python packages with script actions.
+ */
+export const validateHdInsight = firstProblem(
+  Rules.singleNode,
+  (config) => config.environment?.systemManaged
+    ? "HDInsight runs use the cluster's Python: use a userManaged environment (interpreterPath sets PYSPARK_PYTHON), and install packages with script actions" : undefined,
+  (config) => config.docker?.enabled ? "Docker mode is not available on HDInsight" : undefined,
+);

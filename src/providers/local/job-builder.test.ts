@@ -2,21 +2,21 @@ import { describe, expect, it } from "vitest";
 import { aComputeTarget, aTrainingRun } from "../../../test/fixtures/builders.js";
 import { buildSnapshot } from "../../snapshot/build.js";
 import { manifestOf } from "../../snapshot/store.js";
-import type { RunSubmission } from "../types.js";
+import type { Attempt } from "../types.js";
 import { buildEnvironmentJob, buildRunJob, runJobName } from "./job-builder.js";
 
 type PodSpec = { containers: { command: string[]; env: { name: string; value?: string }[]; securityContext: Record<string, unknown>; resources?: unknown }[]; volumes: { name: string; configMap?: { items: { key: string; path: string }[] } }[] };
 type JobSpec = { completionMode?: string; completions: number; backoffLimit: number; activeDeadlineSeconds?: number; template: { spec: PodSpec } };
 
 const snapshot = buildSnapshot([{ path: "train.py", content: "print(1)" }, { path: "lib/util.py", content: "x = 1" }]);
-function submission(config: Partial<RunSubmission["config"]> = {}): RunSubmission {
+function submission(config: Partial<Attempt["config"]> = {}): Attempt {
   return {
-    run: aTrainingRun(), target: aComputeTarget(), attempt: 2, runId: "exp_1", snapshot, environmentHash: "abc123",
+    run: aTrainingRun(), target: aComputeTarget(), number: 2, handle: undefined, runId: "exp_1", snapshot, environmentHash: "abc123",
     argv: ["train.py", "--lr", "0.1; rm -rf /"], interpreterNeeded: true,
     config: { computeTargetRef: { name: "local" }, framework: "Python", nodeCount: 1, processCountPerNode: 1, ...config },
   };
 }
-const specOf = (sub: RunSubmission) => buildRunJob(sub, manifestOf(sub.snapshot)).spec as JobSpec;
+const specOf = (sub: Attempt) => buildRunJob(sub, manifestOf(sub.snapshot)).spec as JobSpec;
 
 describe("buildRunJob", () => {
   it("names Jobs deterministically per run uid and attempt, within 63 characters", () => {

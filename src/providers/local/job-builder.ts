@@ -1,10 +1,9 @@
 import { createHash } from "node:crypto";
 import { Labels } from "../../api/v1alpha1/index.js";
 import type { KubeObject } from "../../kube/types.js";
-import { isSystemManaged } from "../../controllers/run-configuration/environment-hash.js";
 import { ownerReferenceTo, snapshotConfigMapName, type SnapshotManifest } from "../../snapshot/store.js";
-import type { RunSubmission } from "../types.js";
-import { localSpecOf } from "./local-spec.js";
+import type { Attempt } from "../types.js";
+import { isSystemManaged, localSpecOf } from "./local-spec.js";
 import {
   baseLabels, basePodSpec, cacheOwnershipInit, environmentCacheVolume, Paths, restrictedContainerSecurity,
   scratchMounts, scratchVolumes,
@@ -18,12 +17,12 @@ export function runJobName(runName: string, runUid: string, attempt: number): st
   return `${runName.slice(0, 63 - suffix.length).replace(/[-.]+$/, "")}${suffix}`;
 }
 
-export function interpreterFor(sub: RunSubmission): string {
+export function interpreterFor(sub: Attempt): string {
   if (isSystemManaged(sub.config)) return `${Paths.envs}/${sub.environmentHash}/bin/python`;
   return sub.config.environment?.userManaged?.interpreterPath ?? "python3";
 }
 
-function environmentVariables(sub: RunSubmission): Record<string, unknown>[] {
+function environmentVariables(sub: Attempt): Record<string, unknown>[] {
   const processes = sub.config.nodeCount * sub.config.processCountPerNode;
   const fixed: Record<string, string> = {
     HOME: Paths.tmp,
@@ -31,7 +30,7 @@ function environmentVariables(sub: RunSubmission): Record<string, unknown>[] {
     PYTHONDONTWRITEBYTECODE: "1",
     AML_RUN_ID: sub.runId,
     AML_EXPERIMENT_NAME: sub.run.spec.experimentName,
-    AML_ATTEMPT: String(sub.attempt),
+    AML_ATTEMPT: String(sub.number),
     AML_OUTPUT_DIR: Paths.outputs,
     AML_SNAPSHOT_DIGEST: sub.snapshot.digest,
     NODE_COUNT: String(sub.config.nodeCount),
@@ -45,7 +44,7 @@ function environmentVariables(sub: RunSubmission): Record<string, unknown>[] {
   return env;
 }
 
-function resources(sub: RunSubmission): Record<string, unknown> | undefined {
+function resources(sub: Attempt): Record<string, unknown> | undefined {
   const r = sub.config.resources;
   if (!r) return undefined;
   const limits: Record<string, string | number> = {};
@@ -57,13 +56,13 @@ function resources(sub: RunSubmission): Record<string, unknown> | undefined {
 }
 
 /** The batch/v1 Job of one attempt: an Indexed Job when nodeCount > 1; retries are our attempts. */
-export function buildRunJob(sub: RunSubmission, manifest: SnapshotManifest): KubeObject {
+export function buildRunJob(sub: Attempt, manifest: SnapshotManifest): KubeObject {
   const local = localSpecOf(sub.target);
   const image = sub.config.docker?.baseImage ?? local.image;
-  const name = runJobName(sub.run.metadata.name ?? "", sub.run.metadata.uid ?? "", sub.attempt);
+  const name = runJobName(sub.run.metadata.name ?? "", sub.run.metadata.uid ?? "", sub.number);
   const labels = baseLabels({
     [Labels.run]: sub.run.metadata.name ?? "", [Labels.runUid]: sub.run.metadata.uid ?? "",
-    [Labels.attempt]: String(sub.attempt), [Labels.role]: "run",
+    [Labels.attempt]: String(sub.number), [Labels.role]: "run",
   });
   const argv = sub.interpreterNeeded ? [interpreterFor(sub), ...sub.argv] : [...sub.argv];
   const systemManaged = isSystemManaged(sub.config);
@@ -136,7 +135,7 @@ echo "environment $AML_ENV_HASH ready"
 export const envBuildJobName = (hash: string): string => `aml-env-${hash}`;
 
 /** The environment-build Job (shared by every run with the same hash in the namespace). */
-export function buildEnvironmentJob(sub: RunSubmission): KubeObject {
+export function buildEnvironmentJob(sub: Attempt): KubeObject {
   const local = localSpecOf(sub.target);
   const image = sub.config.docker?.baseImage ?? local.image;
   const packages = sub.config.environment?.systemManaged?.pipPackages ?? [];

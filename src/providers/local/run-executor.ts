@@ -1,11 +1,12 @@
 import { BuiltinKinds, type KubeObject } from "../../kube/types.js";
 import { Labels } from "../../api/v1alpha1/index.js";
-import { isSystemManaged } from "../../controllers/run-configuration/environment-hash.js";
 import { ConflictError } from "../../runtime/errors.js";
 import { manifestOf } from "../../snapshot/store.js";
-import type { ExecutionHandle, ProviderContext, RunExecutor, RunObservation, RunSubmission } from "../types.js";
+import { decodeShape } from "../shared/handle.js";
+import type { Attempt, ProviderContext, RunExecutor, RunObservation } from "../types.js";
 import { buildEnvironmentJob, buildRunJob, envBuildJobName, runJobName, TRAIN_CONTAINER } from "./job-builder.js";
 import { containerState, jobCondition, jobFailureReason, waitingProblem, type Job, type Pod } from "./job-status.js";
+import { isSystemManaged } from "./local-spec.js";
 
 const OUTPUT_TAIL_LINES = 40;
 const OUTPUT_TAIL_BYTES = 8 * 1024;
@@ -14,14 +15,14 @@ const CACHE_GRACE_MS = 30_000;
 const POLL_RUNNING_MS = 10_000;
 const POLL_PREPARING_MS = 5_000;
 
-interface LocalHandle {
-  jobName: string;
-  envJobName?: string;
-  jobCreated: boolean;
-  submittedAt: string;
+export interface LocalHandle {
+  readonly jobName: string;
+  readonly envJobName?: string;
+  readonly jobCreated: boolean;
+  readonly submittedAt: string;
 }
 
-const asHandle = (h: ExecutionHandle): LocalHandle => h as unknown as LocalHandle;
+type LocalAttempt = Attempt<LocalHandle>;
 
 async function createIfAbsent(ctx: ProviderContext, obj: KubeObject): Promise<void> {
   try {
@@ -31,12 +32,12 @@ async function createIfAbsent(ctx: ProviderContext, obj: KubeObject): Promise<vo
   }
 }
 
-const envJobOf = (ctx: ProviderContext, sub: RunSubmission): Job | undefined =>
+const envJobOf = (ctx: ProviderContext, sub: LocalAttempt): Job | undefined =>
   ctx.kube.get<Job>(BuiltinKinds.Job, { namespace: sub.run.metadata.namespace ?? "", name: envBuildJobName(sub.environmentHash) });
 
-function podsOf(ctx: ProviderContext, sub: RunSubmission, role: "run" | "environment-build"): Pod[] {
+function podsOf(ctx: ProviderContext, sub: LocalAttempt, role: "run" | "environment-build"): Pod[] {
   const labels: Record<string, string> = role === "run"
-    ? { [Labels.runUid]: sub.run.metadata.uid ?? "", [Labels.attempt]: String(sub.attempt) }
+    ? { [Labels.runUid]: sub.run.metadata.uid ?? "", [Labels.attempt]: String(sub.number) }
     : { [Labels.envHash]: sub.environmentHash, [Labels.role]: "environment-build" };
   return ctx.kube.list<Pod>(BuiltinKinds.Pod, { namespace: sub.run.metadata.namespace ?? "", labels });
 }
@@ -55,7 +56,7 @@ const rankOrder = (a: Pod, b: Pod): number =>
   Number(a.metadata.annotations?.["batch.kubernetes.io/job-completion-index"] ?? 0) -
   Number(b.metadata.annotations?.["batch.kubernetes.io/job-completion-index"] ?? 0);
 
-async function observeEnvironment(sub: RunSubmission, ctx: ProviderContext): Promise<RunObservation> {
+async function observeEnvironment(sub: LocalAttempt, ctx: ProviderContext): Promise<RunObservation<LocalHandle>> {
   const envJob = envJobOf(ctx, sub);
   if (envJob && jobCondition(envJob, "Complete")) return { state: "Preparing", reason: "BuildingEnvironment", continueSubmit: true };
   if (envJob && jobCondition(envJob, "Failed")) {
@@ -69,7 +70,7 @@ async function observeEnvironment(sub: RunSubmission, ctx: ProviderContext): Pro
   return { state: "Preparing", reason: "BuildingEnvironment", message: `building environment ${sub.environmentHash}`, pollAfterMs: POLL_PREPARING_MS };
 }
 
-async function observeRunJob(sub: RunSubmission, h: LocalHandle, ctx: ProviderContext): Promise<RunObservation> {
+async function observeRunJob(sub: LocalAttempt, h: LocalHandle, ctx: ProviderContext): Promise<RunObservation<LocalHandle>> {
   const links = { jobName: h.jobName };
   const job = ctx.kube.get<Job>(BuiltinKinds.Job, { namespace: sub.run.metadata.namespace ?? "", name: h.jobName });
   if (!job) {
@@ -104,32 +105,38 @@ async function observeRunJob(sub: RunSubmission, h: LocalHandle, ctx: ProviderCo
 }
 
 /** Runs attempts as batch/v1 Jobs in this cluster; system-managed environments build first. */
-export const localRunExecutor: RunExecutor = {
+export const localRunExecutor: RunExecutor<LocalHandle> = {
+  decodeHandle: (raw) => decodeShape<LocalHandle>(raw, { jobName: "string", envJobName: "string?", jobCreated: "boolean", submittedAt: "string" }),
+
   async submit(sub, ctx) {
-    const jobName = runJobName(sub.run.metadata.name ?? "", sub.run.metadata.uid ?? "", sub.attempt);
-    const handle: LocalHandle = { jobName, jobCreated: false, submittedAt: ctx.now.toISOString() };
+    const jobName = runJobName(sub.run.metadata.name ?? "", sub.run.metadata.uid ?? "", sub.number);
+    // Dates this call: the Job it creates may take a moment to reach the informer cache.
+    const submittedAt = ctx.now.toISOString();
     if (isSystemManaged(sub.config)) {
-      handle.envJobName = envBuildJobName(sub.environmentHash);
+      const handle: LocalHandle = { jobName, envJobName: envBuildJobName(sub.environmentHash), jobCreated: false, submittedAt };
       const envJob = envJobOf(ctx, sub);
       if (!envJob) await createIfAbsent(ctx, buildEnvironmentJob(sub));
-      if (!envJob || !jobCondition(envJob, "Complete")) return { ...handle };
+      if (!envJob || !jobCondition(envJob, "Complete")) return handle;
+      await createIfAbsent(ctx, buildRunJob(sub, manifestOf(sub.snapshot)));
+      return { ...handle, jobCreated: true };
     }
     await createIfAbsent(ctx, buildRunJob(sub, manifestOf(sub.snapshot)));
-    return { ...handle, jobCreated: true };
+    return { jobName, jobCreated: true, submittedAt };
   },
 
-  async observe(sub, handle, ctx) {
-    const h = asHandle(handle);
+  async observe(sub, ctx) {
+    const h = sub.handle;
+    if (!h) return { state: "Lost", reason: "Lost", message: "no Local handle recorded for this attempt" };
     if (!h.jobCreated) return observeEnvironment(sub, ctx);
     return observeRunJob(sub, h, ctx);
   },
 
-  async cancel(sub, handle, ctx) {
-    const h = asHandle(handle);
-    await ctx.kube.delete(BuiltinKinds.Job, { namespace: sub.run.metadata.namespace ?? "", name: h.jobName }, { propagation: "Background" });
+  async cancel(sub, ctx) {
+    if (!sub.handle) return;
+    await ctx.kube.delete(BuiltinKinds.Job, { namespace: sub.run.metadata.namespace ?? "", name: sub.handle.jobName }, { propagation: "Background" });
   },
 
-  async cleanup(run, _target, _handle, ctx) {
+  async cleanup({ run }, ctx) {
     const jobs = ctx.kube.list<Job>(BuiltinKinds.Job, { namespace: run.metadata.namespace ?? "", labels: { [Labels.runUid]: run.metadata.uid ?? "" } });
     for (const job of jobs) {
       await ctx.kube.delete(BuiltinKinds.Job, { namespace: job.metadata.namespace ?? "", name: job.metadata.name ?? "" }, { propagation: "Background" });

@@ -1,9 +1,10 @@
 import type { ProviderEntry } from "../types.js";
+import { firstProblem, Rules } from "../shared/validate.js";
 import { RemoteVmExecutor } from "./remote-vm-executor.js";
 import { RemoteVmProvider } from "./remote-vm-provider.js";
 import { SessionPool } from "./session-pool.js";
 
-export { RemoteVmExecutor, type RemoteVmHandle } from "./remote-vm-executor.js";
+export { RemoteVmExecutor, decodeRemoteVmHandle, type RemoteVmHandle } from "./remote-vm-executor.js";
 export { RemoteVmProvider } from "./remote-vm-provider.js";
 export { SessionPool } from "./session-pool.js";
 // The SSH layer HDInsight (head node) reuses:
@@ -33,5 +34,12 @@ export function createRemoteVmProvider(opts: RemoteVmProviderOptions = {}): Prov
     pool,
     compute: new RemoteVmProvider({ pool, probeIntervalMs: opts.probeIntervalMs }),
     executor: new RemoteVmExecutor({ pool }),
+    validate: firstProblem(
+      Rules.noPySpark, Rules.singleNode,
+      (config) => config.processCountPerNode > 1 ? "a RemoteVM runs one process on one machine: processCountPerNode must be 1" : undefined,
+      (config) => config.docker?.enabled && config.environment?.systemManaged
+        ? "docker mode on RemoteVM runs the image's own Python: use a userManaged environment (interpreter inside the image)" : undefined,
+    ),
+    close: () => pool.closeAll(),
   };
 }

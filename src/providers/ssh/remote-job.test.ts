@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { boundTail, decideObservation, parseStatus, quantityToBytes, renderRun, safeName } from "./remote-job.js";
-import type { RunSubmission } from "../types.js";
+import type { Attempt } from "../types.js";
 
 const status = (lines: string[], tail = ""): ReturnType<typeof parseStatus> => parseStatus(`${lines.join("\n")}\n---\n${tail}`);
 
@@ -41,12 +41,12 @@ describe("quantityToBytes", () => {
 });
 
 describe("renderRun", () => {
-  const sub = (config: object, extra: Partial<RunSubmission> = {}): RunSubmission => ({
-    run: { metadata: { uid: "u-1" }, spec: {} }, target: {}, attempt: 2, runId: "r", environmentHash: "h1",
+  const sub = (config: object, extra: Partial<Attempt> = {}): Attempt => ({
+    run: { metadata: { uid: "u-1" }, spec: {} }, target: {}, number: 2, handle: undefined, runId: "r", environmentHash: "h1",
     snapshot: { digest: "sha256:abc", files: [], totalBytes: 0 }, argv: ["train.py", "--x"], interpreterNeeded: true,
     config: { computeTargetRef: { name: "t" }, framework: "Python", nodeCount: 1, processCountPerNode: 1, ...config },
     ...extra,
-  }) as unknown as RunSubmission;
+  }) as unknown as Attempt;
   const fields = (buf: Buffer): string[] => buf.toString("utf8").split("\0").slice(0, -1);
 
   it("writes argv and env as NUL-separated lists, never as shell text", () => {

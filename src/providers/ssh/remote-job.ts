@@ -1,4 +1,5 @@
-import type { RunObservation, RunSubmission } from "../types.js";
+import { isReason, RunReason, type Reason } from "../../api/v1alpha1/index.js";
+import type { RunObservation, Attempt } from "../types.js";
 import { TerminalError } from "../../runtime/errors.js";
 
 /*
@@ -59,7 +60,7 @@ export function quantityToBytes(q: string | number): number {
   return Math.ceil(base);
 }
 
-function decideMode(sub: RunSubmission, condaAvailable: boolean): EnvironmentMode {
+function decideMode(sub: Attempt, condaAvailable: boolean): EnvironmentMode {
   const env = sub.config.environment;
   const sys = env?.systemManaged;
   if (sub.config.docker?.enabled) {
@@ -78,7 +79,7 @@ function decideMode(sub: RunSubmission, condaAvailable: boolean): EnvironmentMod
   return "venv";
 }
 
-function condaArgs(sub: RunSubmission): string[] {
+function condaArgs(sub: Attempt): string[] {
   const sys = sub.config.environment?.systemManaged;
   const args = (sys?.channels ?? []).flatMap((c) => ["-c", c]);
   const pkgs = [...(sys?.condaPackages ?? [])];
@@ -87,7 +88,7 @@ function condaArgs(sub: RunSubmission): string[] {
   return [...args, ...pkgs];
 }
 
-function requirements(sub: RunSubmission): string {
+function requirements(sub: Attempt): string {
   const pkgs = sub.config.environment?.systemManaged?.pipPackages ?? [];
   // One requirement per line: a newline inside an entry would smuggle in a second line.
   for (const p of pkgs) if (/[\r\n\0]/.test(p)) throw invalid(`pip package "${p.slice(0, 40)}" contains a line break`);
@@ -95,13 +96,13 @@ function requirements(sub: RunSubmission): string {
 }
 
 /** The same fixed variables the Local target sets (providers/local/job-builder.ts), then the user's. */
-function environ(sub: RunSubmission, outputDir: string): string[] {
+function environ(sub: Attempt, outputDir: string): string[] {
   const vars: Record<string, string> = {
     PYTHONUNBUFFERED: "1",
     AZUREML_RUN_ID: sub.runId,
     AML_RUN_ID: sub.runId,
     AML_EXPERIMENT_NAME: sub.run.spec.experimentName,
-    AML_ATTEMPT: String(sub.attempt),
+    AML_ATTEMPT: String(sub.number),
     AML_OUTPUT_DIR: outputDir,
     AML_SNAPSHOT_DIGEST: sub.snapshot.digest,
     NODE_COUNT: "1",
@@ -115,7 +116,7 @@ function environ(sub: RunSubmission, outputDir: string): string[] {
 }
 
 /** Renders the per-attempt files. Pure; throws TerminalError for input no VM could run. */
-export function renderRun(sub: RunSubmission, workDir: string, runDir: string, condaAvailable: boolean): RenderedRun {
+export function renderRun(sub: Attempt, workDir: string, runDir: string, condaAvailable: boolean): RenderedRun {
   if (sub.config.nodeCount > 1 || sub.config.processCountPerNode > 1) {
     throw new TerminalError("a RemoteVM runs one process on one machine: nodeCount and processCountPerNode must be 1", "UnsupportedOnTarget");
   }
@@ -123,7 +124,7 @@ export function renderRun(sub: RunSubmission, workDir: string, runDir: string, c
   const envDir = mode === "venv" || mode === "conda"
     ? `${workDir}/envs/${mode}-${safeName(sub.environmentHash, "environment hash")}`
     : undefined;
-  const containerName = mode === "docker" ? `aml-${sub.run.metadata.uid}-${sub.attempt}` : undefined;
+  const containerName = mode === "docker" ? `aml-${sub.run.metadata.uid}-${sub.number}` : undefined;
   if (sub.argv.length === 0) throw invalid("the run has neither script nor command");
   const launch: Record<string, string> = {
     workdir: workDir,
@@ -182,10 +183,10 @@ const STARTING_GRACE_S = 60;
 
 type Base = Pick<RunObservation, "outputTail" | "links">;
 
-function finished(f: Record<string, string | undefined>, base: Base): RunObservation {
+function finished(f: Record<string, string | undefined>, base: Base): RunObservation<never> {
   const exitCode = Number(f.exit_code);
   // The launcher's reasons are RunReason values, except SnapshotFailed (a failed copy on the VM).
-  const reason = f.reason === "SnapshotFailed" ? "SubmissionFailed" : (f.reason ?? "ScriptFailed");
+  const reason: Reason = f.reason === "SnapshotFailed" ? RunReason.SubmissionFailed : (f.reason !== undefined && isReason(f.reason) ? f.reason : RunReason.ScriptFailed);
   if (exitCode === 0 && reason === "Completed") return { ...base, state: "Succeeded", exitCode, reason };
   return { ...base, state: "Failed", exitCode, reason, message: failureMessage(reason, exitCode) };
 }
@@ -201,7 +202,7 @@ function failureMessage(reason: string, exitCode: number): string {
 }
 
 /** Maps the remote state files to the contract's AttemptState. Pure. */
-export function decideObservation(status: RemoteStatus, runDir: string): RunObservation {
+export function decideObservation(status: RemoteStatus, runDir: string): RunObservation<never> {
   const f: Record<string, string | undefined> = status.fields;
   const truncated = Number(f.log_bytes ?? 0) > Buffer.byteLength(status.tail, "utf8");
   const base: Base = { outputTail: boundTail(status.tail, truncated), links: { remoteRunDir: runDir } };

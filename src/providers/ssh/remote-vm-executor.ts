@@ -1,6 +1,7 @@
-import type { TrainingRun, ComputeTarget } from "../../api/v1alpha1/index.js";
+import type { ComputeTarget } from "../../api/v1alpha1/index.js";
 import { TerminalError, TransientError } from "../../runtime/errors.js";
-import type { ExecutionHandle, ProviderContext, RunExecutor, RunObservation, RunSubmission } from "../types.js";
+import { decodeShape } from "../shared/handle.js";
+import type { Attempt, ProviderContext, RunExecutor, RunObservation } from "../types.js";
 import { remoteVmSpecOf, resolveConnectionSettings, workDirOf, type ConnectionSettings } from "./connection-settings.js";
 import { runControl } from "./remote-control.js";
 import { decideObservation, renderRun, runKey, type EnvironmentMode } from "./remote-job.js";
@@ -10,7 +11,7 @@ import type { SshSession } from "./session.js";
 import { ensureSnapshot, writeAtomically, type UploadStats } from "./snapshot-upload.js";
 
 /** The resume handle persisted in TrainingRun.status.execution. JSON only; holds no secret. */
-export interface RemoteVmHandle extends ExecutionHandle {
+export interface RemoteVmHandle {
   readonly version: 1;
   readonly endpoint: string;
   readonly runDir: string;
@@ -45,8 +46,9 @@ function namespaceOf(obj: { metadata: { namespace?: string } }): string {
   return obj.metadata.namespace ?? "default";
 }
 
-function asHandle(h: ExecutionHandle | undefined): RemoteVmHandle | undefined {
-  return h && typeof h.runDir === "string" && typeof h.launcher === "string" ? (h as RemoteVmHandle) : undefined;
+/** What a RemoteVM (or HDInsight head node) attempt's handle must hold to be used. */
+export function decodeRemoteVmHandle(raw: unknown): RemoteVmHandle | undefined {
+  return decodeShape<RemoteVmHandle>(raw, { version: "number", endpoint: "string", runDir: "string", launcher: "string", containerName: "string?", snapshotDigest: "string", admission: "string" });
 }
 
 /**
@@ -54,17 +56,21 @@ function asHandle(h: ExecutionHandle | undefined): RemoteVmHandle | undefined {
  * reads state files, cancel signals, cleanup deletes the run directory. Every call is one short
  * SSH exchange; nothing waits for the run.
  */
-export class RemoteVmExecutor implements RunExecutor {
+export class RemoteVmExecutor implements RunExecutor<RemoteVmHandle> {
   constructor(private readonly deps: RemoteVmExecutorDeps) {}
 
   private async settings(target: ComputeTarget, ctx: ProviderContext): Promise<ConnectionSettings> {
     return resolveConnectionSettings(remoteVmSpecOf(target), namespaceOf(target), ctx);
   }
 
-  async submit(sub: RunSubmission, ctx: ProviderContext): Promise<ExecutionHandle> {
+  decodeHandle(raw: unknown): RemoteVmHandle | undefined {
+    return decodeRemoteVmHandle(raw);
+  }
+
+  async submit(sub: Attempt<RemoteVmHandle>, ctx: ProviderContext): Promise<RemoteVmHandle> {
     const spec = remoteVmSpecOf(sub.target);
     const settings = await this.settings(sub.target, ctx);
-    const [uid, attempt] = runKey(sub.run.metadata.uid, sub.attempt);
+    const [uid, attempt] = runKey(sub.run.metadata.uid, sub.number);
     return this.deps.pool.with(settings, async (session) => {
       const prep = await runControl(session, "prepare", [workDirOf(spec), uid, attempt, LAUNCH_SCRIPT_NAME]);
       const workDir = prep.fields.workdir;
@@ -100,8 +106,8 @@ export class RemoteVmExecutor implements RunExecutor {
    * Read-only (a queued attempt's queue entry gets a heartbeat). A Queued attempt whose slot came
    * free is reported with continueSubmit: the controller calls submit again, which admits it.
    */
-  async observe(sub: RunSubmission, h: ExecutionHandle, ctx: ProviderContext): Promise<RunObservation> {
-    const handle = asHandle(h);
+  async observe(sub: Attempt<RemoteVmHandle>, ctx: ProviderContext): Promise<RunObservation<RemoteVmHandle>> {
+    const handle = sub.handle;
     if (!handle) return { state: "Lost", reason: "Lost", message: "no RemoteVM handle recorded for this attempt" };
     const spec = remoteVmSpecOf(sub.target);
     const settings = await this.settings(sub.target, ctx);
@@ -114,17 +120,16 @@ export class RemoteVmExecutor implements RunExecutor {
     });
   }
 
-  async cancel(sub: RunSubmission, h: ExecutionHandle, ctx: ProviderContext): Promise<void> {
-    const handle = asHandle(h);
+  async cancel(sub: Attempt<RemoteVmHandle>, ctx: ProviderContext): Promise<void> {
+    const handle = sub.handle;
     if (!handle) return;
     const settings = await this.settings(sub.target, ctx);
     await this.deps.pool.with(settings, (session) => runControl(session, "cancel", [handle.runDir, handle.containerName ?? ""]));
   }
 
-  async cleanup(_run: TrainingRun, target: ComputeTarget | undefined, h: ExecutionHandle | undefined, ctx: ProviderContext): Promise<void> {
-    const handle = asHandle(h);
-    // Without the target or a handle there is nothing addressable left; the VM keeps the directory.
-    if (!handle || !target) return;
+  async cleanup({ target, handle }: Attempt<RemoteVmHandle>, ctx: ProviderContext): Promise<void> {
+    // Without a handle there is nothing addressable left; the VM keeps the directory.
+    if (!handle) return;
     const settings = await this.settings(target, ctx);
     await this.deps.pool.with(settings, (session) => runControl(session, "cleanup", [handle.runDir, handle.containerName ?? ""]));
   }

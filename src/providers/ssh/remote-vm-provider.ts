@@ -1,4 +1,4 @@
-import type { ComputeTarget, ComputeTargetStatus } from "../../api/v1alpha1/index.js";
+import type { ComputeTarget, ComputeTargetStatus, Reason } from "../../api/v1alpha1/index.js";
 import { TargetReason } from "../../api/v1alpha1/index.js";
 import { TerminalError } from "../../runtime/errors.js";
 import type { ComputeProvider, ProviderContext, TargetObservation } from "../types.js";
@@ -60,7 +60,7 @@ export class RemoteVmProvider implements ComputeProvider {
     }
   }
 
-  private notReady(reason: string, message: string, severity: "Error" | "Warning"): TargetObservation {
+  private notReady(reason: Reason, message: string, severity: "Error" | "Warning"): TargetObservation {
     return { ready: { status: "False", reason, message, severity } };
   }
 

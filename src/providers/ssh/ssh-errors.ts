@@ -1,3 +1,4 @@
+import { isReason, type Reason } from "../../api/v1alpha1/index.js";
 import { TerminalError, TransientError } from "../../runtime/errors.js";
 
 /** Reasons this layer reports; they match TargetReason in src/api/v1alpha1/conditions.ts. */
@@ -44,7 +45,7 @@ export function classifySshError(err: unknown, where: string, hostKeyRejected: b
   return new SshUnreachableError(`${where}: ${msg}`, { cause: err });
 }
 
-export function reasonOf(err: unknown): string {
-  if (err instanceof TerminalError || err instanceof TransientError) return err.reason;
+export function reasonOf(err: unknown): Reason {
+  if ((err instanceof TerminalError || err instanceof TransientError) && isReason(err.reason)) return err.reason;
   return SshReason.Unreachable;
 }

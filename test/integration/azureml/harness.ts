@@ -47,7 +47,7 @@ export async function startEnv(opts: EmulatorOptions & { withAzurite?: boolean }
   const ctx = (): ProviderContext => ({
     kube: undefined as never,
     log,
-    now: new Date(),
+    now: new Date(), signal: new AbortController().signal,
     readSecret: async (ns, name) => secrets.get(`${ns}/${name}`),
   });
   return {

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ComputeTarget, RunConfigurationSpec, TrainingRun } from "../../../src/api/v1alpha1/index.js";
-import type { RunObservation, RunSubmission, Snapshot } from "../../../src/providers/types.js";
+import type { RunObservation, Attempt, Snapshot } from "../../../src/providers/types.js";
+import type { AmlHandle } from "../../../src/providers/azureml/executor.js";
 import { TransientError } from "../../../src/runtime/errors.js";
 import { makeRun, makeTarget, reconcileUntil, sleep, startEnv, WS, type Env } from "./harness.js";
 
@@ -33,18 +34,18 @@ describe("AmlCompute RunExecutor: command jobs that really run (emulator + Azuri
     await env?.close();
   });
 
-  const sub = (run: TrainingRun, files: Record<string, string>, argv: string[], attempt = 1): RunSubmission => ({
-    run, target, config: CONFIG, attempt, runId: `exp_${run.metadata.uid!.slice(0, 8)}`,
+  const sub = (run: TrainingRun, files: Record<string, string>, argv: string[], attempt = 1): Attempt<AmlHandle> => ({
+    run, target, config: CONFIG, number: attempt, handle: undefined, runId: `exp_${run.metadata.uid!.slice(0, 8)}`,
     interpreterNeeded: argv[0]?.endsWith(".py") ?? false,
     snapshot: snapshot(files), environmentHash: "sha256:" + createHash("sha256").update(JSON.stringify(CONFIG.environment)).digest("hex"), argv,
   });
 
-  async function observeUntilDone(s: RunSubmission, handle: Record<string, unknown>, timeoutMs = 30_000): Promise<{ last: RunObservation; states: string[] }> {
+  async function observeUntilDone(s: Attempt<AmlHandle>, handle: AmlHandle, timeoutMs = 30_000): Promise<{ last: RunObservation; states: string[] }> {
     const p = env.provider();
     const states: string[] = [];
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const o = await p.executor.observe(s, handle, env.ctx());
+      const o = await p.executor.observe({ ...s, handle: handle }, env.ctx());
       if (states.at(-1) !== o.state) states.push(o.state);
       if (o.state === "Succeeded" || o.state === "Failed" || o.state === "Lost") return { last: o, states };
       if (Date.now() > deadline) throw new Error(`run did not finish: ${JSON.stringify(o)}`);
@@ -109,12 +110,12 @@ describe("AmlCompute RunExecutor: command jobs that really run (emulator + Azuri
     const s = sub(run, { "train.py": "import time\nprint('started', flush=True)\ntime.sleep(60)\n" }, ["train.py"]);
     const h = await p.executor.submit(s, env.ctx());
     for (let i = 0; i < 100; i++) {
-      const o = await p.executor.observe(s, h, env.ctx());
+      const o = await p.executor.observe({ ...s, handle: h }, env.ctx());
       if (o.state === "Running") break;
       await sleep(100);
     }
-    await p.executor.cancel(s, h, env.ctx());
-    await p.executor.cancel(s, h, env.ctx()); // idempotent
+    await p.executor.cancel({ ...s, handle: h }, env.ctx());
+    await p.executor.cancel({ ...s, handle: h }, env.ctx()); // idempotent
     expect(env.emu.controls.count({ method: "POST", path: `/jobs/${String(h.jobName)}/cancel` })).toBe(1);
     const { last } = await observeUntilDone(s, h, 15_000);
     expect(last).toMatchObject({ state: "Failed", reason: "Canceled" });
@@ -132,8 +133,10 @@ describe("AmlCompute RunExecutor: command jobs that really run (emulator + Azuri
       const { last } = await observeUntilDone(s, h);
       expect(last.state).toBe(want);
       expect(last.links?.computeName).toBe(computeName);
-      // The observation that saw the end already sent the compute's DELETE (no TTL needed).
-      expect(last.handle).toMatchObject({ computeReleaseRequested: true });
+      // observe only looks; release, once the run has finished, sends the compute's DELETE (no TTL needed).
+      expect(env.emu.controls.count({ method: "DELETE", path: new RegExp(`/computes/${computeName}$`) })).toBe(0);
+      const finished = { ...run, status: { phase: want === "Succeeded" ? "Completed" as const : "Failed" as const } };
+      await p.executor.release({ ...s, run: finished, handle: h }, env.ctx());
       expect(env.emu.controls.count({ method: "DELETE", path: new RegExp(`/computes/${computeName}$`) })).toBe(1);
 
       // Run over: cleanup until the compute is gone; a restarted operator (new provider) continues.
@@ -141,7 +144,7 @@ describe("AmlCompute RunExecutor: command jobs that really run (emulator + Azuri
       for (;;) {
         rounds++;
         try {
-          await env.provider().executor.cleanup(run, target, h, env.ctx());
+          await env.provider().executor.cleanup({ ...s, handle: h }, env.ctx());
           break;
         } catch (e) {
           expect(e).toBeInstanceOf(TransientError);

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ComputeTarget } from "../../../src/api/v1alpha1/index.js";
 import type { AzureMlConfig } from "../../../src/providers/azureml/index.js";
 import { createAzureBatchProvider, type BatchHandle } from "../../../src/providers/batch/index.js";
-import type { ProviderContext, RunObservation, RunSubmission } from "../../../src/providers/types.js";
-import { aRunSubmission, ended, observeUntil } from "../../support/executor-harness.js";
+import type { ProviderContext, RunObservation, Attempt } from "../../../src/providers/types.js";
+import { anAttempt, ended, observeUntil } from "../../support/executor-harness.js";
 import { batchService, type BatchEmulator } from "../../azure-emulator/batch.js";
 import { startAzurite, startEmulator, type Azurite, type Emulator } from "../../azure-emulator/index.js";
 
@@ -21,7 +21,7 @@ let config: AzureMlConfig;
 let entry: ReturnType<typeof createAzureBatchProvider>;
 const secrets = new Map<string, Record<string, string>>();
 const ctx = (): ProviderContext => ({
-  kube: undefined as never, log: pino({ level: "silent" }), now: new Date(),
+  kube: undefined as never, log: pino({ level: "silent" }), now: new Date(), signal: new AbortController().signal,
   readSecret: async (ns, name) => secrets.get(`${ns}/${name}`),
 });
 
@@ -58,9 +58,9 @@ function target(extra: Partial<NonNullable<ComputeTarget["spec"]["azureBatch"]>>
   } as ComputeTarget;
 }
 
-const submission = (t: ComputeTarget, files: Record<string, string>, argv: string[], attempt = 1): RunSubmission =>
-  aRunSubmission({ target: t, files, argv, attempt, config: { framework: "Python", environmentVariables: { GREETING: "hello batch" } } });
-const until = (sub: RunSubmission, handle: Record<string, unknown>, done: (o: RunObservation) => boolean, timeoutMs?: number): Promise<RunObservation> =>
+const submission = (t: ComputeTarget, files: Record<string, string>, argv: string[], attempt = 1): Attempt =>
+  anAttempt({ target: t, files, argv, attempt, config: { framework: "Python", environmentVariables: { GREETING: "hello batch" } } });
+const until = (sub: Attempt, handle: unknown, done: (o: RunObservation) => boolean, timeoutMs?: number): Promise<RunObservation> =>
   observeUntil({ executor: entry.executor!, ctx, sub, handle }, done, timeoutMs);
 
 describe("AzureBatch attach", () => {
@@ -101,12 +101,15 @@ describe("AzureBatch runs", () => {
     expect(emu.controls.count({ path: /listKeys$/ })).toBe(requests); // found the task: no second upload
     expect(batch.jobIds(ACCOUNT.name).filter((id) => id === h.jobId)).toHaveLength(1);
     const o = await until(sub, h, ended);
-    expect(o).toMatchObject({ state: "Succeeded", exitCode: 0, links: { batchJobId: h.jobId, batchTaskId: "main" }, handle: { jobTerminated: true } });
+    expect(o).toMatchObject({ state: "Succeeded", exitCode: 0, links: { batchJobId: h.jobId, batchTaskId: "main" } });
+    expect(o.handle).toBeUndefined(); // observe only looks: the job is still there until release
     expect(o.outputTail).toContain("loss 0.5 hello batch ['--lr', \"it's 0.1\"] main");
     expect(batch.task(ACCOUNT.name, h.jobId, "main")!.history).toEqual(["active", "preparing", "running", "completed"]);
+    expect(batch.job(ACCOUNT.name, h.jobId)?.state).not.toBe("completed");
+    expect(await entry.executor!.release!({ ...sub, handle: h }, ctx())).toEqual({ done: true });
     expect(batch.job(ACCOUNT.name, h.jobId)).toMatchObject({ state: "completed", body: { poolInfo: { autoPoolSpecification: { poolLifetimeOption: "job" } } } });
     expect(JSON.stringify(o)).not.toContain("sig=");
-    await entry.executor!.cleanup(sub.run, t, h, ctx());
+    await entry.executor!.cleanup({ ...sub, target: t, handle: h }, ctx());
     expect(batch.job(ACCOUNT.name, h.jobId)).toBeUndefined();
   });
 
@@ -124,18 +127,18 @@ describe("AzureBatch runs", () => {
     const sub = submission(target(), { "slow.py": "import time\nprint('started', flush=True)\ntime.sleep(60)\n" }, ["slow.py"]);
     const h = await entry.executor!.submit(sub, ctx()) as BatchHandle;
     await until(sub, h, (o) => o.state === "Running" && (o.outputTail ?? "").includes("started"));
-    await entry.executor!.cancel(sub, h, ctx());
+    await entry.executor!.cancel({ ...sub, handle: h }, ctx());
     const o = await until(sub, h, ended, 10_000);
     expect(o).toMatchObject({ state: "Failed", reason: "Canceled" });
     expect(o.outputTail).toContain("started");
     expect(batch.job(ACCOUNT.name, h.jobId)?.state).toBe("completed");
-    await entry.executor!.cancel(sub, h, ctx()); // idempotent
+    await entry.executor!.cancel({ ...sub, handle: h }, ctx()); // idempotent
   });
 
   it("an unknown job is Lost; bad credentials fail submit as a terminal AuthenticationFailed", async () => {
     const sub = submission(target(), { "a.py": "print(1)\n" }, ["a.py"]);
     const ep = `${new URL(emu.url).host}/batch/${ACCOUNT.name}`;
-    expect(await entry.executor!.observe(sub, { jobId: "aml-gone", taskId: "main", accountEndpoint: ep }, ctx())).toMatchObject({ state: "Lost" });
+    expect(await entry.executor!.observe({ ...sub, handle: { jobId: "aml-gone", taskId: "main", accountEndpoint: ep } }, ctx())).toMatchObject({ state: "Lost" });
     const bad = submission(target({}, { credentialsSecretRef: { name: "bad-credentials" } }), { "a.py": "print(1)\n" }, ["a.py"]);
     await expect(entry.executor!.submit(bad, ctx())).rejects.toMatchObject({ name: "TerminalError", reason: "AuthenticationFailed" });
   });

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ComputeTarget } from "../../../src/api/v1alpha1/index.js";
 import { createDatabricksProvider } from "../../../src/providers/databricks/index.js";
 import type { DatabricksHandle } from "../../../src/providers/databricks/index.js";
-import type { ProviderContext, RunObservation, RunSubmission } from "../../../src/providers/types.js";
-import { aRunSubmission, ended, observeUntil } from "../../support/executor-harness.js";
+import type { ProviderContext, RunObservation, Attempt } from "../../../src/providers/types.js";
+import { anAttempt, ended, observeUntil } from "../../support/executor-harness.js";
 import { TransientError } from "../../../src/runtime/errors.js";
 import { databricksService, type DatabricksEmulator } from "../../azure-emulator/databricks.js";
 import { startEmulator, type Emulator } from "../../azure-emulator/index.js";
@@ -19,7 +19,7 @@ let dbx: DatabricksEmulator;
 let entry: ReturnType<typeof createDatabricksProvider>;
 const secrets = new Map<string, Record<string, string>>();
 const ctx = (): ProviderContext => ({
-  kube: undefined as never, log: pino({ level: "silent" }), now: new Date(),
+  kube: undefined as never, log: pino({ level: "silent" }), now: new Date(), signal: new AbortController().signal,
   readSecret: async (ns, name) => secrets.get(`${ns}/${name}`),
 });
 
@@ -43,9 +43,9 @@ function target(extra: Partial<NonNullable<ComputeTarget["spec"]["databricks"]>>
   } as ComputeTarget;
 }
 
-const submission = (t: ComputeTarget, files: Record<string, string>, argv: string[], attempt = 1): RunSubmission =>
-  aRunSubmission({ target: t, files, argv, attempt, config: { framework: "PySpark", environmentVariables: { GREETING: "hej" } } });
-const until = (sub: RunSubmission, handle: Record<string, unknown>, done: (o: RunObservation) => boolean, timeoutMs?: number): Promise<RunObservation> =>
+const submission = (t: ComputeTarget, files: Record<string, string>, argv: string[], attempt = 1): Attempt =>
+  anAttempt({ target: t, files, argv, attempt, config: { framework: "PySpark", environmentVariables: { GREETING: "hej" } } });
+const until = (sub: Attempt, handle: unknown, done: (o: RunObservation) => boolean, timeoutMs?: number): Promise<RunObservation> =>
   observeUntil({ executor: entry.executor!, ctx, sub, handle }, done, timeoutMs);
 
 describe("Databricks attach", () => {
@@ -100,7 +100,7 @@ describe("Databricks runs", () => {
     expect(body.tasks[0]!.new_cluster?.num_workers).toBe(0);
     expect(dbx.dbfsFile("adb-1", body.tasks[0]!.spark_python_task.python_file)).toBeDefined();
     expect(dbx.run(h.runId)!.history).toEqual(["PENDING", "RUNNING", "TERMINATING", "TERMINATED/SUCCESS"]);
-    await entry.executor!.cleanup(sub.run, t, h, ctx());
+    await entry.executor!.cleanup({ ...sub, target: t, handle: h }, ctx());
     expect(dbx.dbfsFile("adb-1", body.tasks[0]!.spark_python_task.python_file)).toBeUndefined();
   });
 
@@ -117,17 +117,17 @@ describe("Databricks runs", () => {
     const sub = submission(target(), { "slow.py": "import time\nprint('started', flush=True)\ntime.sleep(60)\n" }, ["slow.py"]);
     const h = await entry.executor!.submit(sub, ctx());
     await until(sub, h, (o) => o.state === "Running");
-    await entry.executor!.cancel(sub, h, ctx());
+    await entry.executor!.cancel({ ...sub, handle: h }, ctx());
     const o = await until(sub, h, ended, 10_000);
     expect(o).toMatchObject({ state: "Failed", reason: "Canceled" });
-    await entry.executor!.cancel(sub, h, ctx()); // idempotent
+    await entry.executor!.cancel({ ...sub, handle: h }, ctx()); // idempotent
   });
 
   it("a wrong token fails submit as a terminal AuthenticationFailed; an unknown run is Lost", async () => {
     const bad = submission(target({ tokenSecretRef: { name: "wrong-token", key: "token" } }), { "a.py": "print(1)\n" }, ["a.py"]);
     await expect(entry.executor!.submit(bad, ctx())).rejects.toMatchObject({ name: "TerminalError", reason: "AuthenticationFailed" });
     const good = submission(target(), { "a.py": "print(1)\n" }, ["a.py"]);
-    expect(await entry.executor!.observe(good, { runId: 1, entryPath: "dbfs:/x" }, ctx())).toMatchObject({ state: "Lost" });
+    expect(await entry.executor!.observe({ ...good, handle: { runId: 1, entryPath: "dbfs:/x" } }, ctx())).toMatchObject({ state: "Lost" });
   });
 
   it("throttling is transient and honours Retry-After", async () => {

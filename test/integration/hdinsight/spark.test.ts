@@ -96,10 +96,10 @@ describe("HDInsight: spark-submit on the head node over SSH", () => {
     let o: RunObservation;
     do {
       await new Promise((r) => setTimeout(r, 500));
-      o = await entry.executor!.observe(sub, h, ctx);
+      o = await entry.executor!.observe({ ...sub, handle: h }, ctx);
     } while (!(o.outputTail ?? "").includes("spark up") && Date.now() < deadline);
     expect(o.state).toBe("Running");
-    await entry.executor!.cancel(sub, h, ctx);
+    await entry.executor!.cancel({ ...sub, handle: h }, ctx);
     const { obs } = await observeUntilDone(entry.executor!, sub, h, { ctx, timeoutMs: 60_000 });
     expect(obs.state).toBe("Failed");
     // The driver JVM (SparkSubmit) is gone; "[o]rg" keeps pgrep from matching its own shell.
@@ -108,9 +108,9 @@ describe("HDInsight: spark-submit on the head node over SSH", () => {
     expect(jvms()).toBe("");
   }, 180_000);
 
-  it("refuses system-managed environments and commands with a clear reason", async () => {
+  it("refuses system-managed environments (at validation) and commands (at submit) with a clear reason", async () => {
     const managed = aSubmission({ target: target(), files: { "train.py": "" }, config: { environment: { systemManaged: { pipPackages: ["numpy"] } } } as never });
-    await expect(entry.executor!.submit(managed, ctx)).rejects.toMatchObject({ reason: "UnsupportedOnTarget" });
+    expect(entry.validate(managed.config, managed.target)).toMatchObject({ reason: "UnsupportedOnTarget" });
     const cmd = aSubmission({ target: target(), files: {}, command: ["echo", "hi"] });
     await expect(entry.executor!.submit(cmd, ctx)).rejects.toMatchObject({ reason: "InvalidSpec" });
   });

@@ -64,7 +64,7 @@ describe("RemoteVM Docker mode: the run executes in a container on the VM's engi
     expect(obs.outputTail).toContain("label a b 'c' args ['--epochs', '2']");
     // Written as the SSH user (docker run --user), so the run directory stays removable.
     expect(sshd.runAsUser(`cat ${handle.runDir}/outputs/out.txt`)).toBe("written in container");
-    await executor.cleanup(sub.run, target, handle, ctx);
+    await executor.cleanup({ ...sub, target: target, handle: handle }, ctx);
     expect(sshd.runAsUser(`test -e ${handle.runDir} && echo present || echo gone`).trim()).toBe("gone");
   });
 
@@ -74,13 +74,13 @@ describe("RemoteVM Docker mode: the run executes in a container on the VM's engi
       config: { docker: { enabled: true, baseImage: IMAGE, gpu: false } },
     });
     const handle = (await executor.submit(sub, ctx)) as RemoteVmHandle;
-    let obs = await executor.observe(sub, handle, ctx);
+    let obs = await executor.observe({ ...sub, handle: handle }, ctx);
     for (let i = 0; !obs.outputTail?.includes("sleeping") && i < 100; i++) {
       await new Promise((r) => setTimeout(r, 200));
-      obs = await executor.observe(sub, handle, ctx);
+      obs = await executor.observe({ ...sub, handle: handle }, ctx);
     }
     expect(obs.state).toBe("Running");
-    await executor.cancel(sub, handle, ctx);
+    await executor.cancel({ ...sub, handle: handle }, ctx);
     const end = await observeUntilDone(executor, sub, handle, { ctx, timeoutMs: 30_000 });
     expect(end.obs).toMatchObject({ state: "Failed", reason: "Canceled" });
     const names = execFileSync("docker", ["ps", "-a", "--format", "{{.Names}}"], { encoding: "utf8" });

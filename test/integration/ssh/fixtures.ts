@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { pino } from "pino";
 import type { ComputeTarget, RunConfigurationSpec, TrainingRun } from "../../../src/api/v1alpha1/index.js";
-import type { ProviderContext, RunSubmission, Snapshot } from "../../../src/providers/types.js";
+import type { ProviderContext, Attempt, Snapshot } from "../../../src/providers/types.js";
 import { startTestSshd, type TestSshd, type TestSshdOptions } from "../../support/sshd.js";
 import { buildSnapshot } from "../../../src/snapshot/build.js";
 
@@ -10,7 +10,7 @@ export function fakeContext(secrets: Record<string, Record<string, string>>): Pr
   return {
     kube: undefined as never,
     log: pino({ level: "silent" }),
-    now: new Date(),
+    now: new Date(), signal: new AbortController().signal,
     readSecret: async (namespace, name) => secrets[`${namespace}/${name}`],
   };
 }
@@ -57,7 +57,7 @@ export interface SubmissionInput {
   readonly uid?: string;
 }
 
-export function aSubmission(input: SubmissionInput): RunSubmission {
+export function aSubmission(input: SubmissionInput): Attempt {
   const uid = input.uid ?? randomUUID();
   const script = input.command ? undefined : (input.script ?? "train.py");
   const run = {
@@ -67,7 +67,7 @@ export function aSubmission(input: SubmissionInput): RunSubmission {
   } as unknown as TrainingRun;
   const config = { computeTargetRef: { name: "vm" }, framework: "Python", nodeCount: 1, processCountPerNode: 1, ...input.config } as RunConfigurationSpec;
   return {
-    run, target: input.target, config, attempt: input.attempt ?? 0, runId: `run-${uid.slice(0, 8)}`,
+    run, target: input.target, config, number: input.attempt ?? 1, handle: undefined, runId: `run-${uid.slice(0, 8)}`,
     snapshot: snapshotOf(input.files),
     environmentHash: input.environmentHash ?? createHash("sha256").update(JSON.stringify(config.environment ?? {})).digest("hex").slice(0, 16),
     argv: input.command ?? [script ?? "train.py", ...(input.args ?? [])],
@@ -75,20 +75,20 @@ export function aSubmission(input: SubmissionInput): RunSubmission {
   };
 }
 
-import type { ExecutionHandle, RunExecutor, RunObservation } from "../../../src/providers/types.js";
+import type { RunExecutor, RunObservation } from "../../../src/providers/types.js";
 
 const TERMINAL = new Set(["Succeeded", "Failed", "Lost"]);
 
 /** Polls observe (as the controller does) until the attempt ends; submits again on continueSubmit. */
 export async function observeUntilDone(
-  executor: RunExecutor, sub: RunSubmission, handle: ExecutionHandle, opts: { ctx: ProviderContext; timeoutMs?: number },
-): Promise<{ obs: RunObservation; seen: Set<string>; handle: ExecutionHandle }> {
+  executor: RunExecutor, sub: Attempt, handle: unknown, opts: { ctx: ProviderContext; timeoutMs?: number },
+): Promise<{ obs: RunObservation; seen: Set<string>; handle: unknown }> {
   const { ctx, timeoutMs = 60_000 } = opts;
   const seen = new Set<string>();
   const deadline = Date.now() + timeoutMs;
   let h = handle;
   for (;;) {
-    const obs = await executor.observe(sub, h, ctx);
+    const obs = await executor.observe({ ...sub, handle: h }, ctx);
     seen.add(obs.state);
     if (obs.handle) h = obs.handle;
     if (TERMINAL.has(obs.state)) return { obs, seen, handle: h };

@@ -76,8 +76,8 @@ describe("RemoteVM runs: detached execution over a real sshd", () => {
   it("survives the SSH connection being cut mid-run and sshd restarting: the run completes", async () => {
     const sub = aSubmission({ target, files: { "train.py": "import time\nprint('start', flush=True)\ntime.sleep(4)\nprint('done')\n" } });
     const handle = await executor.submit(sub, ctx);
-    let obs = await executor.observe(sub, handle, ctx);
-    for (let i = 0; obs.state !== "Running" && i < 40; i++) { await sleep(100); obs = await executor.observe(sub, handle, ctx); }
+    let obs = await executor.observe({ ...sub, handle: handle }, ctx);
+    for (let i = 0; obs.state !== "Running" && i < 40; i++) { await sleep(100); obs = await executor.observe({ ...sub, handle: handle }, ctx); }
     expect(obs.state).toBe("Running");
     sshd.killSessions(); // every live connection (including the pooled one) drops
     await sshd.restart();
@@ -101,8 +101,8 @@ describe("RemoteVM runs: detached execution over a real sshd", () => {
     const sub = aSubmission({ target, command: ["bash", "-c", "sleep 300 & sleep 301; wait"], files: { "a": "a" } });
     const handle = await executor.submit(sub, ctx);
     await sleep(1_000);
-    await executor.cancel(sub, handle, ctx);
-    await executor.cancel(sub, handle, ctx); // idempotent
+    await executor.cancel({ ...sub, handle: handle }, ctx);
+    await executor.cancel({ ...sub, handle: handle }, ctx); // idempotent
     const { obs } = await observeUntilDone(executor, sub, handle, { ctx, timeoutMs: 20_000 });
     expect(obs).toMatchObject({ state: "Failed", reason: "Canceled" });
     expect(sshd.runAsUser("pgrep -u $(id -u) -f 'sleep 30[01]' || true").trim()).toBe("");
@@ -120,10 +120,10 @@ describe("RemoteVM runs: detached execution over a real sshd", () => {
     const handles: RemoteVmHandle[] = [];
     for (const s of subs) handles.push((await executor.submit(s, ctx)) as RemoteVmHandle);
     expect(handles.map((h) => h.admission)).toEqual(["started", "queued", "queued"]);
-    expect((await executor.observe(subs[2]!, handles[2]!, ctx))).toMatchObject({ state: "Queued" });
+    expect((await executor.observe({ ...subs[2]!, handle: handles[2]! }, ctx))).toMatchObject({ state: "Queued" });
     const ends = await Promise.all(subs.map((s, i) => observeUntilDone(executor, s, handles[i]!, { ctx, timeoutMs: 60_000 })));
     expect(ends.map((e) => e.obs.state)).toEqual(["Succeeded", "Succeeded", "Succeeded"]);
-    const started = subs.map((s) => Number(sshd.runAsUser(`stat -c %Y work-queue/runs/${s.run.metadata.uid}/0/started`)));
+    const started = subs.map((s) => Number(sshd.runAsUser(`stat -c %Y work-queue/runs/${s.run.metadata.uid}/1/started`)));
     expect([...started].sort((a, b) => a - b)).toEqual(started);
   });
 
@@ -134,10 +134,10 @@ describe("RemoteVM runs: detached execution over a real sshd", () => {
     const busyHandle = await executor.submit(busy, ctx);
     const waitingHandle = (await executor.submit(waiting, ctx)) as RemoteVmHandle;
     expect(waitingHandle.admission).toBe("queued");
-    await executor.cancel(waiting, waitingHandle, ctx);
-    expect(await executor.observe(waiting, waitingHandle, ctx)).toMatchObject({ state: "Failed", reason: "Canceled" });
+    await executor.cancel({ ...waiting, handle: waitingHandle }, ctx);
+    expect(await executor.observe({ ...waiting, handle: waitingHandle }, ctx)).toMatchObject({ state: "Failed", reason: "Canceled" });
     expect(((await executor.submit(waiting, ctx)) as RemoteVmHandle).admission).toBe("canceled");
-    await executor.cancel(busy, busyHandle, ctx);
+    await executor.cancel({ ...busy, handle: busyHandle }, ctx);
     expect((await observeUntilDone(executor, busy, busyHandle, { ctx, timeoutMs: 20_000 })).obs).toMatchObject({ reason: "Canceled" });
   });
 
@@ -147,16 +147,16 @@ describe("RemoteVM runs: detached execution over a real sshd", () => {
     await sleep(800);
     sshd.runAsUser(`kill -KILL $(cat ${handle.runDir}/pid) && kill -KILL -- -$(cat ${handle.runDir}/child_pgid)`);
     await sleep(200);
-    expect(await executor.observe(sub, handle, ctx)).toMatchObject({ state: "Lost" });
+    expect(await executor.observe({ ...sub, handle: handle }, ctx)).toMatchObject({ state: "Lost" });
   });
 
   it("cleanup removes the run directory and is idempotent", async () => {
     const sub = aSubmission({ target, command: ["true"], files: { "a": "a" } });
     const handle = (await executor.submit(sub, ctx)) as RemoteVmHandle;
     await observeUntilDone(executor, sub, handle, { ctx });
-    await executor.cleanup(sub.run, target, handle, ctx);
-    await executor.cleanup(sub.run, target, handle, ctx);
+    await executor.cleanup({ ...sub, target: target, handle: handle }, ctx);
+    await executor.cleanup({ ...sub, target: target, handle: handle }, ctx);
     expect(sshd.runAsUser(`test -e ${handle.runDir} && echo present || echo gone`).trim()).toBe("gone");
-    expect(await executor.observe(sub, handle, ctx)).toMatchObject({ state: "Lost" });
+    expect(await executor.observe({ ...sub, handle: handle }, ctx)).toMatchObject({ state: "Lost" });
   });
 });

@@ -1,0 +1,24 @@
+import { RunConfigReason, type ComputeTarget, type RunConfigurationSpec } from "../../api/v1alpha1/index.js";
+import type { ValidationProblem } from "../types.js";
+
+/** A combination the target type cannot run: the reason every provider's validate() uses for it. */
+export const unsupported = (message: string): ValidationProblem => ({ reason: RunConfigReason.UnsupportedOnTarget, message });
+
+type Rule = (config: RunConfigurationSpec, target: ComputeTarget) => string | undefined;
+
+/** The first rule that objects, as a ValidationProblem. */
+export const firstProblem = (...rules: Rule[]) => (config: RunConfigurationSpec, target: ComputeTarget): ValidationProblem | undefined => {
+  for (const rule of rules) {
+    const message = rule(config, target);
+    if (message) return unsupported(message);
+  }
+  return undefined;
+};
+
+/** Rules several target types share. */
+export const Rules = {
+  noPySpark: ((config, target) => config.framework === "PySpark"
+    ? `framework PySpark needs a Spark target (HDInsight, Databricks or Local), not ${target.spec.type}` : undefined) as Rule,
+  singleNode: ((config, target) => config.nodeCount > 1
+    ? `nodeCount ${config.nodeCount} needs a multi-node target; ${target.spec.type} runs on one machine` : undefined) as Rule,
+};
