@@ -3,6 +3,7 @@
  * once at start; a bad value stops the process with a clear message instead of a crash loop later.
  */
 import { hostname } from "node:os";
+import { dataPlaneEnv, type DataPlaneEnv } from "./data-plane/config.js";
 // The providers' settings modules only: the providers themselves (and their SDKs) load on first use.
 import type { AzureMlConfig } from "./providers/azureml/config.js";
 import { azureMlConfigFromEnv } from "./providers/azureml/env.js";
@@ -23,6 +24,8 @@ export interface Config {
   kubeconfig?: string;
   /** Azure endpoints, authority, CA bundle, request budget (docs/azure.md). */
   azureml: AzureMlConfig;
+  /** The run data plane's store (AML_STORE_*, docs/data-plane.md); serializes without credentials. */
+  dataPlane: DataPlaneEnv;
   /** spark-submit path and master for HDInsight head nodes (docs/attached-targets.md). */
   hdInsight: HdInsightConfig;
   /** MLflow tracking server for Local/RemoteVM runs (README, Metrics). */
@@ -57,5 +60,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     hdInsight: hdInsightConfigFromEnv(env),
     tracking: trackingConfigFromEnv(env),
     suggestionPython: env.SUGGESTION_PYTHON || "python3",
+    dataPlane: dataPlaneEnv(env),
   };
 }

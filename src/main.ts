@@ -6,6 +6,8 @@ import { loadConfig } from "./config.js";
 import { computeTargetController } from "./controllers/compute-target/controller.js";
 import { runConfigurationController } from "./controllers/run-configuration/controller.js";
 import { trainingRunController } from "./controllers/training-run/controller.js";
+import { DataPlane } from "./data-plane/data-plane.js";
+import { RunData } from "./data-plane/run-data.js";
 import { KubeClientImpl } from "./kube/client-node.js";
 import { createLogger } from "./observability/logger.js";
 import { operatorProviders } from "./providers/registry.js";
@@ -34,7 +36,7 @@ async function main(): Promise<void> {
   manager.add(runConfigurationController(deps));
   // Metrics: MLflow runs for Local/RemoteVM/Databricks, reads from every tracking service, off the hot path.
   const metrics = new RunMetricsService({ tracking: config.tracking, now: () => systemClock.now(), auth: trackingAuth(config.azureml) });
-  manager.add(trainingRunController({ ...deps, concurrency: config.trainingRunConcurrency, metrics }));
+  manager.add(trainingRunController({ ...deps, concurrency: config.trainingRunConcurrency, runData: new RunData(new DataPlane(config.dataPlane)), metrics }));
   // Bayesian sweeps: one stateless Optuna process, started on first use and restarted when it dies.
   const suggester = new SuggestionProcess({ python: config.suggestionPython, onRestart: () => logger.warn("Restarting the suggestion process") });
   manager.add(sweepController({ kube, clock: systemClock, suggester }));

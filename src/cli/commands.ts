@@ -3,8 +3,12 @@ import { basename, resolve } from "node:path";
 import type { Writable } from "node:stream";
 import type { ComputeTarget, TrainingRun } from "../api/v1alpha1/index.js";
 import { API_VERSION } from "../api/v1alpha1/index.js";
+import { formatBytes } from "../data-plane/limits.js";
+import type { BlobStore } from "../data-plane/store.js";
+import { uploadSnapshot } from "../data-plane/upload.js";
 import { exitCodeOf, followRun, isFinished, summaryOf } from "./follow.js";
 import type { CliKube } from "./kube.js";
+import { UploadBar } from "./progress.js";
 import { snapshotDirectory } from "./snapshot-dir.js";
 
 export interface Io { out: Writable; err: Writable }
@@ -26,9 +30,9 @@ export function namePrefix(dir: string): string {
   return `${base || "run"}-`;
 }
 
-export function buildRun(o: SubmitOptions, namespace: string, files: TrainingRun["spec"]["source"]["inline"]): TrainingRun {
+export function buildRun(o: SubmitOptions, namespace: string, digest: string): TrainingRun {
   const spec: Record<string, unknown> = {
-    source: { inline: files },
+    source: { snapshot: { digest } },
     script: o.script,
     ...(o.args.length ? { arguments: o.args } : {}),
     ...(o.config ? { runConfigurationRef: { name: o.config } } : {}),
@@ -45,13 +49,19 @@ export function buildRun(o: SubmitOptions, namespace: string, files: TrainingRun
   };
 }
 
-export async function submit(kube: CliKube, o: SubmitOptions, io: Io): Promise<number> {
+/**
+ * Snapshots DIR into the namespace's store (only contents the store lacks are sent) and creates
+ * the TrainingRun naming that snapshot by digest.
+ */
+export async function submit(kube: CliKube, store: () => Promise<BlobStore>, o: SubmitOptions, io: Io): Promise<number> {
   if (!o.config && !o.target) throw new UsageError("submit needs --config RUNCONFIG or --target TARGET");
-  const snap = snapshotDirectory(o.dir);
-  const run = buildRun(o, kube.namespace, { files: snap.files.map((f) => ({ ...f })) });
-  io.err.write(`snapshot ${snap.digest}: ${snap.files.length} files, ${snap.totalBytes} bytes` +
+  const snap = await snapshotDirectory(o.dir);
+  io.err.write(`snapshot ${snap.digest}: ${snap.entries.length} files, ${formatBytes(snap.totalBytes)}` +
     `${snap.ignoreFile ? ` (${snap.ignored.length} ignored by ${snap.ignoreFile})` : ""}\n`);
-  const created = await kube.createRun(run);
+  const bar = new UploadBar(io.err);
+  const up = await uploadSnapshot(await store(), snap.entries, { onProgress: (p) => bar.update(p) }).finally(() => bar.stop());
+  io.err.write(`uploaded ${up.uploadedFiles} of ${up.files} files (${formatBytes(up.uploadedBytes)}); ${up.files - up.uploadedFiles} already in the store\n`);
+  const created = await kube.createRun(buildRun(o, kube.namespace, up.digest));
   const name = created.metadata?.name ?? "";
   io.out.write(`trainingrun.amlcompute.dev/${name} created\n`);
   if (!o.wait) return 0;

@@ -58,6 +58,17 @@ export class CliKube {
     return list.items;
   }
 
+  /** A Secret of the namespace, decoded; undefined when absent (or not readable: the caller falls back). */
+  async readSecret(name: string): Promise<Record<string, string> | undefined> {
+    try {
+      const secret = await this.core.readNamespacedSecret({ name, namespace: this.namespace });
+      return Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
   async podExists(name: string): Promise<boolean> {
     try {
       await this.core.readNamespacedPod({ name, namespace: this.namespace });

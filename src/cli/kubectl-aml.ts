@@ -6,8 +6,10 @@
  */
 import { parseArgs } from "node:util";
 import { cancel, logs, submit, targets, UsageError, type Io } from "./commands.js";
+import { download } from "./download.js";
 import { CliKube, describeError } from "./kube.js";
 import { SnapshotError } from "./snapshot-dir.js";
+import { cliStore, StoreNotFoundError } from "./store.js";
 
 export const USAGE = `Submit and follow Azure ML-style training runs (amlcompute.dev TrainingRuns).
 
@@ -16,11 +18,15 @@ Usage:
                          [--experiment E] [--wait] [-- more script args]
   kubectl aml logs [-f] RUN
   kubectl aml cancel RUN
+  kubectl aml download RUN [DIR] [--attempt N]
   kubectl aml targets
 
-submit snapshots DIR (honouring .amlignore, else .gitignore) into the run's inline source (at most
-900 KiB), creates the TrainingRun and, with --wait, streams its output until it ends and exits with
-the script's exit code.
+submit snapshots DIR (honouring .amlignore, else .gitignore; any files up to 300 MiB and 2,000
+files) into the namespace's store, uploading only contents the store does not have yet, creates
+the TrainingRun and, with --wait, streams its output until it ends and exits with the script's
+exit code. download writes the run's outputs/ and logs/output.log to DIR (default ./RUN).
+The store comes from AML_STORE_URL / AML_STORE_CONNECTION_STRING, else the namespace's Secret
+aml-store.
 
 Global options:
   -n, --namespace NS      namespace (default: the kubeconfig context's, else "default")
@@ -42,6 +48,7 @@ const OPTIONS = {
   experiment: { type: "string" },
   wait: { type: "boolean" },
   follow: { type: "boolean", short: "f" },
+  attempt: { type: "string" },
 } as const;
 
 type Values = ReturnType<typeof parse>["values"];
@@ -70,7 +77,8 @@ async function dispatch({ command, v, operands, extra }: Invocation, io: Io): Pr
   switch (command) {
     case "submit": {
       if (!v.script) throw new UsageError("submit needs --script");
-      return submit(kube(), {
+      const k = kube();
+      return submit(k, () => cliStore(k), {
         dir: one(operands, "directory"), script: v.script, args: [...(v.arg ?? []), ...extra], wait: v.wait ?? false,
         ...(v.config ? { config: v.config } : {}), ...(v.target ? { target: v.target } : {}),
         ...(v.name ? { name: v.name } : {}), ...(v.experiment ? { experiment: v.experiment } : {}),
@@ -79,6 +87,13 @@ async function dispatch({ command, v, operands, extra }: Invocation, io: Io): Pr
     case "logs": return logs(kube(), one(operands, "run name"), v.follow ?? false, io);
     case "cancel": return cancel(kube(), one(operands, "run name"), io);
     case "targets": return targets(kube(), io);
+    case "download": {
+      if (operands.length < 1 || operands.length > 2) throw new UsageError("download takes RUN [DIR]");
+      const attempt = v.attempt !== undefined ? Number(v.attempt) : undefined;
+      if (attempt !== undefined && !(Number.isInteger(attempt) && attempt > 0)) throw new UsageError("--attempt takes a positive number");
+      const k = kube();
+      return download(k, () => cliStore(k), { name: operands[0]!, ...(operands[1] ? { dir: operands[1] } : {}), ...(attempt ? { attempt } : {}) }, io);
+    }
     default: throw new UsageError(`unknown command "${command}"`);
   }
 }
@@ -94,11 +109,12 @@ export async function main(argv: string[], io: Io = { out: process.stdout, err: 
     }
     return await dispatch({ command, v: parsed.values, operands: rest, extra }, io);
   } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    if (err instanceof UsageError || String((err as { code?: unknown }).code ?? "").startsWith("ERR_PARSE_ARGS")) {
       io.err.write(`error: ${(err as Error).message}\nRun 'kubectl aml --help' for usage.\n`);
       return 2;
     }
-    io.err.write(`error: ${err instanceof SnapshotError ? err.message : describeError(err)}\n`);
+    const known = err instanceof SnapshotError || err instanceof StoreNotFoundError || (err as { storeReason?: string }).storeReason !== undefined || (err as { reason?: string }).reason === "SourceTooLarge";
+    io.err.write(`error: ${known ? (err as Error).message : describeError(err)}\n`);
     return 1;
   }
 }

@@ -1,25 +1,33 @@
 /**
- * Snapshots a local source directory into the files of an inline TrainingRun source, the way Azure
- * ML's ScriptRunConfig does: `.amlignore` if present, else `.gitignore` (gitignore syntax, root
- * file only), and `.git/` always left out. Pure apart from reading the directory.
+ * Reads a local source directory into snapshot entries, the way Azure ML's ScriptRunConfig
+ * snapshots a directory: `.amlignore` if present, else `.gitignore` (gitignore syntax, root file
+ * only), and `.git/` always left out. Any bytes are fine; only the executable bit of a mode is kept.
+ *
+ * Symbolic links: a link to a regular file becomes a regular file with the target's content (what
+ * the script would read through it); a link to a directory, a dangling link and special files
+ * (sockets, FIFOs, devices) are refused with their path named — leave them out with .amlignore.
+ * Names that are not valid UTF-8 are refused too (a snapshot's paths are UTF-8 on every target).
  */
-import { lstatSync, readdirSync, readFileSync, statSync, existsSync } from "node:fs";
-import { join, relative, sep } from "node:path";
+import { createReadStream, existsSync, lstatSync, readdirSync, readFileSync, statSync, type Stats } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
 import ignore, { type Ignore } from "ignore";
-import { MAX_CONFIGMAP_SOURCE_BYTES } from "../api/v1alpha1/index.js";
-import type { Snapshot, SnapshotFile } from "../providers/types.js";
-import { buildSnapshot } from "../snapshot/build.js";
-
-/** Most files an inline source holds (spec.source.inline.files maxItems). */
-export const MAX_INLINE_FILES = 256;
+import { mapLimit } from "../data-plane/concurrency.js";
+import { DEFAULT_LIMITS, limitProblem, type Limits } from "../data-plane/limits.js";
+import { manifestDigest, normalizeMode } from "../data-plane/manifest.js";
+import type { SourceEntry } from "../data-plane/upload.js";
 
 export class SnapshotError extends Error {}
 
-export interface DirSnapshot extends Snapshot {
+export interface DirSnapshot {
+  readonly digest: string;
+  readonly entries: readonly SourceEntry[];
+  readonly totalBytes: number;
   /** Which ignore file was honoured, if any. */
-  ignoreFile?: ".amlignore" | ".gitignore";
+  readonly ignoreFile?: ".amlignore" | ".gitignore";
   /** Relative paths left out by the ignore file (directories end with a slash). */
-  ignored: string[];
+  readonly ignored: string[];
 }
 
 function loadIgnore(root: string): { matcher: Ignore; file?: DirSnapshot["ignoreFile"] } {
@@ -33,49 +41,73 @@ function loadIgnore(root: string): { matcher: Ignore; file?: DirSnapshot["ignore
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-function readText(abs: string, rel: string): string {
+interface Found { rel: string; abs: string; size: number; mode: number }
+
+function nameOf(raw: Buffer, dirRel: string): string {
   try {
-    return utf8.decode(readFileSync(abs));
+    return utf8.decode(raw);
   } catch {
-    throw new SnapshotError(`${rel} is not UTF-8 text; inline sources hold text only. ` +
-      "Add it to .amlignore, or upload the directory as a tarball and use spec.source.blob.");
+    throw new SnapshotError(`${dirRel || "."}: a file name is not valid UTF-8 (${raw.toString("latin1")}); rename it or leave it out with .amlignore`);
   }
 }
 
-function walk(root: string, dir: string, ig: Ignore, out: { files: SnapshotFile[]; ignored: string[] }): void {
-  for (const entry of readdirSync(dir).sort()) {
-    const abs = join(dir, entry);
-    const rel = relative(root, abs).split(sep).join("/");
-    // lstat first: a symlink to a directory could loop; a symlink to a file is read through.
-    const st = lstatSync(abs).isSymbolicLink() ? statSync(abs) : lstatSync(abs);
-    const key = st.isDirectory() ? `${rel}/` : rel;
+/** What a directory entry is, following a symlink only when it points at a regular file. */
+function kindOf(abs: string, rel: string): { st: Stats; dir: boolean } {
+  const l = lstatSync(abs);
+  if (!l.isSymbolicLink()) return { st: l, dir: l.isDirectory() };
+  let target: Stats;
+  try {
+    target = statSync(abs);
+  } catch {
+    throw new SnapshotError(`${rel} is a dangling symbolic link; remove it or leave it out with .amlignore`);
+  }
+  if (target.isDirectory()) throw new SnapshotError(`${rel} is a symbolic link to a directory; snapshots follow links to files only (copy the directory or leave the link out with .amlignore)`);
+  return { st: target, dir: false };
+}
+
+function walk(root: string, dirRel: string, ig: Ignore, out: { files: Found[]; ignored: string[] }): void {
+  const names = readdirSync(join(root, dirRel), { encoding: "buffer" }).map((raw) => nameOf(raw, dirRel)).sort();
+  for (const name of names) {
+    const rel = dirRel ? `${dirRel}/${name}` : name;
+    const abs = join(root, rel);
+    const { st, dir } = kindOf(abs, rel);
+    const key = dir ? `${rel}/` : rel;
     if (ig.ignores(key)) { out.ignored.push(key); continue; }
-    if (st.isDirectory()) {
-      if (!lstatSync(abs).isSymbolicLink()) walk(root, abs, ig, out);
-      continue;
-    }
-    if (!st.isFile()) continue;
-    const executable = (st.mode & 0o111) !== 0;
-    out.files.push({ path: rel, content: readText(abs, rel), ...(executable ? { mode: 0o755 } : {}) });
+    if (dir) { walk(root, rel, ig, out); continue; }
+    if (!st.isFile()) throw new SnapshotError(`${rel} is not a regular file (socket, FIFO or device); leave it out with .amlignore`);
+    out.files.push({ rel, abs, size: st.size, mode: normalizeMode(st.mode) });
   }
 }
 
-/** Reads `root` into a snapshot; throws SnapshotError when it cannot be an inline source. */
-export function snapshotDirectory(root: string): DirSnapshot {
+async function sha256File(abs: string): Promise<string> {
+  const h = createHash("sha256");
+  for await (const chunk of createReadStream(abs)) h.update(chunk as Buffer);
+  return h.digest("hex");
+}
+
+export const HASH_CONCURRENCY = 8;
+
+/**
+ * Reads `root` into a snapshot: limits are checked on sizes before any content is read (so an
+ * oversized tree fails at once, naming its largest files), then every file is hashed.
+ */
+export async function snapshotDirectory(root: string, limits: Limits = DEFAULT_LIMITS): Promise<DirSnapshot> {
   if (!existsSync(root) || !statSync(root).isDirectory()) throw new SnapshotError(`${root} is not a directory`);
   const { matcher, file } = loadIgnore(root);
-  const out = { files: [] as SnapshotFile[], ignored: [] as string[] };
-  walk(root, root, matcher, out);
+  const out = { files: [] as Found[], ignored: [] as string[] };
+  walk(root, "", matcher, out);
   if (out.files.length === 0) throw new SnapshotError(`${root} has no files to submit (after ${file ?? "ignore rules"})`);
-  const snapshot = buildSnapshot(out.files);
-  if (snapshot.totalBytes > MAX_CONFIGMAP_SOURCE_BYTES) {
-    throw new SnapshotError(`source is ${snapshot.totalBytes} bytes (${(snapshot.totalBytes / 1024).toFixed(0)} KiB); ` +
-      `an inline source holds at most ${MAX_CONFIGMAP_SOURCE_BYTES / 1024} KiB. ` +
-      "Leave large files out with .amlignore, or upload the directory as a tarball and use spec.source.blob.");
-  }
-  if (snapshot.files.length > MAX_INLINE_FILES) {
-    throw new SnapshotError(`source has ${snapshot.files.length} files; an inline source holds at most ${MAX_INLINE_FILES}. ` +
-      "Leave files out with .amlignore, or upload the directory as a tarball and use spec.source.blob.");
-  }
-  return { ...snapshot, ...(file ? { ignoreFile: file } : {}), ignored: out.ignored };
+  const tooLarge = limitProblem(out.files.map((f) => ({ path: f.rel, size: f.size })), limits);
+  if (tooLarge) throw new SnapshotError(tooLarge);
+  const entries = await mapLimit(out.files, HASH_CONCURRENCY, async (f): Promise<SourceEntry> => ({
+    path: f.rel, mode: f.mode, size: f.size, sha256: await sha256File(f.abs),
+    read: () => readFile(f.abs),
+  }));
+  return {
+    digest: manifestDigest(entries),
+    entries,
+    totalBytes: entries.reduce((n, e) => n + e.size, 0),
+    ...(file ? { ignoreFile: file } : {}),
+    ignored: out.ignored,
+  };
 }

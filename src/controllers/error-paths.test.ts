@@ -1,4 +1,5 @@
 import pino from "pino";
+import type { RunDataPort } from "../data-plane/run-data.js";
 import { describe, expect, it } from "vitest";
 import { aComputeTarget, aTrainingRun, ready, started, withSpec, withStatus } from "../../test/fixtures/builders.js";
 import { MemoryKube } from "../../test/support/memory-kube.js";
@@ -33,12 +34,21 @@ function executor(overrides: Partial<RunExecutor>): RunExecutor {
 }
 const entryWith = (ex: RunExecutor): ProviderEntry => ({ compute, executor: ex, validate: () => undefined });
 
+/** A source that is always stored already: these tests are about the controller's error paths, not the store. */
+const runData: RunDataPort = {
+  resolveSource: async () => ({ snapshot: { digest: `sha256:${"0".repeat(64)}`, files: 1, bytes: 1 } }),
+  storage: async () => ({ runnerEnv: async () => ({}), location: "aml-runs/ns/run/attempt-1/" }),
+  verdict: async () => undefined,
+  textFiles: async () => [],
+  deleteRun: async () => 0,
+};
+
 function runWorld(run: TrainingRun, ex: RunExecutor): { kube: MemoryKube; reconcile: () => Promise<unknown> } {
   const kube = new MemoryKube();
   kube.put(Kinds.ComputeTarget, aComputeTarget(ready("True")));
   kube.put(Kinds.RunConfiguration, { metadata: { name: "cfg", namespace: "ns" }, spec: { computeTargetRef: { name: "local" }, framework: "Python", nodeCount: 1, processCountPerNode: 1 } });
   kube.put(Kinds.TrainingRun, run);
-  const spec = trainingRunController({ kube, providers: registryOf({ Local: entryWith(ex) }), clock });
+  const spec = trainingRunController({ kube, providers: registryOf({ Local: entryWith(ex) }), clock, runData });
   return { kube, reconcile: () => spec.reconcile(key, rctx()) };
 }
 const runOf = (kube: MemoryKube) => kube.get<TrainingRun>(Kinds.TrainingRun, key);
@@ -80,7 +90,7 @@ describe("TrainingRun error paths", () => {
     const ex = executor({ submit: async () => { submitted++; return {}; } });
     const { kube } = runWorld(aTrainingRun(), ex);
     const entry: ProviderEntry = { ...entryWith(ex), validate: () => ({ reason: "UnsupportedOnTarget", message: "no PySpark here" }) };
-    const spec = trainingRunController({ kube, providers: registryOf({ Local: entry }), clock });
+    const spec = trainingRunController({ kube, providers: registryOf({ Local: entry }), clock, runData });
     await spec.reconcile(key, rctx());
     expect(submitted).toBe(0);
     expect(cond(runOf(kube), "Succeeded")).toMatchObject({ status: "False", reason: "UnsupportedOnTarget" });

@@ -61,6 +61,12 @@ function endpointOf(parts: Record<string, string>): string | undefined {
   return undefined;
 }
 
+/** Logs and JSON show how the store is reached, never the key or SAS (the auth object hides them). */
+function hidden<T extends StoreAuth>(auth: T): T {
+  Object.defineProperty(auth, "toJSON", { enumerable: false, value: () => ({ kind: auth.kind }) });
+  return auth;
+}
+
 export interface RawStoreSettings { url?: string; targetUrl?: string; connectionString?: string }
 
 /** Builds settings from the three raw values; throws StoreConfigError naming what is wrong. */
@@ -77,9 +83,9 @@ export function storeSettings(raw: RawStoreSettings, from: string, common: Pick<
   if (cs?.AccountKey) {
     const accountName = cs.AccountName;
     if (!accountName) throw new StoreConfigError(`${from}: the connection string has AccountKey but no AccountName`);
-    auth = { kind: "sharedKey", accountName, accountKey: cs.AccountKey };
+    auth = hidden({ kind: "sharedKey", accountName, accountKey: cs.AccountKey });
   } else if (cs?.SharedAccessSignature) {
-    auth = { kind: "sas", sas: cs.SharedAccessSignature.replace(/^\?/, "") };
+    auth = hidden({ kind: "sas", sas: cs.SharedAccessSignature.replace(/^\?/, "") });
   } else if (cs) {
     throw new StoreConfigError(`${from}: the connection string has neither AccountKey nor SharedAccessSignature`);
   }

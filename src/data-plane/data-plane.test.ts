@@ -75,13 +75,21 @@ describe("store configuration", () => {
     const s = storeSettings({ connectionString: AZURITE_CS, targetUrl: "http://10.244.0.1:10000/devstoreaccount1/" }, "test", common);
     expect(s.url).toBe("http://127.0.0.1:10000/devstoreaccount1");
     expect(s.targetUrl).toBe("http://10.244.0.1:10000/devstoreaccount1");
-    expect(s.auth).toEqual({ kind: "sharedKey", accountName: "devstoreaccount1", accountKey: "a2V5PT0=" });
+    expect({ ...s.auth }).toEqual({ kind: "sharedKey", accountName: "devstoreaccount1", accountKey: "a2V5PT0=" });
     expect(parseConnectionString("AccountKey=ab==;X=1").AccountKey).toBe("ab==");
+  });
+
+  it("never shows the key or SAS when the settings are logged", () => {
+    const s = storeSettings({ connectionString: AZURITE_CS }, "test", common);
+    expect(JSON.stringify({ config: { ...s } })).not.toContain("a2V5PT0=");
+    expect(JSON.stringify(s)).toContain('"auth":{"kind":"sharedKey"}');
+    const sas = storeSettings({ connectionString: "BlobEndpoint=https://a.blob.core.windows.net;SharedAccessSignature=sv=1&sig=SECRET" }, "t", common);
+    expect(JSON.stringify(sas)).not.toContain("SECRET");
   });
 
   it("uses the operator's identity without a connection string and a SAS when the string holds one", () => {
     expect(storeSettings({ url: "https://acct.blob.core.windows.net" }, "t", common).auth.kind).toBe("token");
-    expect(storeSettings({ connectionString: "BlobEndpoint=https://a.blob.core.windows.net;SharedAccessSignature=?sv=1&sig=x" }, "t", common).auth)
+    expect({ ...storeSettings({ connectionString: "BlobEndpoint=https://a.blob.core.windows.net;SharedAccessSignature=?sv=1&sig=x" }, "t", common).auth })
       .toEqual({ kind: "sas", sas: "sv=1&sig=x" });
     expect(() => storeSettings({}, "Secret ns/aml-store", common)).toThrow(StoreConfigError);
   });

@@ -11,6 +11,18 @@ import { parseRunResult, resultBlobOf, type RunResult } from "./result.js";
 import { RunnerEnv } from "./runner/index.js";
 import { BlobStore } from "./store.js";
 
+/**
+ * What a provider gets for one attempt: the runner's environment (SAS URLs, secret: hand it to the
+ * target in a Secret or the task definition only, never to status, Events or logs) and where the
+ * attempt's outputs, log and result.json land in the store.
+ */
+export interface AttemptStorage {
+  /** AML_SNAPSHOT_URL, AML_SNAPSHOT_DIGEST, AML_OUTPUT_URL for the runner (fresh SAS on each call). */
+  runnerEnv(): Promise<Record<string, string>>;
+  /** `<runs container>/<namespace>/<run>-<uid>/attempt-<n>/`, for messages and links. */
+  readonly location: string;
+}
+
 /** One attempt of one run and the snapshot it runs. */
 export interface AttemptRef { readonly run: RunIdentity; readonly attempt: number; readonly digest: string }
 
@@ -50,6 +62,14 @@ export class DataPlane {
       [RunnerEnv.snapshotUrl]: await store.snapshotReadUrl(now),
       [RunnerEnv.snapshotDigest]: digest,
       [RunnerEnv.outputUrl]: await store.runWriteUrl(attemptPrefix(run, attempt), now),
+    };
+  }
+
+  /** The AttemptStorage of one attempt on `store` (what the controller hands to executors). */
+  attemptStorage(store: BlobStore, a: AttemptRef, now: () => Date): AttemptStorage {
+    return {
+      runnerEnv: () => this.runnerEnv(store, a, now()),
+      location: `${store.settings.containers.runs}/${attemptPrefix(a.run, a.attempt)}`,
     };
   }
 

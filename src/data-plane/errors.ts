@@ -3,20 +3,18 @@
  * Messages name the store (host, container) and the HTTP status, never a URL with its query: a
  * SAS is a password.
  */
+import { RunReason } from "../api/v1alpha1/conditions.js";
 import { TerminalError, TransientError } from "../runtime/errors.js";
 
+/** The data plane's reasons (documented with RunReason). */
 export const StoreReason = {
-  /** DNS, refused connection, timeout, 5xx: retried with back-off. */
-  Unavailable: "StoreUnavailable",
-  /** 401/403: the credential lacks a role or the key/SAS is wrong. */
-  AccessDenied: "StoreAccessDenied",
-  /** The account or container refuses more data (quota, capacity, disabled account). */
-  Full: "StoreFull",
-  /** Nothing tells the operator (or plugin) which store to use. */
-  NotConfigured: "StoreNotConfigured",
-  SnapshotNotFound: "SnapshotNotFound",
-  SnapshotCorrupt: "SnapshotCorrupt",
-  SnapshotInvalid: "SnapshotInvalid",
+  Unavailable: RunReason.StoreUnavailable,
+  AccessDenied: RunReason.StoreAccessDenied,
+  Full: RunReason.StoreFull,
+  NotConfigured: RunReason.StoreNotConfigured,
+  SnapshotNotFound: RunReason.SnapshotNotFound,
+  SnapshotCorrupt: RunReason.SnapshotCorrupt,
+  SnapshotInvalid: RunReason.SnapshotInvalid,
 } as const;
 export type StoreReason = (typeof StoreReason)[keyof typeof StoreReason];
 

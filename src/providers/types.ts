@@ -3,6 +3,7 @@ import type {
   ComputeTarget, ComputeTargetStatus, ComputeTargetType, Condition, Reason, RunConfigurationSpec, RunLinks, TrainingRun,
 } from "../api/v1alpha1/index.js";
 import type { KubeClient } from "../kube/client.js";
+import type { AttemptStorage } from "../data-plane/data-plane.js";
 
 /**
  * The seam between controllers and compute types: one ProviderEntry per target type (registry.ts
@@ -75,6 +76,8 @@ export interface Attempt<H = unknown> {
   readonly interpreterNeeded: boolean;
   /** The provider's own handle from status.execution.handle, decoded by decodeHandle; undefined before the first submit. */
   readonly handle: H | undefined;
+  /** The attempt in the run data plane (runner SAS URLs, outputs location); set for submit. */
+  readonly storage?: AttemptStorage;
 }
 
 export type AttemptState =
@@ -113,6 +116,11 @@ export interface RunObservation<H = unknown> {
 export interface RunExecutor<H = unknown> {
   /** Validates what status.execution.handle holds; undefined when it is not a handle of this provider. */
   decodeHandle(raw: unknown): H | undefined;
+  /**
+   * The executor materializes the snapshot itself from the store (through the runner and
+   * `a.storage`); the controller then does not load file contents into `a.snapshot.files`.
+   */
+  readonly readsSnapshotFromStore?: boolean;
   /**
    * Starts attempt `a.number` (or finds it already started: keyed by run UID + attempt number, so a
    * repeat after a crash creates nothing new). Returns the handle to persist.

@@ -1,45 +1,16 @@
-import type { Source } from "../api/v1alpha1/index.js";
-import { MAX_CONFIGMAP_SOURCE_BYTES } from "../api/v1alpha1/index.js";
 import type { Snapshot, SnapshotFile } from "../providers/types.js";
-import { sha256Hex } from "../controllers/shared/hash.js";
+import { manifestDigest, normalizeMode, sha256Of } from "../data-plane/manifest.js";
 
 /**
- * Builds the content-addressed snapshot of a run's source. The digest covers sorted paths, modes
- * and contents, so the same tree always has the same digest wherever it came from (inline, a
- * ConfigMap, the kubectl plugin).
+ * An in-memory snapshot of text files, for executors that still take file contents
+ * (`sub.snapshot.files`) rather than reading the store through the runner. Its digest is the
+ * store's manifest digest, so the same tree has the same digest whichever way it travels.
  */
 export function buildSnapshot(files: readonly SnapshotFile[]): Snapshot {
-  const sorted = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const lines = sorted.map((f) => `${f.path}\0${f.mode ?? 0o644}\0${sha256Hex(f.content)}`);
-  const totalBytes = sorted.reduce((n, f) => n + Buffer.byteLength(f.content), 0);
-  return { digest: `sha256:${sha256Hex(lines.join("\n"))}`, files: sorted, totalBytes };
-}
-
-export type SourceProblem = { reason: "SourceTooLarge" | "SourceNotFound" | "InvalidSpec"; message: string; terminal: boolean };
-
-/** Files of an inline or ConfigMap source; other kinds are delivered by the executor itself. */
-export function filesOfSource(source: Source, configMapData?: Record<string, string>): SnapshotFile[] | SourceProblem {
-  if (source.inline) return source.inline.files.map((f) => ({ path: f.path, content: f.content, ...(f.mode !== undefined ? { mode: f.mode } : {}) }));
-  if (source.configMap) {
-    if (!configMapData) {
-      return { reason: "SourceNotFound", message: `ConfigMap ${source.configMap.name} not found`, terminal: false };
-    }
-    return Object.entries(configMapData).map(([path, content]) => ({ path, content }));
-  }
-  return {
-    reason: "InvalidSpec",
-    message: "this target takes inline or configMap sources; git, blob and image sources are not supported here yet",
-    terminal: true,
-  };
-}
-
-/** Refuses sources the ConfigMap-backed snapshot store cannot hold, naming what to use instead. */
-export function checkSnapshotSize(snapshot: Snapshot): SourceProblem | undefined {
-  if (snapshot.totalBytes <= MAX_CONFIGMAP_SOURCE_BYTES) return undefined;
-  return {
-    reason: "SourceTooLarge",
-    terminal: true,
-    message: `source is ${snapshot.totalBytes} bytes; inline and ConfigMap sources hold at most ${MAX_CONFIGMAP_SOURCE_BYTES} bytes. ` +
-      "Use source.blob (a content-addressed tarball) or source.image for larger sources.",
-  };
+  const entries = files.map((f) => {
+    const bytes = Buffer.from(f.content, "utf8");
+    return { path: f.path, mode: normalizeMode(f.mode ?? 0o644), size: bytes.length, sha256: sha256Of(bytes) };
+  });
+  const sorted = [...files].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
+  return { digest: manifestDigest(entries), files: sorted, totalBytes: entries.reduce((n, e) => n + e.size, 0) };
 }

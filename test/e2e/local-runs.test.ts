@@ -7,6 +7,7 @@ import {
   apply, condition, getRun, getRunConfiguration, getTarget, jobsOfRun, localTarget, patchRun, podsOfRun, runConfiguration,
   scriptRun, waitForPhase,
 } from "./support/aml.js";
+import { DIGEST_CHECK } from "./support/digest-check.js";
 import { installCrds, metricsText, startOperator, stopOperator, type RunningOperator } from "./support/operator.js";
 
 /** Sum of rest_client_requests_total samples whose HTTP method is one of `methods`. */
@@ -15,25 +16,6 @@ function requestsByMethod(metrics: string, methods: string[]): number {
     .filter((l) => l.startsWith("rest_client_requests_total{") && methods.some((m) => l.includes(`method="${m}"`)))
     .reduce((n, l) => n + Number(l.split(" ").pop()), 0);
 }
-
-/** Recomputes the snapshot digest inside the pod (same algorithm as src/snapshot/build.ts). */
-const DIGEST_CHECK = `import hashlib, os
-root = "/aml/source"
-lines = []
-for d, dirs, files in os.walk(root, followlinks=True):
-    dirs[:] = [x for x in dirs if not x.startswith("..")]
-    for f in files:
-        if f.startswith(".."):
-            continue
-        p = os.path.join(d, f)
-        rel = os.path.relpath(p, root)
-        lines.append((rel, hashlib.sha256(open(p, "rb").read()).hexdigest()))
-lines.sort()
-text = "\\n".join(rel + chr(0) + "420" + chr(0) + h for rel, h in lines)
-digest = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-print("files", len(lines))
-print("digest ok" if digest == os.environ["AML_SNAPSHOT_DIGEST"] else f"digest MISMATCH {digest}")
-`;
 
 describe("TrainingRun on a Local target", () => {
   let ns = "";
@@ -159,15 +141,6 @@ describe("TrainingRun on a Local target", () => {
     expect(run.status?.phase).toBe("Completed");
     expect(run.status?.outputTail).toContain("finished after restart");
     expect(await jobsOfRun(ns, run.metadata.uid ?? "")).toHaveLength(1);
-  });
-
-  it("refuses a source over the ConfigMap limit with SourceTooLarge", async () => {
-    const big = "x".repeat(500 * 1024);
-    const manifest = scriptRun(ns, "toolarge", { "main.py": "print(1)\n", "a.txt": big, "b.txt": big });
-    await kubectl(["create", "-f", "-"], { input: JSON.stringify(manifest) });
-    const run = await waitForPhase(ns, "toolarge", ["Failed"], 30_000);
-    expect(condition(run, "Succeeded")).toMatchObject({ status: "False", reason: "SourceTooLarge" });
-    expect(condition(run, "Succeeded")?.message).toContain("source.blob");
   });
 
   it("deleting a running run removes its Jobs and pods", async () => {

@@ -90,6 +90,35 @@ export const RunReason = {
   Released: "Released",
   /** An ended attempt's resources are being released (requeued until done). */
   Releasing: "Releasing",
+  // The run data plane (snapshots and outputs in the store).
+  /** A stored object or manifest does not match its sha256: nothing ran. */
+  SnapshotCorrupt: "SnapshotCorrupt",
+  /** A manifest with paths that cannot be materialized (.., absolute, duplicates). */
+  SnapshotInvalid: "SnapshotInvalid",
+  /** source.snapshot names a digest the namespace's store does not hold. */
+  SnapshotNotFound: "SnapshotNotFound",
+  /** The runner could not fetch the snapshot (store unreachable from the target). */
+  SnapshotUnavailable: "SnapshotUnavailable",
+  /** The runner itself failed before the command started (working directory not empty, …). */
+  RunnerFailed: "RunnerFailed",
+  /** The store did not answer (DNS, refused, timeout, 5xx): retried with back-off. */
+  StoreUnavailable: "StoreUnavailable",
+  /** The store refused the credential (key, SAS, or the identity's role). */
+  StoreAccessDenied: "StoreAccessDenied",
+  /** The storage account refuses more data (quota, capacity). */
+  StoreFull: "StoreFull",
+  /** Neither the operator nor the namespace names a store. */
+  StoreNotConfigured: "StoreNotConfigured",
+  /** A git source is being fetched and stored. */
+  FetchingSource: "FetchingSource",
+  /** The git source cannot be fetched: unknown revision, refused credentials, a symlink or submodule. */
+  GitSourceFailed: "GitSourceFailed",
+  /** The git server did not answer. */
+  SourceUnavailable: "SourceUnavailable",
+  /** This target type takes text-only snapshots so far and the snapshot holds a binary file. */
+  SourceNotSupported: "SourceNotSupported",
+  /** A Secret the run names (source.git.secretRef) does not exist. */
+  SourceSecretNotFound: "SourceSecretNotFound",
 } as const;
 
 /**

@@ -5,7 +5,7 @@ import {
 import { RunMetrics } from "./metrics.js";
 import { RunConfigurationSpecFields, type RunConfigurationSpec } from "./run-configuration.js";
 
-/** Largest inline/ConfigMap source the Local target accepts (a ConfigMap holds at most 1 MiB). */
+/** Largest inline source (a TrainingRun object must stay well under etcd's limit). */
 export const MAX_CONFIGMAP_SOURCE_BYTES = 900 * 1024;
 
 export const SourceFile = Type.Object({
@@ -18,6 +18,8 @@ export const SourceFile = Type.Object({
   mode: Type.Optional(Type.Integer({ minimum: 0, maximum: 511, description: "File mode, e.g. 493 (0755) for executables." })),
 }, { description: "One file of an inline source." });
 
+export const SNAPSHOT_DIGEST_PATTERN = "^sha256:[0-9a-f]{64}$";
+
 export const Source = Type.Object({
   inline: Type.Optional(Type.Object({
     files: Type.Array(SourceFile, {
@@ -25,23 +27,23 @@ export const Source = Type.Object({
       "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["path"],
       description: "The files of the source directory.",
     }),
-  }, { description: "Small sources written into the TrainingRun itself (the kubectl plugin uses this below ~900 KiB)." })),
-  configMap: Type.Optional(LocalObjectRef("A ConfigMap whose keys are file names at the root of the source directory.")),
+  }, { description: "Small all-text sources written into the TrainingRun itself (at most ~900 KiB); the operator stores them as a snapshot." })),
+  configMap: Type.Optional(LocalObjectRef("A ConfigMap whose keys (data and binaryData) are file names at the root of the source directory; the operator stores it as a snapshot when the run starts.")),
+  snapshot: Type.Optional(Type.Object({
+    digest: Type.String({ pattern: SNAPSHOT_DIGEST_PATTERN, description: "sha256 of the snapshot manifest in the namespace's store (what `kubectl aml submit` uploads)." }),
+  }, { description: "A snapshot already in the namespace's store, named by its digest: any tree up to 300 MiB and 2,000 files, binary files included." })),
   git: Type.Optional(Type.Object({
-    url: Type.String({ minLength: 1, maxLength: 2048, description: "Repository URL." }),
-    revision: Type.String({ minLength: 1, maxLength: 256, description: "Commit, tag or branch; a commit makes the run reproducible." }),
+    url: Type.String({ minLength: 1, maxLength: 2048, pattern: "^(https?)://", description: "Repository URL (http or https)." }),
+    revision: Type.String({ minLength: 1, maxLength: 256, description: "Commit, tag or branch; the operator resolves it to a commit once, shown in status.snapshot.commit." }),
     subPath: Type.Optional(Type.String({ maxLength: 1024, description: "Directory inside the repository to use as the source root." })),
-  }, { description: "A Git repository at a revision. Reserved: this build's providers answer it with InvalidSpec (use inline, configMap or the kubectl plugin)." })),
-  blob: Type.Optional(Type.Object({
-    url: Type.String({ minLength: 1, maxLength: 2048, description: "URL of a .tar.gz snapshot in blob storage." }),
-    digest: Type.String({ pattern: "^sha256:[a-f0-9]{64}$", description: "sha256 of the tarball; it names the snapshot and is checked after download." }),
-  }, { description: "A content-addressed tarball in blob storage (for large sources). Reserved: this build's providers answer it with InvalidSpec." })),
+    secretRef: Type.Optional(LocalObjectRef("Secret with `username` and `password` (or a token as password) for the repository.")),
+  }, { description: "A Git repository at a revision; the operator fetches the commit and stores its tree as a snapshot." })),
   image: Type.Optional(Type.Object({
     workingDir: Type.Optional(Type.String({ maxLength: 1024, pattern: "^/", description: "Directory in the image holding the code." })),
   }, { description: "The code is already in the run's image. Reserved: this build's providers answer it with InvalidSpec." })),
 }, {
-  description: "The source directory snapshotted for the run. Exactly one kind; inline and configMap are executed by every target type.",
-  ...cel(exactlyOneOf(["inline", "configMap", "git", "blob", "image"], "source")),
+  description: "The source directory of the run. Exactly one kind; every kind becomes a snapshot in the namespace's store, which every target reads the same way.",
+  ...cel(exactlyOneOf(["inline", "configMap", "snapshot", "git", "image"], "source")),
 });
 
 /** A copy of a schema without `default`s: an override must not silently set fields it does not name. */
@@ -116,6 +118,22 @@ export const RunLinks = Type.Object({
   remoteRunDir: Type.Optional(Type.String({ description: "Run directory on the VM or head node." })),
 }, { description: "Where to look at the run." });
 
+export const SnapshotStatus = Type.Object({
+  files: Type.Integer({ minimum: 0, description: "Files in the snapshot." }),
+  bytes: Type.Integer({ minimum: 0, description: "Bytes in the snapshot." }),
+  commit: Type.Optional(Type.String({ description: "Git commit the revision resolved to (git sources)." })),
+}, { description: "The snapshot the run executes." });
+
+export const OutputsStatus = Type.Object({
+  attempt: Type.Integer({ minimum: 1, description: "Attempt whose outputs these are (the last one that ran)." }),
+  location: Type.String({ description: "Where ./outputs of that attempt is kept in the store: <container>/<namespace>/<run>-<uid>/attempt-<n>/outputs/." }),
+  files: Type.Integer({ minimum: 0, description: "Files kept." }),
+  bytes: Type.Integer({ minimum: 0, description: "Bytes kept." }),
+  log: Type.Optional(Type.String({ description: "The attempt's full stdout/stderr in the store." })),
+  logBytes: Type.Optional(Type.Integer({ minimum: 0, description: "Size of the log." })),
+  message: Type.Optional(Type.String({ description: "What was left out or could not be uploaded." })),
+}, { description: "The run's outputs and log; kept after pods and Jobs are gone, deleted with the TrainingRun. `kubectl aml download` fetches them." });
+
 export const RunExecution = Type.Object({
   attempt: Type.Integer({ minimum: 1, description: "The attempt the handle belongs to (1-based, as in status.attempts)." }),
   handle: Type.Optional(FreeFormObject({ description: "The provider's resume handle of that attempt: identifiers only (job, pod, run directory), never a secret; each provider validates its own." })),
@@ -130,7 +148,8 @@ export const TrainingRunStatus = Type.Object({
   runId: Type.Optional(Type.String({ description: "Run id: <experiment>_<short uid>." })),
   target: Type.Optional(Type.String({ description: "ComputeTarget name the run uses." })),
   targetType: Type.Optional(Type.String({ description: "Type of that ComputeTarget." })),
-  snapshotDigest: Type.Optional(Type.String({ description: "sha256 of the source snapshot (paths and contents)." })),
+  snapshotDigest: Type.Optional(Type.String({ description: "Digest of the run's snapshot (sha256 of its manifest: paths, modes, sizes, contents)." })),
+  snapshot: Type.Optional(SnapshotStatus),
   environmentHash: Type.Optional(Type.String({ description: "Hash of the environment the run uses." })),
   startTime: Type.Optional(Type.String({ format: "date-time", description: "When the first attempt was submitted." })),
   completionTime: Type.Optional(Type.String({ format: "date-time", description: "When the run reached a final phase." })),
@@ -139,6 +158,7 @@ export const TrainingRunStatus = Type.Object({
   exitCode: Type.Optional(Type.Integer({ description: "Exit code of the script's last attempt." })),
   outputTail: Type.Optional(Type.String({ maxLength: 8192, description: "Last lines of the script's output (bounded)." })),
   links: Type.Optional(RunLinks),
+  outputs: Type.Optional(OutputsStatus),
   runConfiguration: Type.Optional(Type.Object(Object.fromEntries(
     Object.entries(RunConfigurationSpecFields).map(([k, v]) => [k, Type.Optional(withoutDefaults(v as TSchema))]),
   ), { description: "The run configuration as resolved when the run started; later edits of the RunConfiguration do not change it." })),
@@ -157,4 +177,6 @@ export type TrainingRunStatus = Omit<Static<typeof TrainingRunStatus>, "runConfi
 export type Source = Static<typeof Source>;
 export type SourceFile = Static<typeof SourceFile>;
 export type RunLinks = Static<typeof RunLinks>;
+export type SnapshotStatus = Static<typeof SnapshotStatus>;
+export type OutputsStatus = Static<typeof OutputsStatus>;
 export type RunExecution = Static<typeof RunExecution>;

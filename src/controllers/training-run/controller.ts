@@ -9,8 +9,8 @@ import { TransientError } from "../../runtime/errors.js";
 import { hasFinalizer, withFinalizer, withoutFinalizer } from "../../runtime/finalizers.js";
 import { done, requeueAfter, type ReconcileContext, type Result } from "../../runtime/result.js";
 import type { ProviderContext, ProviderRegistry } from "../../providers/types.js";
-import { freezeSnapshot, loadFrozenSnapshot } from "../../snapshot/store.js";
 import { withTrackingEnvironment, type RunMetricsService } from "../../metrics/service.js";
+import type { RunDataPort as RunData } from "../../data-plane/run-data.js";
 import { reportingErrors } from "../shared/error-condition.js";
 import { providerContext } from "../shared/provider-context.js";
 import { StaleReadGuard, writeStatusIfChanged } from "../shared/status-writer.js";
@@ -26,6 +26,8 @@ export interface TrainingRunDeps {
   guard?: StaleReadGuard;
   /** MLflow tracking and metric collection; absent: no metrics beyond the output's metric lines. */
   metrics?: RunMetricsService;
+  /** The run data plane: snapshots, attempt storage, outputs (src/data-plane). */
+  runData: RunData;
 }
 
 async function ensureFinalizer(run: TrainingRun, deps: TrainingRunDeps): Promise<TrainingRun> {
@@ -53,15 +55,18 @@ async function act(step: { run: TrainingRun; plan: RunPlan; gathered: Gathered }
     case "ContinueSubmit": {
       // A retry: the attempt that ended gives back what it holds before the next one starts.
       if (action.kind === "Submit" && action.attempt > 1) await release(current, ctx);
-      // Before the first submit gather built the snapshot; every later step reads the frozen one.
-      const snapshot = base.snapshot.files.length > 0
-        ? await freezeSnapshot(deps.kube, run, base.snapshot)
-        : ((await loadFrozenSnapshot(deps.kube, run)) ?? base.snapshot);
+      // The snapshot is in the store (gather put it there before the first submit); its digest in
+      // status is the frozen reference every later attempt uses.
+      const digest = base.snapshot.digest;
+      const storage = await deps.runData.storage(run, action.attempt, digest, ctx);
+      const snapshot = executor.readsSnapshotFromStore
+        ? base.snapshot
+        : { ...base.snapshot, files: await deps.runData.textFiles(run, digest, ctx.readSecret) };
+      const handle = action.kind === "ContinueSubmit" ? current.handle : undefined;
       const tracking = deps.metrics ? await deps.metrics.prepare(run, base.target, base.config, ctx) : undefined;
       if (tracking?.warning && action.kind === "Submit") deps.kube.recordEvent(run, "Warning", "MetricsTrackingUnavailable", tracking.warning);
-      const handle = action.kind === "ContinueSubmit" ? current.handle : undefined;
       const config = withTrackingEnvironment(base.config, tracking?.env ?? {});
-      const newHandle = await executor.submit({ ...base, config, snapshot, number: action.attempt, handle }, ctx);
+      const newHandle = await executor.submit({ ...base, config, snapshot, number: action.attempt, handle, storage }, ctx);
       ctx.log.info({ attempt: action.attempt, handle: newHandle }, action.kind === "Submit" ? "Submitted attempt" : "Continued submission");
       return {
         ...plan.status, ...(snapshot.digest ? { snapshotDigest: snapshot.digest } : {}),
@@ -93,6 +98,9 @@ async function finalize(run: TrainingRun, deps: TrainingRunDeps, ctx: ProviderCo
     if (!isFinished(run) && current.handle !== undefined) await executor.cancel(asAttempt(current), ctx);
     await executor.cleanup(asAttempt(current), ctx);
   }
+  // Outputs outlive pods and Jobs, not the run: its prefix in the store goes with it.
+  const deleted = await deps.runData.deleteRun(run, ctx.readSecret);
+  if (deleted) ctx.log.info({ blobs: deleted }, "deleted the run's outputs and logs from the store");
   await deps.kube.patchMetadata(Kinds.TrainingRun, keyOf(run), { finalizers: withoutFinalizer(run, FINALIZER) }, run.metadata.resourceVersion);
   return done();
 }
@@ -126,7 +134,7 @@ async function reconcileRun(key: ObjectKey, deps: TrainingRunDeps, rctx: Reconci
     wrote: (before, after) => deps.guard?.wrote(before, after),
   }, async () => {
     if (run.metadata.deletionTimestamp) return finalize(run, deps, ctx);
-    const gathered = await gatherRun(run, deps.providers, ctx, deps.metrics);
+    const gathered = await gatherRun(run, deps.providers, ctx, { runData: deps.runData, ...(deps.metrics ? { metrics: deps.metrics } : {}) });
     const plan = decideRun(run, gathered.world);
     if (plan.action.kind === "Submit") run = await ensureFinalizer(run, deps);
     // A submit that fails without a reason of its own failed as a submission.

@@ -1,11 +1,12 @@
 import {
   ConditionType, RunReason, TERMINAL_PHASES,
-  type ComputeTarget, type RunConfigurationSpec, type RunPhase, type TrainingRun, type TrainingRunStatus,
+  type ComputeTarget, type RunConfigurationSpec, type RunPhase, type SnapshotStatus, type TrainingRun, type TrainingRunStatus,
 } from "../../api/v1alpha1/index.js";
 import { isTrue, setCondition } from "../../runtime/conditions.js";
 import type { RunObservation, Snapshot } from "../../providers/types.js";
 import type { Collected } from "../../metrics/collector.js";
 import { nextRunMetrics } from "../../metrics/status.js";
+import type { AttemptVerdict } from "../../data-plane/run-data.js";
 import type { ErrorVerdict } from "../shared/error-condition.js";
 import type { Problem } from "./resolve.js";
 
@@ -17,6 +18,12 @@ export interface RunWorld {
   /** Why the run cannot start yet (or ever, when terminal). */
   problem?: Problem;
   snapshot?: Snapshot;
+  /** Files, bytes and git commit of that snapshot, for status.snapshot. */
+  snapshotStatus?: SnapshotStatus;
+  /** The runner's report on the attempt that just ended (outputs, or why nothing ran). */
+  verdict?: AttemptVerdict;
+  /** A finished run still waits for outputs uploaded after SIGTERM. */
+  awaitingOutputs?: boolean;
   environmentHash?: string;
   runId: string;
   /** Observation of the current attempt, when one is active. */
@@ -98,6 +105,7 @@ function deadlineOf(run: TrainingRun, config: RunConfigurationSpec | undefined):
   return Date.parse(run.status.startTime) + Math.min(...limits) * 1000;
 }
 
+const OUTPUTS_POLL_MS = 5_000;
 /** ResourcesReleased=True once release or cleanup succeeded (the plan's status is written only then). */
 function releasedCondition(run: TrainingRun, status: TrainingRunStatus, now: Date, message: string): TrainingRunStatus {
   const conditions = setCondition(status.conditions, {
@@ -108,6 +116,9 @@ function releasedCondition(run: TrainingRun, status: TrainingRunStatus, now: Dat
 
 function decideFinished(run: TrainingRun, world: RunWorld): RunPlan {
   const status = run.status ?? {};
+  // Outputs uploaded after the end (a canceled run's runner uploads on SIGTERM) join the status late.
+  if (world.verdict?.outputs && !status.outputs) return { status: { ...status, outputs: world.verdict.outputs }, action: { kind: "None" } };
+  if (world.awaitingOutputs && !world.verdict) return { status, action: { kind: "None" }, requeueAfterMs: OUTPUTS_POLL_MS };
   if (world.executorReleases && status.execution && !status.execution.released) {
     const released = releasedCondition(run, status, world.now, "what the run held on its target that costs money was released");
     return { status: { ...released, execution: { ...status.execution, released: true } }, action: { kind: "Release" } };
@@ -148,8 +159,12 @@ function decideNotStarted(run: TrainingRun, world: RunWorld): RunPlan {
   if (world.problem) {
     const p = world.problem;
     const phase: RunPhase = p.terminal ? "Failed" : "Queued";
-    const cond = p.terminal ? fail(p.reason, p.message) : pending(p.reason, p.message, "Warning");
-    return { status: withState(run, base, { phase: phase, succeeded: cond, now, computeReady: { status: "False", reason: p.reason, message: p.message } }), action: { kind: "None" } };
+    const cond = p.terminal ? fail(p.reason, p.message) : pending(p.reason, p.message, p.progress ? undefined : "Warning");
+    return {
+      status: withState(run, base, { phase: phase, succeeded: cond, now, computeReady: { status: "False", reason: p.reason, message: p.message } }),
+      action: { kind: "None" },
+      ...(!p.terminal && p.retryAfterMs !== undefined ? { requeueAfterMs: p.retryAfterMs } : {}),
+    };
   }
   const target = world.target;
   const targetName = world.config?.computeTargetRef.name ?? "";
@@ -174,6 +189,7 @@ function decideNotStarted(run: TrainingRun, world: RunWorld): RunPlan {
     target: target.metadata.name ?? "", targetType: target.spec.type,
     ...(world.config ? { runConfiguration: world.config } : {}),
     ...(world.snapshot ? { snapshotDigest: world.snapshot.digest } : {}),
+    ...(world.snapshotStatus ? { snapshot: world.snapshotStatus } : {}),
     ...(world.environmentHash ? { environmentHash: world.environmentHash } : {}),
     startTime: base.startTime ?? now.toISOString(),
     attempts: 1,
@@ -190,15 +206,23 @@ function decideNotStarted(run: TrainingRun, world: RunWorld): RunPlan {
 function decideAttemptEnded(run: TrainingRun, world: RunWorld, obs: RunObservation, base: TrainingRunStatus): RunPlan {
   const now = world.now;
   const attempts = base.attempts ?? 1;
+  const verdict = world.verdict;
   const withResult: TrainingRunStatus = {
     ...base,
-    ...(obs.exitCode !== undefined ? { exitCode: obs.exitCode } : {}),
+    ...(obs.exitCode !== undefined && !verdict?.notExecuted ? { exitCode: obs.exitCode } : {}),
+    ...(verdict?.outputs ? { outputs: verdict.outputs } : {}),
   };
+  if (verdict?.notExecuted) {
+    // The runner refused the snapshot (corrupt, invalid): nothing ran, and a retry reads the same bytes.
+    const { reason, message } = verdict.notExecuted;
+    const retryable = reason === "SnapshotUnavailable" && attempts <= run.spec.backoffLimit;
+    if (!retryable) return { status: withState(run, withResult, { phase: "Failed", succeeded: fail(reason, message), now }), action: { kind: "None" } };
+  }
   if (obs.state === "Succeeded") {
     return { status: withState(run, withResult, { phase: "Completed", succeeded: { status: "True", reason: RunReason.Completed, message: "the script exited 0" }, now }), action: { kind: "None" } };
   }
-  const reason = obs.reason ?? (obs.state === "Lost" ? RunReason.Lost : RunReason.ScriptFailed);
-  const message = obs.message ?? (obs.exitCode !== undefined ? `the script exited with code ${obs.exitCode}` : `attempt ${attempts} ${obs.state.toLowerCase()}`);
+  const reason = verdict?.notExecuted?.reason ?? obs.reason ?? (obs.state === "Lost" ? RunReason.Lost : RunReason.ScriptFailed);
+  const message = verdict?.notExecuted?.message ?? obs.message ?? (obs.exitCode !== undefined ? `the script exited with code ${obs.exitCode}` : `attempt ${attempts} ${obs.state.toLowerCase()}`);
   if (attempts <= run.spec.backoffLimit && reason !== RunReason.EnvironmentFailed) {
     const next = attempts + 1;
     const retry: TrainingRunStatus = { ...withResult, attempts: next, execution: { attempt: next } };

@@ -2,29 +2,49 @@ import { BuiltinKinds, type KubeObject } from "../../kube/types.js";
 import { ConditionType, RunReason, type TrainingRun } from "../../api/v1alpha1/index.js";
 import { isTrue } from "../../runtime/conditions.js";
 import type { ProviderContext, ProviderRegistry, RunObservation, Snapshot } from "../../providers/types.js";
-import { buildSnapshot, checkSnapshotSize, filesOfSource } from "../../snapshot/build.js";
-import { loadFrozenSnapshot } from "../../snapshot/store.js";
 import type { RunMetricsService } from "../../metrics/service.js";
+import type { SnapshotStatus } from "../../api/v1alpha1/index.js";
+import { StoreError } from "../../data-plane/errors.js";
+import { snapshotStatusOf, type AttemptVerdict, type RunDataPort as RunData } from "../../data-plane/run-data.js";
 import { environmentHash } from "../run-configuration/environment-hash.js";
 import { asAttempt, attemptBase, currentAttempt, digestOnly, type CurrentAttempt } from "./attempt.js";
 import { isFinished, type RunWorld } from "./decide.js";
 import { resolveConfiguration, runIdOf, targetOf, type Problem } from "./resolve.js";
 
-/** Reads the source the run names and snapshots it; a problem when it is missing or too large. */
-async function snapshotSource(run: TrainingRun, ctx: ProviderContext): Promise<Snapshot | Problem> {
-  const frozen = await loadFrozenSnapshot(ctx.kube, run);
-  if (frozen) return frozen;
-  let data: Record<string, string> | undefined;
-  if (run.spec.source.configMap) {
-    const cm = await ctx.kube.read<KubeObject & { data?: Record<string, string> }>(BuiltinKinds.ConfigMap, {
-      namespace: run.metadata.namespace ?? "", name: run.spec.source.configMap.name,
-    });
-    data = cm ? (cm.data ?? {}) : undefined;
+/** The run's source as a snapshot in the store (or why not yet); read-only apart from content-addressed writes. */
+async function snapshotSource(run: TrainingRun, runData: RunData, ctx: ProviderContext): Promise<{ snapshot: Snapshot; status: SnapshotStatus } | Problem> {
+  const outcome = await runData.resolveSource(run, {
+    readSecret: ctx.readSecret,
+    readConfigMap: (namespace, name) => ctx.kube.read<KubeObject & { data?: Record<string, string>; binaryData?: Record<string, string> }>(BuiltinKinds.ConfigMap, { namespace, name }),
+  });
+  if ("problem" in outcome) return outcome.problem;
+  const s = outcome.snapshot;
+  return { snapshot: { ...digestOnly(s.digest), totalBytes: s.bytes }, status: snapshotStatusOf(s) };
+}
+
+/** After an attempt ended: what the runner reported (outputs, or why nothing ran). */
+async function verdictOf(run: TrainingRun, attempt: number, runData: RunData, ctx: ProviderContext): Promise<AttemptVerdict | undefined> {
+  try {
+    return await runData.verdict(run, attempt, ctx.readSecret);
+  } catch (err) {
+    // Outputs are reported when the store answers again; the attempt's end is not held back.
+    if (err instanceof StoreError) {
+      ctx.log.warn({ reason: err.storeReason, err: err.message }, "could not read the attempt's result");
+      return undefined;
+    }
+    throw err;
   }
-  const files = filesOfSource(run.spec.source, data);
-  if (!Array.isArray(files)) return files;
-  const snapshot = buildSnapshot(files);
-  return checkSnapshotSize(snapshot) ?? snapshot;
+}
+
+/** How long after a run ended the controller still looks for outputs uploaded after SIGTERM. */
+export const OUTPUTS_GRACE_MS = 5 * 60_000;
+
+function awaitingOutputs(run: TrainingRun, now: Date): boolean {
+  const s = run.status;
+  if (!isFinished(run) || s?.outputs || !s?.execution?.handle || !s.completionTime) return false;
+  const stopped = s.phase === "Canceled" || s.conditions?.some((c) => c.type === "Succeeded" && c.reason === RunReason.DeadlineExceeded);
+  if (!stopped) return false;
+  return now.getTime() - Date.parse(s.completionTime) < OUTPUTS_GRACE_MS;
 }
 
 export interface Gathered {
@@ -42,7 +62,14 @@ async function observeCurrent(current: CurrentAttempt, ctx: ProviderContext): Pr
 }
 
 /** Read-only: resolves references, snapshots the source before the first submit, observes the attempt. */
-export async function gatherRun(run: TrainingRun, providers: ProviderRegistry, ctx: ProviderContext, metrics?: RunMetricsService): Promise<Gathered> {
+/** What gather reads besides the cluster: the run data plane, and metrics when the operator collects them. */
+export interface GatherServices {
+  runData: RunData;
+  metrics?: RunMetricsService;
+}
+
+export async function gatherRun(run: TrainingRun, providers: ProviderRegistry, ctx: ProviderContext, services: GatherServices): Promise<Gathered> {
+  const { runData, metrics } = services;
   const world: RunWorld = { now: ctx.now, runId: run.status?.runId ?? runIdOf(run) };
   const resolved = resolveConfiguration(run, ctx.kube);
   if ("problem" in resolved) return { world: { ...world, problem: resolved.problem } };
@@ -73,21 +100,26 @@ export async function gatherRun(run: TrainingRun, providers: ProviderRegistry, c
   world.environmentHash = envHash;
   let snapshot: Snapshot | undefined;
   if (!started && isTrue(target.status?.conditions, ConditionType.Ready) && !run.spec.cancel && !run.spec.suspend) {
-    const s = await snapshotSource(run, ctx);
+    const s = await snapshotSource(run, runData, ctx);
     if ("reason" in s) return { world: { ...world, problem: s } };
-    snapshot = s;
-    world.snapshot = s;
+    snapshot = s.snapshot;
+    world.snapshot = s.snapshot;
+    world.snapshotStatus = s.status;
   }
   const base = attemptBase(run, target, config, { snapshot: snapshot ?? digestOnly(run.status?.snapshotDigest ?? ""), environmentHash: envHash });
   const current = currentAttempt(run, executor, base);
   if (started && current.handleRecorded && !run.spec.cancel && !isFinished(run)) {
-    const obs = await observeCurrent(current, ctx);
-    world.observation = obs;
+    world.observation = await observeCurrent(current, ctx);
+    const ended = ["Succeeded", "Failed", "Lost"].includes(world.observation.state);
+    if (ended) world.verdict = await verdictOf(run, current.number, runData, ctx);
     // Once per attempt end a synchronous read for the final values; otherwise whatever the
     // background collection last found (never a request per poll).
-    const ended = obs.state === "Succeeded" || obs.state === "Failed" || obs.state === "Lost";
     const collected = metrics && (ended ? await metrics.collect(run, target, ctx) : metrics.peek(run, target, ctx));
     if (collected) world.metrics = collected;
+  } else if (executor.readsSnapshotFromStore && awaitingOutputs(run, ctx.now)) {
+    // Canceled (or stopped at its deadline) while running: the runner uploads after SIGTERM.
+    world.verdict = await verdictOf(run, current.number, runData, ctx);
+    world.awaitingOutputs = true;
   }
   return { world, current };
 }

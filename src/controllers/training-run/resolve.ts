@@ -8,6 +8,10 @@ export interface Problem {
   message: string;
   /** The run cannot succeed without a spec change: fail it instead of waiting. */
   terminal: boolean;
+  /** Look again after this long (a store that did not answer, a git fetch in flight). */
+  retryAfterMs?: number;
+  /** Work in progress (e.g. FetchingSource) rather than something wrong: no Warning. */
+  progress?: boolean;
 }
 
 const DEFAULTS = { framework: "Python", nodeCount: 1, processCountPerNode: 1 } as const;

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { aComputeTarget, aTrainingRun } from "../../../test/fixtures/builders.js";
 import { buildSnapshot } from "../../snapshot/build.js";
-import { manifestOf } from "../../snapshot/store.js";
 import type { Attempt } from "../types.js";
 import { buildEnvironmentJob, buildRunJob, runJobName } from "./job-builder.js";
 
-type PodSpec = { containers: { command: string[]; env: { name: string; value?: string }[]; securityContext: Record<string, unknown>; resources?: unknown }[]; volumes: { name: string; configMap?: { items: { key: string; path: string }[] } }[] };
+type Container = { name: string; command: string[]; env: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[]; securityContext: Record<string, unknown>; resources?: unknown; volumeMounts: { name: string; mountPath: string }[] };
+type PodSpec = { containers: Container[]; initContainers: Container[]; terminationGracePeriodSeconds: number; volumes: { name: string; emptyDir?: object; configMap?: { name: string } }[] };
 type JobSpec = { completionMode?: string; completions: number; backoffLimit: number; activeDeadlineSeconds?: number; template: { spec: PodSpec } };
 
 const snapshot = buildSnapshot([{ path: "train.py", content: "print(1)" }, { path: "lib/util.py", content: "x = 1" }]);
@@ -16,7 +16,8 @@ function submission(config: Partial<Attempt["config"]> = {}): Attempt {
     config: { computeTargetRef: { name: "local" }, framework: "Python", nodeCount: 1, processCountPerNode: 1, ...config },
   };
 }
-const specOf = (sub: Attempt) => buildRunJob(sub, manifestOf(sub.snapshot)).spec as JobSpec;
+const specOf = (sub: Attempt) => buildRunJob(sub).spec as JobSpec;
+const userArgv = (c: Container) => c.command.slice(c.command.indexOf("--") + 1);
 
 describe("buildRunJob", () => {
   it("names Jobs deterministically per run uid and attempt, within 63 characters", () => {
@@ -27,17 +28,28 @@ describe("buildRunJob", () => {
 
   it("passes arguments as argv (never through a shell) to the user-managed interpreter", () => {
     const c = specOf(submission()).template.spec.containers[0]!;
-    expect(c.command).toEqual(["python3", "train.py", "--lr", "0.1; rm -rf /"]);
+    expect(userArgv(c)).toEqual(["python3", "train.py", "--lr", "0.1; rm -rf /"]);
   });
 
   it("runs system-managed environments from the environment cache", () => {
     const c = specOf(submission({ environment: { systemManaged: { pipPackages: ["six"] } } })).template.spec.containers[0]!;
-    expect(c.command[0]).toBe("/aml/envs/abc123/bin/python");
+    expect(userArgv(c)[0]).toBe("/aml/envs/abc123/bin/python");
   });
 
-  it("mounts the snapshot files at their nested paths", () => {
-    const source = specOf(submission()).template.spec.volumes.find((v) => v.name === "source");
-    expect(source?.configMap?.items.map((i) => i.path).sort()).toEqual(["lib/util.py", "train.py"]);
+  it("materializes the snapshot into an emptyDir in an init container and runs the command through the runner", () => {
+    const pod = specOf(submission()).template.spec;
+    expect(pod.volumes.find((v) => v.name === "source")).toEqual({ name: "source", emptyDir: {} });
+    expect(pod.volumes.find((v) => v.name === "runner")?.configMap?.name).toMatch(/^aml-runner-[0-9a-f]{12}$/);
+    const init = pod.initContainers[0]!;
+    expect(init.command.slice(0, 5)).toEqual(["python3", "/aml/runner/aml_runner.py", "materialize", "--workdir", "/aml/source"]);
+    expect(init.env.find((e) => e.name === "AML_SNAPSHOT_DIGEST")?.value).toBe(snapshot.digest);
+    const train = pod.containers[0]!;
+    expect(train.command.slice(0, 3)).toEqual(["python3", "/aml/runner/aml_runner.py", "run"]);
+    // SAS URLs only by reference to the attempt's Secret, never as values in the Job.
+    const sas = [...init.env, ...train.env].filter((e) => e.name.endsWith("_URL"));
+    expect(sas.length).toBeGreaterThan(0);
+    expect(sas.every((e) => e.value === undefined && e.valueFrom?.secretKeyRef?.name.endsWith("-store"))).toBe(true);
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(60);
   });
 
   it("is restricted: non-root, no privilege escalation, read-only root filesystem", () => {
@@ -62,16 +74,5 @@ describe("buildRunJob", () => {
     const c = (job.spec as JobSpec).template.spec.containers[0]!;
     expect(c.command.slice(-2)).toEqual(["six==1.16.0", "$(evil)"]);
     expect(job.metadata.name).toBe("aml-env-abc123");
-  });
-});
-
-describe("buildSnapshot", () => {
-  it("has the same digest for the same tree in any order, and another for other content", () => {
-    const a = buildSnapshot([{ path: "a", content: "1" }, { path: "b/c", content: "2" }]);
-    const b = buildSnapshot([{ path: "b/c", content: "2" }, { path: "a", content: "1" }]);
-    const c = buildSnapshot([{ path: "a", content: "1" }, { path: "b/c", content: "3" }]);
-    expect(a.digest).toBe(b.digest);
-    expect(a.digest).not.toBe(c.digest);
-    expect(a.totalBytes).toBe(2);
   });
 });

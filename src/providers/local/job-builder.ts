@@ -1,8 +1,12 @@
 import { createHash } from "node:crypto";
 import { Labels } from "../../api/v1alpha1/index.js";
 import type { KubeObject } from "../../kube/types.js";
-import { ownerReferenceTo, snapshotConfigMapName, type SnapshotManifest } from "../../snapshot/store.js";
 import type { Attempt } from "../types.js";
+import {
+  attemptSecretName, dataPlaneVolumes, materializeContainer, runContainerEnv, runContainerMounts, runThroughRunner,
+  TERMINATION_GRACE_SECONDS,
+} from "./data-plane-parts.js";
+import { ownerReferenceTo } from "./owner.js";
 import { isSystemManaged, localSpecOf } from "./local-spec.js";
 import {
   baseLabels, basePodSpec, cacheOwnershipInit, environmentCacheVolume, Paths, restrictedContainerSecurity,
@@ -31,7 +35,7 @@ function environmentVariables(sub: Attempt): Record<string, unknown>[] {
     AML_RUN_ID: sub.runId,
     AML_EXPERIMENT_NAME: sub.run.spec.experimentName,
     AML_ATTEMPT: String(sub.number),
-    AML_OUTPUT_DIR: Paths.outputs,
+    AML_OUTPUT_DIR: `${Paths.source}/outputs`,
     AML_SNAPSHOT_DIGEST: sub.snapshot.digest,
     NODE_COUNT: String(sub.config.nodeCount),
     WORLD_SIZE: String(processes),
@@ -55,8 +59,12 @@ function resources(sub: Attempt): Record<string, unknown> | undefined {
   return { limits, requests };
 }
 
-/** The batch/v1 Job of one attempt: an Indexed Job when nodeCount > 1; retries are our attempts. */
-export function buildRunJob(sub: Attempt, manifest: SnapshotManifest): KubeObject {
+/**
+ * The batch/v1 Job of one attempt: an Indexed Job when nodeCount > 1; retries are our attempts.
+ * An init container materializes the verified snapshot into the `source` emptyDir; the command
+ * runs there through the runner, which keeps ./outputs and the log in the store.
+ */
+export function buildRunJob(sub: Attempt): KubeObject {
   const local = localSpecOf(sub.target);
   const image = sub.config.docker?.baseImage ?? local.image;
   const name = runJobName(sub.run.metadata.name ?? "", sub.run.metadata.uid ?? "", sub.number);
@@ -65,6 +73,7 @@ export function buildRunJob(sub: Attempt, manifest: SnapshotManifest): KubeObjec
     [Labels.attempt]: String(sub.number), [Labels.role]: "run",
   });
   const argv = sub.interpreterNeeded ? [interpreterFor(sub), ...sub.argv] : [...sub.argv];
+  const secret = attemptSecretName(name);
   const systemManaged = isSystemManaged(sub.config);
   const deadline = sub.config.maxRunDurationSeconds ?? sub.run.spec.activeDeadlineSeconds;
   return {
@@ -83,30 +92,25 @@ export function buildRunJob(sub: Attempt, manifest: SnapshotManifest): KubeObjec
           // The pause container becomes PID 1, so the script gets SIGTERM's default action on
           // cancel instead of being ignored as PID 1 and killed only after the grace period.
           shareProcessNamespace: true,
+          terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
           ...(local.nodeSelector ? { nodeSelector: local.nodeSelector } : {}),
           ...(local.priorityClassName ? { priorityClassName: local.priorityClassName } : {}),
+          initContainers: [materializeContainer({ image, pullPolicy: local.imagePullPolicy, secret, digest: sub.snapshot.digest })],
           containers: [{
             name: TRAIN_CONTAINER, image, imagePullPolicy: local.imagePullPolicy,
-            command: argv, workingDir: Paths.source,
-            env: environmentVariables(sub),
+            command: runThroughRunner(argv), workingDir: Paths.source,
+            env: [...environmentVariables(sub), ...runContainerEnv(secret)],
             ...(resources(sub) ? { resources: resources(sub) } : {}),
             securityContext: restrictedContainerSecurity,
             volumeMounts: [
-              { name: "source", mountPath: Paths.source, readOnly: true },
+              ...runContainerMounts,
               ...scratchMounts,
               ...(systemManaged ? [{ name: "envs", mountPath: Paths.envs, readOnly: true }] : []),
               ...(sub.config.docker?.shmSize ? [{ name: "dshm", mountPath: "/dev/shm" }] : []),
             ],
           }],
           volumes: [
-            {
-              name: "source",
-              configMap: {
-                name: snapshotConfigMapName(sub.run.metadata.name ?? ""),
-                defaultMode: 0o444,
-                items: manifest.files.map((f) => ({ key: f.key, path: f.path, ...(f.mode !== undefined ? { mode: f.mode } : {}) })),
-              },
-            },
+            ...dataPlaneVolumes(),
             ...scratchVolumes,
             ...(systemManaged ? [environmentCacheVolume(local)] : []),
             ...(sub.config.docker?.shmSize ? [{ name: "dshm", emptyDir: { medium: "Memory", sizeLimit: sub.config.docker.shmSize } }] : []),

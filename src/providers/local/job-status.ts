@@ -28,8 +28,8 @@ export const jobCondition = (job: Job, type: "Complete" | "Failed" | "SuccessCri
 export const jobFailureReason = (job: Job): string | undefined =>
   job.status?.conditions?.find((c) => (c.type === "Failed" || c.type === "FailureTarget") && c.status === "True")?.reason;
 
-export const containerState = (pod: Pod, name: string): ContainerState | undefined =>
-  pod.status?.containerStatuses?.find((c) => c.name === name)?.state;
+export const containerState = (pod: Pod, name: string, init = false): ContainerState | undefined =>
+  (init ? pod.status?.initContainerStatuses : pod.status?.containerStatuses)?.find((c) => c.name === name)?.state;
 
 /** A container stuck before start (bad image, missing volume) says why here. */
 export function waitingProblem(pod: Pod): string | undefined {

@@ -1,8 +1,11 @@
 import type { LocalTargetSpec } from "../../api/v1alpha1/index.js";
 import { RUN_AS_UID } from "./local-spec.js";
 
-/** Mount points inside run and environment-build pods. */
-export const Paths = { source: "/aml/source", envs: "/aml/envs", outputs: "/aml/outputs", tmp: "/tmp" } as const;
+/**
+ * Mount points inside run and environment-build pods. `source` is an emptyDir the init container
+ * fills with the verified snapshot: the script's writable working directory, nothing else in it.
+ */
+export const Paths = { source: "/aml/source", envs: "/aml/envs", runner: "/aml/runner", tmp: "/tmp" } as const;
 
 /** Restricted Pod Security profile: non-root, no privilege escalation, no capabilities, RO root. */
 export const restrictedContainerSecurity = {
@@ -56,9 +59,7 @@ export const baseLabels = (extra: Record<string, string>): Record<string, string
 
 export const scratchVolumes = [
   { name: "tmp", emptyDir: {} },
-  { name: "outputs", emptyDir: {} },
 ];
 export const scratchMounts = [
   { name: "tmp", mountPath: Paths.tmp },
-  { name: "outputs", mountPath: Paths.outputs },
 ];

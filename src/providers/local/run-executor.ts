@@ -1,9 +1,9 @@
-import { BuiltinKinds, type KubeObject } from "../../kube/types.js";
-import { Labels } from "../../api/v1alpha1/index.js";
-import { ConflictError } from "../../runtime/errors.js";
-import { manifestOf } from "../../snapshot/store.js";
+import { BuiltinKinds, type KubeObject, type ResourceKind } from "../../kube/types.js";
+import { isReason, Labels, RunReason } from "../../api/v1alpha1/index.js";
+import { ConflictError, TerminalError } from "../../runtime/errors.js";
 import { decodeShape } from "../shared/handle.js";
 import type { Attempt, ProviderContext, RunExecutor, RunObservation } from "../types.js";
+import { MATERIALIZE_CONTAINER, renderAttemptSecret, renderRunnerConfigMap } from "./data-plane-parts.js";
 import { buildEnvironmentJob, buildRunJob, envBuildJobName, runJobName, TRAIN_CONTAINER } from "./job-builder.js";
 import { containerState, jobCondition, jobFailureReason, waitingProblem, type Job, type Pod } from "./job-status.js";
 import { isSystemManaged } from "./local-spec.js";
@@ -24,9 +24,9 @@ export interface LocalHandle {
 
 type LocalAttempt = Attempt<LocalHandle>;
 
-async function createIfAbsent(ctx: ProviderContext, obj: KubeObject): Promise<void> {
+async function createIfAbsent(ctx: ProviderContext, obj: KubeObject, kind: ResourceKind = BuiltinKinds.Job): Promise<void> {
   try {
-    await ctx.kube.create(BuiltinKinds.Job, obj);
+    await ctx.kube.create(kind, obj);
   } catch (err) {
     if (!(err instanceof ConflictError && err.alreadyExists)) throw err;
   }
@@ -80,6 +80,16 @@ async function observeRunJob(sub: LocalAttempt, h: LocalHandle, ctx: ProviderCon
       : { state: "Lost", reason: "Lost", message: `Job ${h.jobName} disappeared before reporting a result`, links };
   }
   const pods = podsOf(ctx, sub, "run").sort(rankOrder);
+  const notMaterialized = pods.map((p) => containerState(p, MATERIALIZE_CONTAINER, true)?.terminated).find((t) => t && t.exitCode !== 0);
+  if (notMaterialized) {
+    // The runner's first word says why (SnapshotCorrupt, SnapshotUnavailable…); nothing ran.
+    const [reason, ...rest] = (notMaterialized.message ?? "").split(": ");
+    return {
+      state: "Failed", reason: reason && isReason(reason) ? reason : RunReason.SnapshotUnavailable,
+      message: `the snapshot was not materialized, the script did not run: ${rest.join(": ") || `init container exited ${notMaterialized.exitCode}`}`,
+      links,
+    };
+  }
   const failedPod = pods.find((p) => (containerState(p, TRAIN_CONTAINER)?.terminated?.exitCode ?? 0) !== 0);
   const shownPod = failedPod ?? pods[0];
   const podLinks = { ...links, ...(shownPod?.metadata.name ? { podName: shownPod.metadata.name } : {}) };
@@ -104,8 +114,18 @@ async function observeRunJob(sub: LocalAttempt, h: LocalHandle, ctx: ProviderCon
   return { state: "Starting", ...(problem ? { message: problem } : {}), links: podLinks, pollAfterMs: POLL_PREPARING_MS };
 }
 
+/** The namespace's runner ConfigMap and the attempt's store Secret, before the Job that mounts them. */
+async function ensureDataPlaneObjects(sub: Attempt, jobName: string, ctx: ProviderContext): Promise<void> {
+  const namespace = sub.run.metadata.namespace ?? "";
+  if (!sub.storage) throw new TerminalError("no run data plane for this attempt (the operator has no snapshot store)", "StoreNotConfigured");
+  // Create-or-conflict: one request each, no read first (both are immutable once written).
+  await createIfAbsent(ctx, renderRunnerConfigMap(namespace), BuiltinKinds.ConfigMap);
+  await createIfAbsent(ctx, renderAttemptSecret(sub.run, jobName, await sub.storage.runnerEnv()), BuiltinKinds.Secret);
+}
+
 /** Runs attempts as batch/v1 Jobs in this cluster; system-managed environments build first. */
 export const localRunExecutor: RunExecutor<LocalHandle> = {
+  readsSnapshotFromStore: true,
   decodeHandle: (raw) => decodeShape<LocalHandle>(raw, { jobName: "string", envJobName: "string?", jobCreated: "boolean", submittedAt: "string" }),
 
   async submit(sub, ctx) {
@@ -117,10 +137,12 @@ export const localRunExecutor: RunExecutor<LocalHandle> = {
       const envJob = envJobOf(ctx, sub);
       if (!envJob) await createIfAbsent(ctx, buildEnvironmentJob(sub));
       if (!envJob || !jobCondition(envJob, "Complete")) return handle;
-      await createIfAbsent(ctx, buildRunJob(sub, manifestOf(sub.snapshot)));
+      await ensureDataPlaneObjects(sub, jobName, ctx);
+      await createIfAbsent(ctx, buildRunJob(sub));
       return { ...handle, jobCreated: true };
     }
-    await createIfAbsent(ctx, buildRunJob(sub, manifestOf(sub.snapshot)));
+    await ensureDataPlaneObjects(sub, jobName, ctx);
+    await createIfAbsent(ctx, buildRunJob(sub));
     return { jobName, jobCreated: true, submittedAt };
   },
 

@@ -5,6 +5,7 @@ import { createWriteStream, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { clusterKubeconfig, kubectl, repoRoot, waitFor } from "../../cluster/kubectl.js";
+import { clusterServicesEnv } from "./services.js";
 
 export interface RunningOperator {
   process: ChildProcess;
@@ -49,7 +50,8 @@ export async function startOperator(env: Record<string, string> = {}): Promise<R
   const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "src/main.ts")], {
     cwd: repoRoot,
     env: {
-      ...process.env, KUBECONFIG: clusterKubeconfig, HEALTH_PORT: String(healthPort), METRICS_PORT: String(metricsPort),
+      // The run data plane's store (Azurite) and other embedded services, as cluster-up wrote them.
+      ...process.env, ...clusterServicesEnv(), KUBECONFIG: clusterKubeconfig, HEALTH_PORT: String(healthPort), METRICS_PORT: String(metricsPort),
       LOG_LEVEL: "debug", ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],

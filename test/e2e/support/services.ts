@@ -1,28 +1,29 @@
-// Addresses of the local cluster's embedded services (`make cluster-up` writes them to
-// .cluster/services.env as KEY=value lines). A variable already in the environment wins, so a
-// developer can point the tests at a server of their own.
+// Addresses of the services `make cluster-up` embeds (Azurite, MLflow), from .cluster/services.env.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "../../cluster/kubectl.js";
 
-export function clusterServices(): Record<string, string> {
-  const file = join(repoRoot, ".cluster", "services.env");
-  const fromFile: Record<string, string> = {};
-  if (existsSync(file)) {
-    for (const line of readFileSync(file, "utf8").split("\n")) {
-      const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-      if (m?.[1]) fromFile[m[1]] = m[2]!.replace(/^["']|["']$/g, "");
-    }
+/** KEY=value lines (values may be single-quoted); empty when the cluster has not written the file. */
+export function clusterServicesEnv(file = join(repoRoot, ".cluster", "services.env")): Record<string, string> {
+  if (!existsSync(file)) return {};
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+    if (m) env[m[1]!] = m[2]!.replace(/^'(.*)'$/, "$1").replace(/^"(.*)"$/, "$1");
   }
-  const keys = new Set([...Object.keys(fromFile), "MLFLOW_TRACKING_URI", "MLFLOW_TARGET_TRACKING_URI"]);
-  return Object.fromEntries([...keys].map((k) => [k, process.env[k] ?? fromFile[k]]).filter((e): e is [string, string] => !!e[1]));
+  return env;
 }
 
-/** The operator's MLflow settings; throws with a hint when the cluster has no tracking server. */
+/**
+ * The operator's MLflow settings from services.env (a variable already in the environment wins, so
+ * a developer can point the tests at a server of their own); throws with a hint when there is none.
+ */
 export function mlflowEnv(): { MLFLOW_TRACKING_URI: string; MLFLOW_TARGET_TRACKING_URI: string } {
-  const s = clusterServices();
-  if (!s.MLFLOW_TRACKING_URI || !s.MLFLOW_TARGET_TRACKING_URI) {
+  const file = clusterServicesEnv();
+  const uri = process.env.MLFLOW_TRACKING_URI ?? file.MLFLOW_TRACKING_URI;
+  const target = process.env.MLFLOW_TARGET_TRACKING_URI ?? file.MLFLOW_TARGET_TRACKING_URI;
+  if (!uri || !target) {
     throw new Error("no MLflow tracking server: `make cluster-up` starts one and writes .cluster/services.env (MLFLOW_TRACKING_URI, MLFLOW_TARGET_TRACKING_URI)");
   }
-  return { MLFLOW_TRACKING_URI: s.MLFLOW_TRACKING_URI, MLFLOW_TARGET_TRACKING_URI: s.MLFLOW_TARGET_TRACKING_URI };
+  return { MLFLOW_TRACKING_URI: uri, MLFLOW_TARGET_TRACKING_URI: target };
 }

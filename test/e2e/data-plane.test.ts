@@ -1,0 +1,199 @@
+// The run data plane end to end on the Local target: `kubectl aml submit` of any directory through
+// the store, the pod's working directory exactly that tree and writable, outputs kept and
+// downloaded byte-exact, incremental uploads, git sources from a real git http-backend, a tampered
+// blob that stops the run before anything runs, outputs of a canceled run, deletion with the run.
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { clusterKubeconfig, createNamespace, deleteNamespace, kubectl, repoRoot, requireCluster, waitFor } from "../cluster/kubectl.js";
+import { DataPlane } from "../../src/data-plane/data-plane.js";
+import { dataPlaneEnv } from "../../src/data-plane/config.js";
+import { attemptPrefix, DEFAULT_CONTAINERS, objectBlobName, runRootPrefix } from "../../src/data-plane/layout.js";
+import { sha256Of } from "../../src/data-plane/manifest.js";
+import type { BlobStore } from "../../src/data-plane/store.js";
+import { entriesOfBuffers, uploadSnapshot } from "../../src/data-plane/upload.js";
+import { git, startGitServer, type GitServer } from "../support/git-http.js";
+import { apply, condition, getRun, localTarget, patchRun, runConfiguration, waitForPhase } from "./support/aml.js";
+import { DIGEST_CHECK } from "./support/digest-check.js";
+import { installCrds, startOperator, stopOperator, type RunningOperator } from "./support/operator.js";
+import { clusterServicesEnv } from "./support/services.js";
+
+const WEIGHTS = randomBytes(100_000);
+
+/** The nested tree of the issue: binary file, non-ASCII name, empty file, executable, ≥3 levels. */
+function sourceTree(extra: Record<string, string> = {}): string {
+  const root = mkdtempSync(join(tmpdir(), "dp-e2e-src-"));
+  const files: Record<string, string | Buffer> = {
+    "train.py": `import os, sys\nexec(open("check/digest.py").read())\n` +
+      `assert os.access("bin/run.sh", os.X_OK), "exec bit lost"\n` +
+      `os.makedirs("outputs/ü", exist_ok=True)\n` +
+      `open("outputs/model.bin", "wb").write(open("data/weights.bin", "rb").read()[::-1])\n` +
+      `open("outputs/ü/résumé.txt", "w").write("naïve ✓")\n` +
+      `print("wrote outputs")\n`,
+    "check/digest.py": DIGEST_CHECK,
+    "data/weights.bin": WEIGHTS,
+    "naïve/日本語/ファイル.txt": "non-ASCII name\n",
+    "a/b/c/deep.txt": "three levels\n",
+    "empty.txt": "",
+    "bin/run.sh": "#!/bin/sh\necho hi\n",
+    ".amlignore": "*.tmp\n",
+    "scratch.tmp": "ignored",
+    ...extra,
+  };
+  for (const [p, c] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, p)), { recursive: true });
+    writeFileSync(join(root, p), c);
+  }
+  chmodSync(join(root, "bin/run.sh"), 0o755);
+  return root;
+}
+
+interface Cli { code: number | null; stdout: string; stderr: string }
+
+/** The real plugin, as `kubectl aml` runs it, with the store settings of the local cluster. */
+function plugin(args: string[]): Promise<Cli> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "src/cli/kubectl-aml.ts"), ...args], {
+      cwd: repoRoot, env: { ...process.env, ...clusterServicesEnv(), KUBECONFIG: clusterKubeconfig }, stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const createdName = (out: string): string => /trainingrun\.amlcompute\.dev\/(\S+) created/.exec(out)?.[1] ?? "";
+
+describe("run data plane on a Local target", () => {
+  let ns = "";
+  let op: RunningOperator | undefined;
+  let store: BlobStore;
+  let gitServer: GitServer | undefined;
+
+  beforeAll(async () => {
+    await requireCluster();
+    await installCrds();
+    ns = await createNamespace("e2e-dataplane");
+    op = await startOperator({ WATCH_NAMESPACE: ns });
+    await apply(localTarget(ns), runConfiguration(ns, "python"));
+    store = await new DataPlane(dataPlaneEnv(clusterServicesEnv())).storeFor(ns, async () => undefined);
+  });
+
+  afterAll(async () => {
+    await stopOperator(op);
+    await gitServer?.close();
+    if (ns) await deleteNamespace(ns);
+  });
+
+  it("runs a submitted directory exactly as written, keeps outputs and downloads them byte-exact", async () => {
+    const dir = sourceTree();
+    const sub = await plugin(["submit", dir, "--script", "train.py", "--config", "python", "-n", ns]);
+    expect(sub.code, sub.stderr).toBe(0);
+    expect(sub.stderr).toMatch(/snapshot sha256:[0-9a-f]{64}: 8 files/);
+    expect(sub.stderr).toContain("(1 ignored by .amlignore)");
+    const name = createdName(sub.stdout);
+    const run = await waitForPhase(ns, name, ["Completed", "Failed"], 180_000);
+    expect(run.status?.outputTail).toContain("digest ok");
+    expect(run.status?.outputTail).toContain("files 8");
+    expect(run.status?.phase).toBe("Completed");
+    expect(run.status?.snapshot).toMatchObject({ files: 8 });
+    expect(run.status?.outputs).toMatchObject({ attempt: 1, files: 2, location: `aml-runs/${ns}/${name}-${run.metadata.uid}/attempt-1/outputs/` });
+    expect(run.status?.outputs?.log).toContain("logs/output.log");
+    expect(JSON.stringify(run.status)).not.toMatch(/sig=|AccountKey/);
+
+    const out = mkdtempSync(join(tmpdir(), "dp-e2e-dl-"));
+    const dl = await plugin(["download", name, out, "-n", ns]);
+    expect(dl.code, dl.stderr).toBe(0);
+    expect(readFileSync(join(out, "outputs/model.bin"))).toEqual(Buffer.from(WEIGHTS).reverse());
+    expect(readFileSync(join(out, "outputs/ü/résumé.txt"), "utf8")).toBe("naïve ✓");
+    expect(readFileSync(join(out, "logs/output.log"), "utf8")).toContain("wrote outputs");
+  });
+
+  it("uploads only the edited file on the next submit", async () => {
+    const dir = sourceTree();
+    const first = await plugin(["submit", dir, "--script", "train.py", "--config", "python", "-n", ns]);
+    expect(first.stderr).toContain("uploaded 0 of 8 files");
+    writeFileSync(join(dir, "a/b/c/deep.txt"), `edited ${Date.now()}\n`);
+    const second = await plugin(["submit", dir, "--script", "train.py", "--config", "python", "-n", ns]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toMatch(/uploaded 1 of 8 files \(\d+ B\); 7 already in the store/);
+    const run = await waitForPhase(ns, createdName(second.stdout), ["Completed", "Failed"], 180_000);
+    expect(run.status?.outputTail).toContain("digest ok");
+  });
+
+  it("runs a git source at a tag: the operator resolves the commit and shows it", async () => {
+    gitServer = await startGitServer({ username: "ci", password: "token-1" });
+    const work = mkdtempSync(join(tmpdir(), "dp-e2e-git-"));
+    git(work, "init", "-q", "-b", "main");
+    mkdirSync(join(work, "src/pkg"), { recursive: true });
+    writeFileSync(join(work, "src/main.py"), "from pkg import v\nprint('from git', v.V)\n");
+    writeFileSync(join(work, "src/pkg/__init__.py"), "");
+    writeFileSync(join(work, "src/pkg/v.py"), "V = 'v1'\n");
+    git(work, "add", "-A");
+    git(work, "commit", "-qm", "v1");
+    git(work, "tag", "v1");
+    const commit = git(work, "rev-parse", "HEAD");
+    git(gitServer.root, "clone", "-q", "--bare", work, "code.git");
+    await apply({ apiVersion: "v1", kind: "Secret", metadata: { name: "git-creds", namespace: ns }, stringData: { username: "ci", password: "token-1" } });
+    await apply({
+      apiVersion: "amlcompute.dev/v1alpha1", kind: "TrainingRun", metadata: { name: "from-git", namespace: ns },
+      spec: { runConfigurationRef: { name: "python" }, script: "main.py", source: { git: { url: gitServer.url("code"), revision: "v1", subPath: "src", secretRef: { name: "git-creds" } } } },
+    });
+    const run = await waitForPhase(ns, "from-git", ["Completed", "Failed"], 180_000);
+    expect(run.status?.phase).toBe("Completed");
+    expect(run.status?.outputTail).toContain("from git v1");
+    expect(run.status?.snapshot).toEqual({ files: 3, bytes: expect.any(Number), commit });
+  });
+
+  it("fails a run whose stored blob was tampered with before anything runs: SnapshotCorrupt", async () => {
+    const up = await uploadSnapshot(store, entriesOfBuffers([
+      { path: "main.py", content: Buffer.from("print('THE SCRIPT RAN')\n") },
+      { path: `data-${randomBytes(4).toString("hex")}.bin`, content: Buffer.from(`original ${randomBytes(8).toString("hex")}`) },
+    ]));
+    const manifest = await store.getManifest(up.digest);
+    const victim = manifest!.files.find((f) => f.path.startsWith("data-"))!;
+    await store.service.getContainerClient(DEFAULT_CONTAINERS.snapshots).getBlockBlobClient(objectBlobName(victim.sha256)).uploadData(Buffer.from("tampered"));
+    await apply({
+      apiVersion: "amlcompute.dev/v1alpha1", kind: "TrainingRun", metadata: { name: "tampered", namespace: ns },
+      spec: { runConfigurationRef: { name: "python" }, script: "main.py", source: { snapshot: { digest: up.digest } } },
+    });
+    const run = await waitForPhase(ns, "tampered", ["Completed", "Failed"], 180_000);
+    expect(condition(run, "Succeeded")).toMatchObject({ status: "False", reason: "SnapshotCorrupt" });
+    expect(condition(run, "Succeeded")?.message).toContain(victim.path);
+    expect(run.status?.outputTail ?? "").not.toContain("THE SCRIPT RAN");
+    expect(run.status?.exitCode).toBeUndefined();
+    expect(sha256Of("tampered")).not.toBe(victim.sha256);
+  });
+
+  it("keeps the outputs of a run canceled while running (uploaded on SIGTERM)", async () => {
+    const dir = sourceTree({ "train.py": "import os, time\nos.makedirs('outputs')\nopen('outputs/partial.txt', 'w').write('checkpoint')\nprint('working', flush=True)\ntime.sleep(300)\n" });
+    const sub = await plugin(["submit", dir, "--script", "train.py", "--config", "python", "-n", ns]);
+    const name = createdName(sub.stdout);
+    await waitFor("run prints working", 120_000, async () => (await getRun(ns, name)).status?.outputTail?.includes("working"));
+    await patchRun(ns, name, { cancel: true });
+    await waitForPhase(ns, name, ["Canceled"], 60_000);
+    const run = await waitFor("canceled run's outputs", 120_000, async () => {
+      const r = await getRun(ns, name);
+      return r.status?.outputs ? r : undefined;
+    });
+    expect(run.status?.outputs).toMatchObject({ files: 1, bytes: "checkpoint".length });
+    expect((await store.readRunBlob(`${attemptPrefix({ namespace: ns, name, uid: run.metadata.uid ?? "" }, 1)}outputs/partial.txt`))?.toString()).toBe("checkpoint");
+  });
+
+  it("deletes a run's outputs with the run", async () => {
+    const run = await getRun(ns, "from-git");
+    const prefix = runRootPrefix({ namespace: ns, name: "from-git", uid: run.metadata.uid ?? "" });
+    const before: string[] = [];
+    for await (const b of store.listRunBlobs(prefix)) before.push(b.name);
+    expect(before.length).toBeGreaterThan(0);
+    await kubectl(["-n", ns, "delete", "trainingrun", "from-git", "--wait=true", "--timeout=60s"]);
+    const after: string[] = [];
+    for await (const b of store.listRunBlobs(prefix)) after.push(b.name);
+    expect(after).toEqual([]);
+  });
+});
