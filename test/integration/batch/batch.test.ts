@@ -42,6 +42,7 @@ beforeAll(async () => {
   entry = createAzureBatchProvider(config, { taskPollMs: 100 });
 });
 afterAll(async () => {
+  expect(emu?.controls.contractViolations ?? []).toEqual([]);
   await emu?.close();
   await azurite?.close();
 });

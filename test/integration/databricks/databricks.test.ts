@@ -30,7 +30,10 @@ beforeAll(async () => {
   secrets.set(`${NS}/dbx-token`, { token: TOKEN });
   secrets.set(`${NS}/wrong-token`, { token: "dapi-not-the-token" });
 });
-afterAll(async () => { await emu?.close(); });
+afterAll(async () => {
+  expect(emu?.controls.contractViolations ?? []).toEqual([]);
+  await emu?.close();
+});
 
 function target(extra: Partial<NonNullable<ComputeTarget["spec"]["databricks"]>> = {}): ComputeTarget {
   return {
@@ -98,10 +101,12 @@ describe("Databricks runs", () => {
     const body = dbx.run(h.runId)!.body as { idempotency_token: string; tasks: { spark_python_task: { python_file: string }; new_cluster?: { num_workers: number } }[] };
     expect(body.idempotency_token).toBe(`${sub.run.metadata.uid}-a1`);
     expect(body.tasks[0]!.new_cluster?.num_workers).toBe(0);
-    expect(dbx.dbfsFile("adb-1", body.tasks[0]!.spark_python_task.python_file)).toBeDefined();
+    // The entry file is a workspace file: the workspace has no DBFS root (as new workspaces do not).
+    expect(body.tasks[0]!.spark_python_task).toMatchObject({ source: "WORKSPACE", python_file: expect.stringMatching(/^\/Shared\/amlcompute\/runs\//) });
+    expect(dbx.workspaceFile("adb-1", body.tasks[0]!.spark_python_task.python_file)).toBeDefined();
     expect(dbx.run(h.runId)!.history).toEqual(["PENDING", "RUNNING", "TERMINATING", "TERMINATED/SUCCESS"]);
     await entry.executor!.cleanup({ ...sub, target: t, handle: h }, ctx());
-    expect(dbx.dbfsFile("adb-1", body.tasks[0]!.spark_python_task.python_file)).toBeUndefined();
+    expect(dbx.workspaceFile("adb-1", body.tasks[0]!.spark_python_task.python_file)).toBeUndefined();
   });
 
   it("reports a failing script as Failed with its exit code and output", async () => {
