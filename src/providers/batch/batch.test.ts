@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import type { RunConfigurationSpec, TrainingRun } from "../../api/v1alpha1/index.js";
 import { TerminalError, TransientError } from "../../runtime/errors.js";
 import { BatchServiceError, classifyBatchError, type BatchTask } from "./data-plane.js";
-import { batchCommandLine, batchJobId, mapTaskState } from "./executor.js";
+import { batchCommandLine, batchJobId, classifyUploadError, mapTaskState } from "./executor.js";
 
 describe("mapTaskState", () => {
   it.each<[string, BatchTask, string, string]>([
@@ -63,6 +63,21 @@ describe("classifyBatchError", () => {
     ["a bad request", new BatchServiceError(400, "InvalidPropertyValue", "x"), TerminalError, "AzureError"],
   ])("classifies %s", (_what, err, cls, reason) => {
     const e = classifyBatchError(err, "call");
+    expect(e).toBeInstanceOf(cls);
+    expect((e as TerminalError).reason).toBe(reason);
+  });
+});
+
+describe("classifyUploadError (snapshot upload to the auto-storage account)", () => {
+  const storageError = (statusCode: number, code: string) => Object.assign(new Error(`${code}: storage said no`), { statusCode, code });
+  it.each([
+    ["503 ServerBusy", storageError(503, "ServerBusy"), TransientError, "Throttled"],
+    ["500 InternalError", storageError(500, "InternalError"), TransientError, "AzureError"],
+    ["a dropped connection", Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }), TransientError, "AzureError"],
+    ["403 with shared keys disabled", storageError(403, "KeyBasedAuthenticationNotPermitted"), TerminalError, "AuthorizationFailed"],
+    ["400 InvalidBlobOrBlock", storageError(400, "InvalidBlobOrBlock"), TerminalError, "SubmissionFailed"],
+  ])("classifies %s", (_what, err, cls, reason) => {
+    const e = classifyUploadError(err, "upload");
     expect(e).toBeInstanceOf(cls);
     expect((e as TerminalError).reason).toBe(reason);
   });

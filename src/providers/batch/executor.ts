@@ -1,6 +1,6 @@
 import type { ComputeTarget, Reason, RunConfigurationSpec, TrainingRun } from "../../api/v1alpha1/index.js";
 import { RunReason, TargetReason } from "../../api/v1alpha1/index.js";
-import { TerminalError } from "../../runtime/errors.js";
+import { TerminalError, TransientError } from "../../runtime/errors.js";
 import type { ResolvedAzureMlConfig } from "../azureml/config.js";
 import { shellJoin } from "../azureml/executor.js";
 import { tailText } from "../databricks/rest.js";
@@ -9,7 +9,7 @@ import type { Attempt, AttemptState, ProviderContext, RunExecutor, RunObservatio
 import { batchSpecOf, type BatchArm } from "./arm.js";
 import type { ResolvedAzureBatchConfig } from "./config.js";
 import { BatchDataPlane, BatchServiceError, classifyBatchError, isBatchNotFound, type BatchTask } from "./data-plane.js";
-import { SOURCE_DIR, uploadSnapshot } from "./snapshot-store.js";
+import { SOURCE_DIR, uploadSnapshot, type ResourceFile } from "./snapshot-store.js";
 
 /** Persisted in TrainingRun.status.execution. Identifiers only; no SAS, key or token. */
 export interface BatchHandle {
@@ -59,6 +59,35 @@ export function mapTaskState(t: BatchTask): { state: AttemptState; reason: Reaso
   }
 }
 
+/**
+ * nodeCount > 1: one multi-instance task on that many nodes (Batch's way to run MPI/distributed
+ * work). Every node gets the snapshot (common resource files, in the task's shared directory) and
+ * runs no coordination step of its own; the primary runs the command line, the others are reached
+ * through AZ_BATCH_HOST_LIST as distributed launchers (mpirun, torchrun) expect.
+ */
+export function multiInstance(config: RunConfigurationSpec, files: readonly ResourceFile[]): Record<string, unknown> {
+  if (config.nodeCount <= 1) return {};
+  return { multiInstanceSettings: { numberOfInstances: config.nodeCount, coordinationCommandLine: "/bin/true", commonResourceFiles: files } };
+}
+
+/**
+ * Snapshot upload failures: storage's throttling and server errors (503 ServerBusy, 500, 429) and
+ * dropped connections are retried; a refusal (403: no data role, or shared-key access disabled on
+ * the account) waits for a human; anything else fails the submission.
+ */
+export function classifyUploadError(e: unknown, what: string): Error {
+  const status = (e as { statusCode?: number } | undefined)?.statusCode;
+  const code = (e as { code?: string } | undefined)?.code ?? "";
+  const text = `${what}: ${(e as Error)?.message ?? String(e)}`.split("\n")[0]!;
+  if (status === undefined || status === 0 || status === 408 || status === 429 || status >= 500) {
+    return new TransientError(text, status === 503 || status === 429 ? 30_000 : undefined, { cause: e, reason: status === 503 || status === 429 ? TargetReason.Throttled : TargetReason.AzureError });
+  }
+  if (status === 403 || status === 401) {
+    return new TerminalError(`${text} (${code || "AuthorizationFailure"}: the identity needs a Storage Blob Data role on the auto-storage account, or the account refuses shared keys)`, TargetReason.AuthorizationFailed, { cause: e });
+  }
+  return new TerminalError(text, RunReason.SubmissionFailed, { cause: e });
+}
+
 function autoPool(config: RunConfigurationSpec, vmSize: string): Record<string, unknown> {
   return {
     autoPoolSpecification: {
@@ -69,6 +98,8 @@ function autoPool(config: RunConfigurationSpec, vmSize: string): Record<string, 
         vmSize,
         targetDedicatedNodes: Math.max(1, config.nodeCount),
         taskSlotsPerNode: 1,
+        // A multi-instance task (nodeCount > 1) needs its nodes to reach each other.
+        ...(config.nodeCount > 1 ? { enableInterNodeCommunication: true } : {}),
         virtualMachineConfiguration: {
           imageReference: { publisher: "canonical", offer: "0001-com-ubuntu-server-jammy", sku: "22_04-lts", version: "latest" },
           nodeAgentSKUId: "batch.node.ubuntu 22.04",
@@ -118,14 +149,13 @@ export class BatchRunExecutor implements RunExecutor<BatchHandle> {
     try {
       // Submitted before (a crash after adding the task, or a repeated call): nothing to upload.
       if (await plane.getTask(jobId, TASK_ID).then(() => true, (e: unknown) => { if (isBatchNotFound(e)) return false; throw e; })) return handle;
-      const storageKey = await this.arm.storageKey(client, storageId);
       const storageAccount = storageId.split("/").pop() ?? "";
-      const blobEndpoint = this.azure.blobEndpointTemplate
-        .replace("{account}", storageAccount).replace("{endpoint}", "core.windows.net").replace("{protocol}", "https");
+      const blobEndpoint = await this.arm.blobEndpoint(client, storageId);
+      const storageKey = await this.arm.storageKey(client, storageId);
       const resourceFiles = await uploadSnapshot({
         blobEndpoint, accountName: storageAccount, accountKey: storageKey, container: this.config.snapshotContainer,
         snapshot: sub.snapshot, now: ctx.now,
-      }).catch((e: unknown) => { throw new TerminalError(`uploading the snapshot to ${storageAccount}: ${(e as Error).message}`, RunReason.SubmissionFailed, { cause: e }); });
+      }).catch((e: unknown) => { throw classifyUploadError(e, `uploading the snapshot to ${storageAccount}`); });
       const owner = `${sub.run.metadata.namespace ?? "default"}/${sub.run.metadata.name}`;
       await plane.addJob({
         id: jobId,
@@ -142,6 +172,7 @@ export class BatchRunExecutor implements RunExecutor<BatchHandle> {
         displayName: sub.runId,
         commandLine: batchCommandLine(sub),
         resourceFiles,
+        ...multiInstance(sub.config, resourceFiles),
         environmentSettings: Object.entries(env).map(([name, value]) => ({ name, value })),
         constraints: { maxTaskRetryCount: 0, ...(sub.config.maxRunDurationSeconds ? { maxWallClockTime: `PT${sub.config.maxRunDurationSeconds}S` } : {}) },
         userIdentity: { autoUser: { scope: "task", elevationLevel: "nonadmin" } },
