@@ -1,5 +1,5 @@
-import type { AzureClients } from "../providers/azureml/client.js";
-import type { AzureMlConfig } from "../providers/azureml/config.js";
+import type { AzureClients } from "../providers/shared/azure/clients.js";
+import type { AzureMlConfig } from "../providers/shared/azure/config.js";
 import type { TrackingAuth } from "./collector.js";
 
 /** Azure ML's MLflow endpoint takes an Azure Resource Manager token (as the azureml-mlflow plugin sends). */
