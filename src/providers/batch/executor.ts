@@ -9,7 +9,7 @@ import type { Attempt, AttemptState, ProviderContext, RunExecutor, RunObservatio
 import { batchSpecOf, type BatchArm } from "./arm.js";
 import type { ResolvedAzureBatchConfig } from "./config.js";
 import { BatchDataPlane, BatchServiceError, classifyBatchError, isBatchNotFound, type BatchTask } from "./data-plane.js";
-import { SOURCE_DIR, uploadSnapshot } from "./snapshot-store.js";
+import { runnerTask } from "./runner-task.js";
 
 /** Persisted in TrainingRun.status.execution. Identifiers only; no SAS, key or token. */
 export interface BatchHandle {
@@ -26,16 +26,6 @@ const sanitize = (s: string) => s.toLowerCase().replace(/[^a-z0-9-]+/g, "-").rep
 export function batchJobId(run: TrainingRun, attempt: number): string {
   const uid = (run.metadata.uid ?? "").replace(/-/g, "").slice(0, 12);
   return `aml-${sanitize(run.metadata.name ?? "run").slice(0, 30) || "run"}-${uid}-a${attempt}`;
-}
-
-/**
- * The task's command line. Batch does not run it under a shell, so it invokes bash explicitly;
- * every argument is POSIX-quoted (nothing a user wrote is spliced raw).
- */
-export function batchCommandLine(sub: Pick<Attempt, "argv" | "interpreterNeeded" | "config">): string {
-  const argv = sub.interpreterNeeded ? [sub.config.environment?.userManaged?.interpreterPath ?? "python3", ...sub.argv] : [...sub.argv];
-  const script = `cd ${SOURCE_DIR} && exec ${shellJoin(argv)}`;
-  return `/bin/bash -c ${shellJoin([script])}`;
 }
 
 /** Batch task state → attempt state and the reason shown by the display phase. */
@@ -80,12 +70,14 @@ function autoPool(config: RunConfigurationSpec, vmSize: string): Record<string, 
 
 /**
  * TrainingRuns on Azure Batch: one job (named from run UID + attempt) with one task. submit: the
- * snapshot goes to the account's auto-storage and becomes the task's resource files; adding an
- * existing job or task is a no-op, so a repeat after a crash creates nothing new. observe: one
+ * task runs the data-plane runner (runner-task.ts), which fetches and verifies the snapshot from
+ * the run store, runs the command and uploads ./outputs and the log; adding an existing job or
+ * task is a no-op, so a repeat after a crash creates nothing new. observe: one
  * task GET plus the stdout (and, on failure, stderr) tail from the task files API. cancel:
  * terminate the task and the job.
  */
 export class BatchRunExecutor implements RunExecutor<BatchHandle> {
+  readonly readsSnapshotFromStore = true;
   private readonly planes = new Map<string, BatchDataPlane>();
 
   constructor(private readonly arm: BatchArm, private readonly azure: ResolvedAzureMlConfig, private readonly config: ResolvedAzureBatchConfig) {}
@@ -110,22 +102,14 @@ export class BatchRunExecutor implements RunExecutor<BatchHandle> {
     const client = await this.arm.client(sub.target, ctx, spec.subscriptionId);
     const account = await this.arm.account(client, spec);
     if (!account?.accountEndpoint) throw new TerminalError(`Batch account ${spec.accountName} not found`, TargetReason.ComputeNotFound);
-    const storageId = account.autoStorage?.storageAccountId;
-    if (!storageId) throw new TerminalError(`Batch account ${spec.accountName} has no auto-storage account for the snapshot`, TargetReason.InvalidSpec);
     const jobId = batchJobId(sub.run, sub.number);
     const handle: BatchHandle = { jobId, taskId: TASK_ID, accountEndpoint: account.accountEndpoint };
     const plane = await this.plane(sub.target, ctx, account.accountEndpoint);
     try {
       // Submitted before (a crash after adding the task, or a repeated call): nothing to upload.
       if (await plane.getTask(jobId, TASK_ID).then(() => true, (e: unknown) => { if (isBatchNotFound(e)) return false; throw e; })) return handle;
-      const storageKey = await this.arm.storageKey(client, storageId);
-      const storageAccount = storageId.split("/").pop() ?? "";
-      const blobEndpoint = this.azure.blobEndpointTemplate
-        .replace("{account}", storageAccount).replace("{endpoint}", "core.windows.net").replace("{protocol}", "https");
-      const resourceFiles = await uploadSnapshot({
-        blobEndpoint, accountName: storageAccount, accountKey: storageKey, container: this.config.snapshotContainer,
-        snapshot: sub.snapshot, now: ctx.now,
-      }).catch((e: unknown) => { throw new TerminalError(`uploading the snapshot to ${storageAccount}: ${(e as Error).message}`, RunReason.SubmissionFailed, { cause: e }); });
+      if (!sub.storage) throw new TerminalError("no run data plane for this attempt (the operator has no snapshot store)", RunReason.StoreNotConfigured);
+      const task = await runnerTask(sub, sub.storage);
       const owner = `${sub.run.metadata.namespace ?? "default"}/${sub.run.metadata.name}`;
       await plane.addJob({
         id: jobId,
@@ -136,13 +120,10 @@ export class BatchRunExecutor implements RunExecutor<BatchHandle> {
         onAllTasksComplete: "noaction",
         metadata: [{ name: "amlcompute.dev/run-uid", value: sub.run.metadata.uid ?? "" }, { name: "amlcompute.dev/run", value: owner }],
       });
-      const env = { ...(sub.config.environmentVariables ?? {}), AMLCOMPUTE_RUN_ID: sub.runId, AMLCOMPUTE_ATTEMPT: String(sub.number), PYTHONUNBUFFERED: "1" };
       await plane.addTask(jobId, {
         id: TASK_ID,
         displayName: sub.runId,
-        commandLine: batchCommandLine(sub),
-        resourceFiles,
-        environmentSettings: Object.entries(env).map(([name, value]) => ({ name, value })),
+        ...task,
         constraints: { maxTaskRetryCount: 0, ...(sub.config.maxRunDurationSeconds ? { maxWallClockTime: `PT${sub.config.maxRunDurationSeconds}S` } : {}) },
         userIdentity: { autoUser: { scope: "task", elevationLevel: "nonadmin" } },
       });

@@ -9,7 +9,8 @@ import { BatchRunExecutor } from "./executor.js";
 
 export type { AzureBatchConfig } from "./config.js";
 export { BatchComputeProvider } from "./compute.js";
-export { BatchRunExecutor, batchJobId, batchCommandLine, mapTaskState, type BatchHandle } from "./executor.js";
+export { BatchRunExecutor, batchJobId, mapTaskState, type BatchHandle } from "./executor.js";
+export { batchCommandLine } from "./runner-task.js";
 export { BatchDataPlane, BatchServiceError, classifyBatchError } from "./data-plane.js";
 
 /**
