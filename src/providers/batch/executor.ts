@@ -2,7 +2,6 @@ import type { ComputeTarget, Reason, RunConfigurationSpec, TrainingRun } from ".
 import { RunReason, TargetReason } from "../../api/v1alpha1/index.js";
 import { TerminalError } from "../../runtime/errors.js";
 import type { ResolvedAzureMlConfig } from "../azureml/config.js";
-import { shellJoin } from "../azureml/executor.js";
 import { tailText } from "../databricks/rest.js";
 import { decodeShape } from "../shared/handle.js";
 import type { Attempt, AttemptState, ProviderContext, RunExecutor, RunObservation } from "../types.js";

@@ -12,6 +12,8 @@ export interface DatabricksConfig {
   readonly resyncMs?: number;
   /** DBFS folder for the runs' entry files. Default dbfs:/amlcompute. */
   readonly dbfsRoot?: string;
+  /** Secret scope that holds each attempt's store SAS URLs while it runs. Default amlcompute. */
+  readonly secretScope?: string;
 }
 
 export type ResolvedDatabricksConfig = Required<Omit<DatabricksConfig, "caBundlePath">> & Pick<DatabricksConfig, "caBundlePath">;
@@ -24,5 +26,6 @@ export function resolveDatabricksConfig(c: DatabricksConfig = {}): ResolvedDatab
     runPollMs: c.runPollMs ?? 15_000,
     resyncMs: c.resyncMs ?? 300_000,
     dbfsRoot: (c.dbfsRoot ?? "dbfs:/amlcompute").replace(/\/+$/, ""),
+    secretScope: c.secretScope ?? "amlcompute",
   };
 }
