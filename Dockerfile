@@ -12,9 +12,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json ./
 COPY src ./src
-COPY scripts/copy-runner.mjs ./scripts/
-# The runner (src/data-plane/runner/aml_runner.py) ships next to its compiled module.
-RUN npx tsc -p tsconfig.json && node scripts/copy-runner.mjs
+COPY scripts/copy-assets.mjs ./scripts/
+# Run-time files tsc does not copy (the Python runner, the RemoteVM shell scripts) ship next to
+# their compiled modules.
+RUN npx tsc -p tsconfig.json && node scripts/copy-assets.mjs
 
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app

@@ -29,7 +29,7 @@ lint: deps
 	hack/shellcheck.sh
 
 build: deps
-	tsc -p tsconfig.json && node scripts/copy-runner.mjs
+	tsc -p tsconfig.json && node scripts/copy-assets.mjs
 
 test-unit: deps
 	vitest run --project unit

@@ -4,6 +4,8 @@ import { chmodSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readF
 import type { ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join, normalize } from "node:path";
+import type { Operation } from "../contracts/index.js";
+import { ContractGuard } from "./contract-guard.js";
 import type { EmulatedService, ServiceHost, ServiceRequest } from "./emulator.js";
 
 /**
@@ -59,9 +61,10 @@ export interface BatchEmulator extends EmulatedService {
 
 const ARM_AUDIENCE = "https://management.azure.com";
 const BATCH_AUDIENCE = "https://batch.core.windows.net";
-const MGMT_VERSIONS = new Set(["2023-11-01", "2024-02-01", "2024-07-01"]);
-const STORAGE_VERSIONS = new Set(["2023-01-01", "2023-05-01", "2024-01-01"]);
-const DATA_VERSIONS = new Set(["2024-07-01.20.0", "2024-02-01.19.0", "2023-11-01.18.0"]);
+// The versions the contracts under test/contracts/batch were transcribed from (and the provider speaks).
+const MGMT_VERSIONS = new Set(["2023-11-01"]);
+const STORAGE_VERSIONS = new Set(["2023-01-01"]);
+const DATA_VERSIONS = new Set(["2024-07-01.20.0"]);
 
 class HttpError extends Error {
   constructor(readonly status: number, readonly code: string, message: string, readonly arm = false) {
@@ -114,8 +117,10 @@ function doubleQuoted(line: string, from: number): [string, number] {
   return [text, i];
 }
 
-export function batchService(opts: { accounts: readonly BatchAccountOptions[]; stepMs?: number }): BatchEmulator {
+export function batchService(opts: { accounts: readonly BatchAccountOptions[]; stepMs?: number; allowSharedKeyAccess?: boolean }): BatchEmulator {
   const stepMs = opts.stepMs ?? 150;
+  /** The storage account's allowSharedKeyAccess, as reported (a client that needs the key is then refused it). */
+  const sharedKeyAccess = opts.allowSharedKeyAccess ?? true;
   const accounts = new Map(opts.accounts.map((a) => [a.name.toLowerCase(), a]));
   const jobs = new Map<string, JobRecord>();
   const root = mkdtempSync(join(tmpdir(), "batch-emu-"));
@@ -124,6 +129,7 @@ export function batchService(opts: { accounts: readonly BatchAccountOptions[]; s
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const now = () => new Date().toISOString();
   const jobKey = (account: string, id: string) => `${account.toLowerCase()}/${id.toLowerCase()}`;
+  const guard = new ContractGuard("batch");
 
   // ---------- management plane (ARM) ----------
   const accountView = (a: BatchAccountOptions) => {
@@ -147,14 +153,22 @@ export function batchService(opts: { accounts: readonly BatchAccountOptions[]; s
     };
   };
 
-  const arm = (req: ServiceRequest): unknown => {
+  /** The request against the published document (after the api-version, which each plane answers in its own words). */
+  const conform = (op: Operation | undefined, req: ServiceRequest, isArm: boolean) => {
+    const broken = guard.requestError(op, req.url.searchParams, req.body ? JSON.parse(req.body) as unknown : undefined);
+    if (broken) throw new HttpError(400, isArm ? "BadRequest" : "InvalidRequestBody", broken, isArm);
+  };
+
+  const arm = (req: ServiceRequest, op: Operation | undefined): unknown => {
     const p = req.url.pathname;
     const acct = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Batch\/batchAccounts\/([^/]+)(?:\/pools\/([^/]+))?$/i.exec(p);
     const keys = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Storage\/storageAccounts\/([^/]+)\/listKeys$/i.exec(p);
+    const storage = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Storage\/storageAccounts\/([^/]+)$/i.exec(p);
     const versions = acct ? MGMT_VERSIONS : STORAGE_VERSIONS;
     const v = req.url.searchParams.get("api-version");
     if (!v) throw new HttpError(400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.", true);
     if (!versions.has(v)) throw new HttpError(400, "InvalidApiVersionParameter", `The api-version '${v}' is invalid. The supported versions are '${[...versions].join(",")}'.`, true);
+    conform(op, req, true);
     if (acct && req.method === "GET") {
       const a = accounts.get(acct[3]!.toLowerCase());
       if (!a || a.subscriptionId.toLowerCase() !== acct[1]!.toLowerCase() || a.resourceGroup.toLowerCase() !== acct[2]!.toLowerCase()) {
@@ -172,11 +186,24 @@ export function batchService(opts: { accounts: readonly BatchAccountOptions[]; s
         },
       };
     }
+    if (storage && req.method === "GET") {
+      if (!host?.azurite || storage[3] !== host.azurite.accountName) {
+        throw new HttpError(404, "ResourceNotFound", `The Resource 'Microsoft.Storage/storageAccounts/${storage[3]}' under resource group '${storage[2]}' was not found.`, true);
+      }
+      // The account's own endpoints: a client takes the blob endpoint from here, never from a cloud suffix.
+      return {
+        id: p, name: storage[3], type: "Microsoft.Storage/storageAccounts", location: "westeurope", kind: "StorageV2",
+        properties: { provisioningState: "Succeeded", allowSharedKeyAccess: sharedKeyAccess, primaryEndpoints: { blob: `${host.azurite.blobEndpoint}/` } },
+      };
+    }
     if (keys && req.method === "POST") {
       if (!host?.azurite || keys[3] !== host.azurite.accountName) {
         throw new HttpError(404, "ResourceNotFound", `The Resource 'Microsoft.Storage/storageAccounts/${keys[3]}' under resource group '${keys[2]}' was not found.`, true);
       }
-      return { keys: [{ keyName: "key1", value: host.azurite.accountKey, permissions: "FULL" }] };
+      // With allowSharedKeyAccess=false ARM still lists keys, but storage refuses every request signed
+      // with one; a key Azurite does not know stands in for that refusal.
+      const value = sharedKeyAccess ? host.azurite.accountKey : Buffer.from("shared key access is disabled on this account").toString("base64");
+      return { keys: [{ keyName: "key1", value, permissions: "FULL" }] };
     }
     throw new HttpError(405, "MethodNotAllowed", `The requested method ${req.method} is not allowed for ${p}.`, true);
   };
@@ -191,7 +218,7 @@ export function batchService(opts: { accounts: readonly BatchAccountOptions[]; s
       j.terminateReason ??= "AllTasksComplete";
     }
   };
-  const ended = { category: "UserError", code: "TaskEnded", message: "Task Was Ended by User Request" };
+  const ended = { category: "usererror", code: "TaskEnded", message: "Task Was Ended by User Request" };
 
   const execute = async (a: BatchAccountOptions, j: JobRecord, t: TaskRecord) => {
     const poolInfo = j.body.poolInfo as { poolId?: string; autoPoolSpecification?: unknown };
@@ -216,7 +243,7 @@ export function batchService(opts: { accounts: readonly BatchAccountOptions[]; s
         writeFileSync(dst, Buffer.from(await res.arrayBuffer()));
         if (rf.fileMode) chmodSync(dst, Number.parseInt(rf.fileMode, 8));
       } catch (e) {
-        return complete(j, t, { result: "failure", failureInfo: { category: "UserError", code: "BlobDownloadMiscError", message: `Miscellaneous error encountered while downloading one of the specified Azure Blob(s): ${(e as Error).message}` } });
+        return complete(j, t, { result: "failure", failureInfo: { category: "usererror", code: "BlobDownloadMiscError", message: `Miscellaneous error encountered while downloading one of the specified Azure Blob(s): ${(e as Error).message}` } });
       }
     }
     const argv = splitCommandLine(String(t.body.commandLine ?? ""));
@@ -226,6 +253,23 @@ export function batchService(opts: { accounts: readonly BatchAccountOptions[]; s
       AZ_BATCH_TASK_DIR: t.dir, AZ_BATCH_TASK_WORKING_DIR: wd,
     };
     for (const s of (t.body.environmentSettings ?? []) as { name: string; value?: string }[]) env[s.name] = s.value ?? "";
+    // A multi-instance task: every instance runs the coordination command, then the primary runs
+    // the command line; the task's stdout and exit code are the primary's. The emulator runs the
+    // instances on this machine, one after another, with the host list Batch gives them.
+    const multi = t.body.multiInstanceSettings as { numberOfInstances?: number; coordinationCommandLine?: string } | undefined;
+    if (multi) {
+      const hosts = Array.from({ length: multi.numberOfInstances ?? 1 }, (_, i) => `10.0.0.${i + 4}`);
+      Object.assign(env, { AZ_BATCH_HOST_LIST: hosts.join(","), AZ_BATCH_NODE_LIST: hosts.join(";"), AZ_BATCH_MASTER_NODE: `${hosts[0]}:6000`, AZ_BATCH_IS_CURRENT_NODE_MASTER: "true" });
+      for (let i = 0; i < hosts.length; i++) {
+        const coord = splitCommandLine(String(multi.coordinationCommandLine ?? ""));
+        const rc = await new Promise<number>((resolve) => {
+          const c = spawn(coord[0]!, coord.slice(1), { cwd: wd, env, stdio: "ignore" });
+          c.once("error", () => resolve(127));
+          c.once("close", (code) => resolve(code ?? 1));
+        });
+        if (rc !== 0) return complete(j, t, { result: "failure", exitCode: rc, failureInfo: { category: "usererror", code: "FailureExitCode", message: "The coordination command exited with an exit code representing a failure" } });
+      }
+    }
     t.state = "running";
     t.history.push("running");
     t.executionInfo = { startTime: now(), retryCount: 0, requeueCount: 0 };
@@ -246,10 +290,10 @@ export function batchService(opts: { accounts: readonly BatchAccountOptions[]; s
     t.child = undefined;
     await Promise.all([new Promise((r) => stdout.end(r)), new Promise((r) => stderr.end(r))]);
     if (t.terminateRequested) return complete(j, t, { result: "failure", failureInfo: ended });
-    if (timedOut) return complete(j, t, { result: "failure", failureInfo: { category: "UserError", code: "MaxWallClockTimeExceeded", message: "The task exceeded its maximum wall clock time" } });
+    if (timedOut) return complete(j, t, { result: "failure", failureInfo: { category: "usererror", code: "MaxWallClockTimeExceeded", message: "The task exceeded its maximum wall clock time" } });
     complete(j, t, code === 0
       ? { exitCode: 0, result: "success" }
-      : { exitCode: code, result: "failure", failureInfo: { category: "UserError", code: "FailureExitCode", message: "The task exited with an exit code representing a failure" } });
+      : { exitCode: code, result: "failure", failureInfo: { category: "usererror", code: "FailureExitCode", message: "The task exited with an exit code representing a failure" } });
   };
 
   // ---------- data plane ----------
@@ -257,6 +301,7 @@ export function batchService(opts: { accounts: readonly BatchAccountOptions[]; s
     id: t.id, url: `${host?.url}/batch/${a}/jobs/${j.id}/tasks/${t.id}`, eTag: `0x${t.history.length}`,
     creationTime: t.creationTime, state: t.state, commandLine: t.body.commandLine, displayName: t.body.displayName,
     resourceFiles: t.body.resourceFiles, environmentSettings: t.body.environmentSettings, constraints: t.body.constraints,
+    userIdentity: t.body.userIdentity, multiInstanceSettings: t.body.multiInstanceSettings,
     executionInfo: t.executionInfo,
     ...(t.state === "running" || t.state === "completed" ? { nodeInfo: { poolId: (j.body.poolInfo as { poolId?: string }).poolId ?? `aml_${j.id}`, nodeId: "tvmps_emulator_0" } } : {}),
   });
@@ -265,6 +310,7 @@ export function batchService(opts: { accounts: readonly BatchAccountOptions[]; s
     const v = req.url.searchParams.get("api-version");
     if (!v) throw new HttpError(400, "MissingRequiredQueryParameter", "A query parameter that's mandatory for this request is not specified.");
     if (!DATA_VERSIONS.has(v)) throw new HttpError(400, "InvalidQueryParameterValue", `Value for one of the query parameters specified in the request URI is invalid: api-version=${v}`);
+    conform(guard.operation(req.method, path), req, false);
     const body = req.body ? JSON.parse(req.body) as Record<string, unknown> : {};
     const seg = path.split("/").filter(Boolean).map(decodeURIComponent);
     const job = (id: string) => {
@@ -315,7 +361,7 @@ export function batchService(opts: { accounts: readonly BatchAccountOptions[]; s
       if (j.tasks.has(id.toLowerCase())) throw new HttpError(409, "TaskExists", "The specified task already exists.");
       const t: TaskRecord = { id, body, state: "active", dir: mkdtempSync(join(root, `${j.id}-${id}-`)), terminateRequested: false, executionInfo: { retryCount: 0, requeueCount: 0 }, history: ["active"], creationTime: now() };
       j.tasks.set(id.toLowerCase(), t);
-      void execute(a, j, t).catch((e: unknown) => complete(j, t, { result: "failure", failureInfo: { category: "ServerError", code: "InternalError", message: String(e) } }));
+      void execute(a, j, t).catch((e: unknown) => complete(j, t, { result: "failure", failureInfo: { category: "servererror", code: "InternalError", message: String(e) } }));
       return { status: 201 };
     }
     if (seg.length === 3 && req.method === "GET") return { status: 200, body: { value: [...j.tasks.values()].map((t) => taskView(t, a.name, j)) } };
@@ -342,7 +388,12 @@ export function batchService(opts: { accounts: readonly BatchAccountOptions[]; s
     throw new HttpError(405, "UnsupportedHttpVerb", `The resource doesn't support the specified HTTP verb ${req.method}.`);
   };
 
-  const reply = (res: ServerResponse, status: number, body: unknown, arm: boolean) => {
+  const errorBody = (arm: boolean) => (code: string, message: string) => (arm
+    ? { error: { code, message } }
+    : { "odata.metadata": `${host?.url}/batch/$metadata#Microsoft.Azure.Batch.Protocol.Entities.Container.errors/@Element`, code, message: { lang: "en-US", value: `${message}\nRequestId:${randomUUID()}\nTime:${now()}` } });
+
+  const reply = (res: ServerResponse, answer: { status: number; body?: unknown }, arm: boolean, op?: Operation) => {
+    const { status, body } = guard.answer(op, { status: answer.status, headers: {}, body: answer.body }, errorBody(arm));
     const headers: Record<string, string> = { "request-id": randomUUID(), "client-request-id": randomUUID() };
     if (body === undefined) {
       res.writeHead(status, headers);
@@ -360,26 +411,25 @@ export function batchService(opts: { accounts: readonly BatchAccountOptions[]; s
       const isArm = /\/providers\/Microsoft\.(Batch|Storage)\//i.test(p) && p.startsWith("/subscriptions/");
       const dp = /^\/batch\/([^/]+)(\/.*)?$/.exec(p);
       if (!isArm && !dp) return false;
+      const op = guard.operation(req.method, isArm ? p : dp![2] ?? "/");
       try {
         const authError = host!.bearerError(req.headers.authorization, isArm ? ARM_AUDIENCE : BATCH_AUDIENCE);
         if (authError) throw new HttpError(401, isArm ? authError.split(":")[0]! : "AuthenticationFailed", isArm ? authError : `Server failed to authenticate the request. ${authError}`, isArm);
         if (isArm) {
-          reply(res, 200, arm(req), true);
+          reply(res, { status: 200, body: arm(req, op) }, true, op);
           return true;
         }
         const a = accounts.get(dp![1]!.toLowerCase());
         if (!a) throw new HttpError(404, "AccountNotFound", "The specified account does not exist.");
         const r = await dataPlane(a, req, dp![2] ?? "/", res);
-        if (r.status >= 0) reply(res, r.status, r.body, false);
+        if (r.status >= 0) reply(res, r, false, op);
       } catch (e) {
         const err = e instanceof HttpError ? e : new HttpError(500, "InternalError", (e as Error).message);
-        const body = err.arm || isArm
-          ? { error: { code: err.code, message: err.message } }
-          : { "odata.metadata": `${host?.url}/batch/$metadata#Microsoft.Azure.Batch.Protocol.Entities.Container.errors/@Element`, code: err.code, message: { lang: "en-US", value: `${err.message}\nRequestId:${randomUUID()}\nTime:${now()}` } };
-        reply(res, err.status, body, err.arm || isArm);
+        reply(res, { status: err.status, body: errorBody(err.arm || isArm)(err.code, err.message) }, err.arm || isArm, op);
       }
       return true;
     },
+    get contractViolations() { return guard.violations; },
     async close() {
       closed = true;
       for (const j of jobs.values()) for (const t of j.tasks.values()) killGroup(t.child?.pid);

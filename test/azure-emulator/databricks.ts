@@ -4,14 +4,19 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import type { ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Operation } from "../contracts/index.js";
+import { ContractGuard } from "./contract-guard.js";
+import { WorkspaceError, WorkspaceTree } from "./databricks-workspace.js";
 import { secretScopes } from "./databricks-secrets.js";
 import type { EmulatedService, ServiceHost, ServiceRequest } from "./emulator.js";
 
 /**
  * Azure Databricks workspace REST, served by the emulator under /databricks/<workspace>: the slice
- * the operator uses (SCIM Me, clusters/get, DBFS put/create/add-block/close/delete, Jobs 2.1
- * runs/submit|get|get-output|cancel). Like the service: PAT bearer auth (403 "Invalid access
- * token" on a wrong one), `{error_code, message}` error bodies, 400 INVALID_PARAMETER_VALUE for
+ * the operator uses (SCIM Me, clusters/get, Workspace files import/mkdirs/delete, DBFS, Jobs 2.1
+ * runs/submit|get|get-output|cancel). Like the service: bearer auth with a personal access token
+ * or a Microsoft Entra token for the Azure Databricks resource (403 "Invalid access token" on
+ * anything else), no DBFS root unless the workspace has one (new workspaces do not),
+ * `{error_code, message}` error bodies, 400 INVALID_PARAMETER_VALUE for
  * unknown run ids, idempotency_token dedup, life_cycle_state PENDING → RUNNING → TERMINATING →
  * TERMINATED with result_state, and get-output refusing multi-task parent runs. The python_file
  * really runs with the machine's python3, so logs and exit status are real.
@@ -23,7 +28,12 @@ export interface DatabricksWorkspaceOptions {
   readonly userName?: string;
   /** Ids of all-purpose clusters that exist (state RUNNING). */
   readonly clusters?: readonly string[];
+  /** The workspace still has a DBFS root (older workspaces). Default false, as for new workspaces. */
+  readonly dbfsRoot?: boolean;
 }
+
+/** Application id of the Azure Databricks resource: the audience of Entra tokens for a workspace. */
+export const AZURE_DATABRICKS_RESOURCE = "2ff814a6-3304-4ab8-85cb-cd0e6f879c1d";
 
 type LifeCycle = "PENDING" | "RUNNING" | "TERMINATING" | "TERMINATED" | "INTERNAL_ERROR";
 
@@ -53,6 +63,8 @@ export interface DatabricksEmulator extends EmulatedService {
   dbfsFile(workspace: string, path: string): Buffer | undefined;
   /** Keys stored in a secret scope of a workspace (values stay write-only). */
   secretKeys(workspace: string, scope: string): string[];
+  /** A file in the workspace tree (Workspace files), or undefined. */
+  workspaceFile(workspace: string, path: string): Buffer | undefined;
 }
 
 class DbError extends Error {
@@ -68,6 +80,7 @@ export function databricksService(opts: { workspaces: readonly DatabricksWorkspa
   const stepMs = opts.stepMs ?? 150;
   const workspaces = new Map(opts.workspaces.map((w) => [w.name, w]));
   const dbfs = new Map<string, Map<string, Buffer>>(opts.workspaces.map((w) => [w.name, new Map()]));
+  const trees = new Map(opts.workspaces.map((w) => [w.name, new WorkspaceTree(w.userName ?? "operator@example.com")]));
   const streams = new Map<number, { ws: string; path: string; chunks: Buffer[] }>();
   const runs = new Map<number, RunRecord>();
   const byTaskRun = new Map<number, RunRecord>();
@@ -83,6 +96,20 @@ export function databricksService(opts: { workspaces: readonly DatabricksWorkspa
     if (!s.startsWith("/")) throw new DbError(400, "INVALID_PARAMETER_VALUE", `Path must be absolute: ${s}`);
     return s.replace(/\/+$/, "") || "/";
   };
+  /** DBFS paths outside Unity Catalog volumes live on the DBFS root, which new workspaces do not have. */
+  const dbfsAllowed = (ws: DatabricksWorkspaceOptions, p: string): void => {
+    if (!ws.dbfsRoot && !p.startsWith("/Volumes/")) {
+      throw new DbError(403, "PERMISSION_DENIED", `Public DBFS root is disabled. Access is denied on path: ${p}`);
+    }
+  };
+  /** The python_file of a task: a workspace path (source WORKSPACE) or a dbfs:/ URI. */
+  const readPythonFile = (ws: DatabricksWorkspaceOptions, file: string): Buffer | undefined => {
+    if (file.startsWith("dbfs:")) {
+      const p = normPath(file);
+      return !ws.dbfsRoot && !p.startsWith("/Volumes/") ? undefined : dbfs.get(ws.name)!.get(p);
+    }
+    return trees.get(ws.name)!.read(file);
+  };
 
   const setLife = (r: RunRecord, life: LifeCycle, result?: RunRecord["result"], message = "") => {
     r.life = life;
@@ -97,7 +124,7 @@ export function databricksService(opts: { workspaces: readonly DatabricksWorkspa
     const py = task.spark_python_task as { python_file?: string; parameters?: string[] };
     await sleep(stepMs * 2); // the job cluster starts
     if (r.cancelRequested || closed) return setLife(r, "TERMINATED", "CANCELED", "Run cancelled.");
-    const file = dbfs.get(r.ws)!.get(normPath(py.python_file));
+    const file = readPythonFile(workspaces.get(r.ws)!, String(py.python_file));
     if (!file) {
       r.error = `FileNotFoundError: ${py.python_file} does not exist`;
       return setLife(r, "TERMINATED", "FAILED", "Workload failed, see run output for details");
@@ -170,6 +197,7 @@ export function databricksService(opts: { workspaces: readonly DatabricksWorkspa
       }
       case "POST /api/2.0/dbfs/put": {
         const p = normPath(body.path);
+        dbfsAllowed(ws, p);
         const data = Buffer.from(String(body.contents ?? ""), "base64");
         if (data.length > DBFS_LIMIT) throw new DbError(400, "MAX_BLOCK_SIZE_EXCEEDED", "The contents exceed the 1 MB limit of put; use the streaming API.");
         if (files.has(p) && body.overwrite !== true) throw new DbError(400, "RESOURCE_ALREADY_EXISTS", `A file or directory already exists at the input path ${p}.`);
@@ -178,6 +206,7 @@ export function databricksService(opts: { workspaces: readonly DatabricksWorkspa
       }
       case "POST /api/2.0/dbfs/create": {
         const p = normPath(body.path);
+        dbfsAllowed(ws, p);
         if (files.has(p) && body.overwrite !== true) throw new DbError(400, "RESOURCE_ALREADY_EXISTS", `A file or directory already exists at the input path ${p}.`);
         const handle = nextId++;
         streams.set(handle, { ws: ws.name, path: p, chunks: [] });
@@ -200,6 +229,7 @@ export function databricksService(opts: { workspaces: readonly DatabricksWorkspa
       }
       case "POST /api/2.0/dbfs/delete": {
         const p = normPath(body.path);
+        dbfsAllowed(ws, p);
         const under = [...files.keys()].filter((f) => f === p || f.startsWith(`${p}/`));
         if (under.length === 0) return {}; // DBFS delete of a missing path succeeds
         if (under.some((f) => f !== p) && body.recursive !== true) throw new DbError(400, "IO_ERROR", `${p} is a non-empty directory; set recursive`);
@@ -259,12 +289,23 @@ export function databricksService(opts: { workspaces: readonly DatabricksWorkspa
         }
         return {};
       }
+      case "POST /api/2.0/workspace/mkdirs":
+        trees.get(ws.name)!.mkdirs(body.path);
+        return {};
+      case "POST /api/2.0/workspace/import":
+        trees.get(ws.name)!.import(body);
+        return {};
+      case "POST /api/2.0/workspace/delete":
+        trees.get(ws.name)!.delete(body);
+        return {};
       default:
         throw new DbError(404, "ENDPOINT_NOT_FOUND", `No API found for '${method} ${path}'`);
     }
   };
 
-  const reply = (res: ServerResponse, status: number, body: unknown) => {
+  const guard = new ContractGuard("databricks");
+  const reply = (res: ServerResponse, answer: number, answerBody: unknown, op?: Operation) => {
+    const { status, body } = guard.answer(op, { status: answer, headers: {}, body: answerBody }, (error_code, message) => ({ error_code, message }));
     res.writeHead(status, { "Content-Type": "application/json", "x-databricks-org-id": "0" });
     res.end(JSON.stringify(body));
   };
@@ -275,11 +316,15 @@ export function databricksService(opts: { workspaces: readonly DatabricksWorkspa
       const m = /^\/databricks\/([^/]+)(\/.*)?$/.exec(req.url.pathname);
       if (!m) return false;
       const ws = workspaces.get(m[1]!);
+      const op = guard.operation(req.method, m[2] ?? "/");
       try {
         if (!ws) throw new DbError(404, "ENDPOINT_NOT_FOUND", "Workspace not found");
         const auth = req.headers.authorization;
         if (!auth?.startsWith("Bearer ")) throw new DbError(401, "UNAUTHENTICATED", "Credential was not sent or was of an unsupported type for this API.");
-        if (auth.slice(7) !== ws.token) throw new DbError(403, "PERMISSION_DENIED", "Invalid access token.");
+        // A personal access token of the workspace, or a Microsoft Entra token for the Azure Databricks resource.
+        if (auth.slice(7) !== ws.token && host?.bearerError(auth, AZURE_DATABRICKS_RESOURCE) !== undefined) {
+          throw new DbError(403, "PERMISSION_DENIED", "Invalid access token.");
+        }
         let body: Record<string, unknown> = {};
         if (req.body) {
           try {
@@ -288,13 +333,16 @@ export function databricksService(opts: { workspaces: readonly DatabricksWorkspa
             throw new DbError(400, "MALFORMED_REQUEST", "Invalid JSON given in the body of the request - expected a map");
           }
         }
-        reply(res, 200, await route(ws, { method: req.method, path: m[2] ?? "/", q: req.url.searchParams, body }));
+        const broken = guard.requestError(op, req.url.searchParams, req.body ? body : undefined);
+        if (broken) throw new DbError(400, "INVALID_PARAMETER_VALUE", broken);
+        reply(res, 200, await route(ws, { method: req.method, path: m[2] ?? "/", q: req.url.searchParams, body }), op);
       } catch (e) {
-        if (e instanceof DbError) reply(res, e.status, { error_code: e.code, message: e.message });
-        else reply(res, 500, { error_code: "INTERNAL_ERROR", message: (e as Error).message, request_id: randomUUID() });
+        if (e instanceof DbError || e instanceof WorkspaceError) reply(res, e.status, { error_code: e.code, message: e.message }, op);
+        else reply(res, 500, { error_code: "INTERNAL_ERROR", message: (e as Error).message, request_id: randomUUID() }, op);
       }
       return true;
     },
+    get contractViolations() { return guard.violations; },
     async close() {
       closed = true;
       for (const r of runs.values()) killGroup(r.child?.pid);
@@ -307,6 +355,7 @@ export function databricksService(opts: { workspaces: readonly DatabricksWorkspa
     runIds: () => [...runs.keys()],
     dbfsFile: (ws, path) => dbfs.get(ws)?.get(path.replace(/^dbfs:/, "")),
     secretKeys: (ws, scope) => secrets.keys(ws, scope),
+    workspaceFile: (ws, path) => trees.get(ws)?.read(path),
   };
 }
 

@@ -6,6 +6,8 @@ import { createServer, type Server } from "node:https";
 import { tmpdir } from "node:os";
 import { dirname, join, normalize, sep } from "node:path";
 import { StorageSharedKeyCredential, BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import type { Operation } from "../contracts/index.js";
+import { ContractGuard } from "./contract-guard.js";
 import { generateTls, type EmulatorTls } from "./tls.js";
 
 /**
@@ -81,6 +83,8 @@ export interface EmulatedService {
   start(host: ServiceHost): void;
   handle(req: ServiceRequest, res: ServerResponse): Promise<boolean>;
   close?(): Promise<void>;
+  /** Answers that broke the service's published contract. */
+  readonly contractViolations?: readonly string[];
 }
 
 export interface RequestRecord {
@@ -113,6 +117,25 @@ const VM_SIZES: Record<string, number> = {
 };
 
 const ARM_AUDIENCE = "https://management.azure.com";
+/** The VM size Azure ML gives a compute cluster created without one. */
+const DEFAULT_VM_SIZE = "STANDARD_DS3_V2";
+
+/**
+ * Azure ML's compute names, as the create-compute documentation states them for clusters: 3 to 24
+ * letters, digits and hyphens, a letter first, and any hyphen followed by a letter somewhere after
+ * it. Attached computes are limited to 16 characters.
+ */
+export function computeNameProblem(name: string, attached: boolean): string | undefined {
+  const max = attached ? 16 : 24;
+  if (name.length < 3 || name.length > max) return `must be between 3 and ${max} characters long`;
+  if (!/^[A-Za-z][A-Za-z0-9-]*$/.test(name)) return "must start with a letter and use only letters, digits and the - character";
+  if (name.includes("-") && !/-[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*$/.test(name)) return "must have a letter after its last - character";
+  return undefined;
+}
+const checkComputeName = (name: string, attached: boolean): void => {
+  const problem = computeNameProblem(name, attached);
+  if (problem) throw new ArmError(400, "BadRequest", `Compute name '${name}' is invalid: an ${attached ? "attached compute" : "Azure ML compute cluster"} name ${problem}.`);
+};
 const PROVIDER = "Microsoft.MachineLearningServices";
 
 type ProvisioningState = "Creating" | "Updating" | "Succeeded" | "Failed" | "Deleting" | "Canceled";
@@ -204,6 +227,8 @@ export interface EmulatorControls {
   readonly tokensIssued: number;
   /** How many requests were rejected with 429 so far. */
   readonly throttled: number;
+  /** Answers of the emulator (ARM and the further services) that broke the published contract; tests assert none. */
+  readonly contractViolations: readonly string[];
 }
 
 export interface Emulator {
@@ -255,7 +280,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const tls: EmulatorTls = generateTls();
   const tenantId = opts.tenantId ?? randomUUID();
   const clients = opts.clients ?? [{ clientId: randomUUID(), clientSecret: randomBytes(18).toString("base64url") }];
-  const apiVersions = opts.apiVersions ?? ["2022-10-01", "2023-04-01", "2024-04-01"];
+  const guard = new ContractGuard("azureml");
+  const apiVersions = opts.apiVersions ?? guard.contract.apiVersions;
   const provisioningMs = opts.provisioningMs ?? 1500;
   const updatingMs = opts.updatingMs ?? 500;
   const attachingMs = opts.attachingMs ?? 100;
@@ -450,8 +476,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   };
 
   const validateAmlProps = (name: string, props: Record<string, unknown>, ws: WorkspaceRecord, existing?: ComputeRecord) => {
-    const vmSize = String(props.vmSize ?? existing?.amlProps.vmSize ?? "");
-    if (!vmSize) throw new ArmError(400, "BadRequest", "properties.properties.vmSize is required for AmlCompute.");
+    const vmSize = String(props.vmSize ?? existing?.amlProps.vmSize ?? DEFAULT_VM_SIZE);
     const cores = VM_SIZES[vmSize.toUpperCase()];
     if (cores === undefined) {
       throw new ArmError(400, "BadArgument", `The specified vm size '${vmSize}' is not supported in region '${ws.location}'. Supported vm sizes: ${Object.keys(VM_SIZES).join(", ")}.`);
@@ -755,6 +780,9 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         if (!p?.computeType) throw new ArmError(400, "BadRequest", "properties.computeType is required.");
         computeType = String(p.computeType);
         props = (p.properties ?? {}) as Record<string, unknown>;
+        if (!existing) checkComputeName(name, Boolean(p.resourceId));
+        // What the service fills in for an AmlCompute created without them.
+        if (computeType === "AmlCompute" && !p.resourceId) props = { vmSize: DEFAULT_VM_SIZE, vmPriority: "Dedicated", osType: "Linux", ...props };
         if (existing && existing.computeType !== computeType) {
           throw new ArmError(400, "BadRequest", `Compute ${name} already exists with type ${existing.computeType}.`);
         }
@@ -771,8 +799,9 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         existing.settleAt = Date.now() + updatingMs;
         existing.pendingFailure = failure;
         existing.modifiedOn = nowIso();
-        const headers = newOperation(ws, computeOpCheck(ws, name, "exists"), apiVersion);
-        return { status: method === "PATCH" ? 202 : 200, headers, body: computeView(existing) };
+        // An update (PUT on an existing compute, or Compute_Update) is documented as 200 with the
+        // compute and no operation headers: the client watches provisioningState on the resource.
+        return { status: 200, body: computeView(existing) };
       }
       const c: ComputeRecord = {
         key: computeKey(ws, name), ws, name, location: String(obj.location ?? ws.location), createdOn: nowIso(), modifiedOn: nowIso(),
@@ -831,7 +860,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         }
         return { status: 200, body: view(existing) };
       }
-      const props = kind === "environments" ? { ...p, environmentType: "UserCreated", osType: p.osType ?? "Linux", provisioningState: "Succeeded" } : { ...p, provisioningState: "Succeeded" };
+      // 2022-10-01 asset versions carry no provisioningState; the service fills in what it defaults.
+      const props = kind === "environments" ? { ...p, environmentType: "UserCreated", osType: p.osType ?? "Linux" } : { ...p };
       const a: AssetRecord = { id, name, version, properties: props, createdAt: nowIso() };
       map.set(lc(id), a);
       return { status: 201, body: view(a) };
@@ -890,7 +920,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         status: 202,
         headers: {
           Location: `${url}/subscriptions/${ws.subscriptionId}/providers/${PROVIDER}/locations/${ws.location}/jobOperationsResults/${opId}?api-version=${apiVersion}`,
-          "Retry-After": String(retryAfter),
+          // Jobs_Cancel documents Retry-After between 10 and 600 seconds.
+          "Retry-After": String(Math.min(600, Math.max(10, retryAfter))),
         },
       };
     }
@@ -929,6 +960,9 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     if (!apiVersions.includes(apiVersion)) {
       throw new ArmError(400, "InvalidApiVersionParameter", `The api-version '${apiVersion}' is invalid. The supported versions are '${apiVersions.join(",")}'.`);
     }
+    // The request against the published document: body schema, read-only fields, documented query.
+    const broken = guard.requestError(guard.operation(method, path), query, body);
+    if (broken) throw new ArmError(400, "BadRequest", broken);
     const op = opRoute.exec(path);
     if (op) {
       const rec = operations.get(op[4]!);
@@ -936,11 +970,10 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       const r = rec.check();
       if (r.status !== "InProgress" && !rec.endTime) rec.endTime = nowIso();
       if (op[3]!.toLowerCase() === "computeoperationsstatus") {
-        return {
-          status: 200,
-          headers: r.status === "InProgress" ? { "Retry-After": String(retryAfter) } : {},
-          body: { id: `${path}`, name: rec.id, status: r.status, startTime: rec.startTime, endTime: rec.endTime, ...(r.error ? { error: r.error } : {}) },
-        };
+        const status = { id: `${path}`, name: rec.id, status: r.status, startTime: rec.startTime, endTime: rec.endTime, ...(r.error ? { error: r.error } : {}) };
+        const broken = guard.bodyError("operationStatus.response.json", status);
+        if (broken) throw new ArmError(500, "EmulatorContractViolation", `operation status: ${broken}`);
+        return { status: 200, headers: r.status === "InProgress" ? { "Retry-After": String(retryAfter) } : {}, body: status };
       }
       if (r.status === "InProgress") return { status: 202, headers: { Location: `${url}${path}?${query.toString()}`, "Retry-After": String(retryAfter) } };
       if (r.status === "Failed") throw new ArmError(400, r.error?.code ?? "OperationFailed", r.error?.message ?? "The operation failed.");
@@ -1045,7 +1078,9 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     return undefined;
   };
 
-  const send = (res: ServerResponse, rec: RequestRecord, { status, body, headers = {} }: ArmResult) => {
+  const send = (res: ServerResponse, rec: RequestRecord, result: ArmResult, op?: Operation) => {
+    const checked = guard.answer(op, { status: result.status, headers: result.headers ?? {}, body: result.body }, (code, message) => ({ error: { code, message } }));
+    const { status, body, headers } = checked;
     rec.status = status;
     const payload = body === undefined ? "" : JSON.stringify(body);
     res.writeHead(status, {
@@ -1065,6 +1100,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString();
+    const op = guard.operation(method, u.pathname);
     try {
       const fault = matchFault(method, u.pathname);
       if (fault) {
@@ -1102,10 +1138,10 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         }
       }
       const r = await arm(method, u.pathname, u.searchParams, body);
-      send(res, rec, r);
+      send(res, rec, r, op);
     } catch (e) {
-      if (e instanceof ArmError) return send(res, rec, { status: e.status, body: { error: { code: e.code, message: e.message } }, headers: e.headers });
-      send(res, rec, { status: 500, body: { error: { code: "InternalServerError", message: (e as Error).message } } });
+      if (e instanceof ArmError) return send(res, rec, { status: e.status, body: { error: { code: e.code, message: e.message } }, headers: e.headers }, op);
+      send(res, rec, { status: 500, body: { error: { code: "InternalServerError", message: (e as Error).message } } }, op);
     }
   };
 
@@ -1163,6 +1199,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     },
     get tokensIssued() { return tokensIssued; },
     get throttled() { return throttled; },
+    get contractViolations() { return [...guard.violations, ...services.flatMap((x) => x.contractViolations ?? [])]; },
   };
 
   return {

@@ -62,6 +62,27 @@ export class BatchArm {
     }
   }
 
+  /**
+   * The blob endpoint a storage account reports (properties.primaryEndpoints.blob of
+   * Microsoft.Storage storageAccounts GET): right in every cloud and for custom domains, where a
+   * URL built from the account name and a public-cloud suffix is not.
+   */
+  async blobEndpoint(client: BatchManagementClient, storageAccountId: string): Promise<string> {
+    const url = `${this.config.armEndpoint}${storageAccountId}?api-version=2023-01-01`;
+    try {
+      const res = await client.sendRequest(createPipelineRequest({ url, method: "GET" }));
+      const body = res.bodyAsText ? JSON.parse(res.bodyAsText) as { properties?: { primaryEndpoints?: { blob?: string } }; error?: { code?: string; message?: string } } : {};
+      if (res.status >= 400) {
+        throw new RestError(body.error?.message ?? `HTTP ${res.status}`, { statusCode: res.status, code: body.error?.code, response: res });
+      }
+      const blob = body.properties?.primaryEndpoints?.blob;
+      if (!blob) throw new TerminalError(`storage account ${storageAccountId} reports no blob endpoint`, TargetReason.AzureError);
+      return blob.replace(/\/+$/, "");
+    } catch (e) {
+      throw classifyArmError(e, `the Batch auto-storage account ${storageAccountId.split("/").pop()}`);
+    }
+  }
+
   /** First key of a storage account (Microsoft.Storage listKeys); held in memory only. */
   async storageKey(client: BatchManagementClient, storageAccountId: string): Promise<string> {
     const url = `${this.config.armEndpoint}${storageAccountId}/listKeys?api-version=2023-01-01`;

@@ -58,6 +58,8 @@ function autoPool(config: RunConfigurationSpec, vmSize: string): Record<string, 
         vmSize,
         targetDedicatedNodes: Math.max(1, config.nodeCount),
         taskSlotsPerNode: 1,
+        // A multi-instance task (nodeCount > 1) needs its nodes to reach each other.
+        ...(config.nodeCount > 1 ? { enableInterNodeCommunication: true } : {}),
         virtualMachineConfiguration: {
           imageReference: { publisher: "canonical", offer: "0001-com-ubuntu-server-jammy", sku: "22_04-lts", version: "latest" },
           nodeAgentSKUId: "batch.node.ubuntu 22.04",

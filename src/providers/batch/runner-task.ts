@@ -33,6 +33,18 @@ export function batchCommandLine(sub: Pick<Attempt, "argv" | "interpreterNeeded"
   return `/bin/bash -c ${shellJoin([`exec ${shellJoin(runner)}`])}`;
 }
 
+/**
+ * nodeCount > 1: one multi-instance task on that many nodes (Batch's way to run MPI/distributed
+ * work). Every node gets the runner (common resource files, in the task's shared directory) and
+ * runs no coordination step of its own; the primary runs the command line (materializing the
+ * snapshot in its working directory), the others are reached through AZ_BATCH_HOST_LIST as
+ * distributed launchers (mpirun, torchrun) expect.
+ */
+function multiInstance(sub: Attempt, files: readonly Record<string, unknown>[]): Record<string, unknown> {
+  if (sub.config.nodeCount <= 1) return {};
+  return { multiInstanceSettings: { numberOfInstances: sub.config.nodeCount, coordinationCommandLine: "/bin/true", commonResourceFiles: files } };
+}
+
 /** The task body's data-plane part: command line, the runner as resource file, environment. */
 export async function runnerTask(sub: Attempt, storage: AttemptStorage): Promise<Record<string, unknown>> {
   const env = {
@@ -40,9 +52,11 @@ export async function runnerTask(sub: Attempt, storage: AttemptStorage): Promise
     AMLCOMPUTE_RUN_ID: sub.runId, AMLCOMPUTE_ATTEMPT: String(sub.number), PYTHONUNBUFFERED: "1",
     ...(await storage.runnerEnv()),
   };
+  const resourceFiles = [{ httpUrl: await storage.runnerUrl(), filePath: `${RUNNER_DIR}/${RUNNER_FILE}`, fileMode: "0644" }];
   return {
     commandLine: batchCommandLine(sub),
-    resourceFiles: [{ httpUrl: await storage.runnerUrl(), filePath: `${RUNNER_DIR}/${RUNNER_FILE}`, fileMode: "0644" }],
+    resourceFiles,
+    ...multiInstance(sub, resourceFiles),
     environmentSettings: Object.entries(env).map(([name, value]) => ({ name, value })),
   };
 }

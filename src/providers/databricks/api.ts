@@ -1,10 +1,10 @@
-import { TargetReason } from "../../api/v1alpha1/index.js";
+import { RunReason, TargetReason } from "../../api/v1alpha1/index.js";
 import { TerminalError, TransientError } from "../../runtime/errors.js";
 import { parseRetryAfterMs } from "../azureml/budget.js";
 import { parseJson, RestNetworkError, type RestClient, type RestResponse } from "./rest.js";
 
-/** Bytes of data per DBFS put / add-block call (the API's documented limit is 1 MB). */
-const DBFS_PUT_LIMIT = 1024 * 1024;
+/** The Workspace API's documented limit on an import's content (10 MB). */
+const WORKSPACE_IMPORT_LIMIT = 10 * 1024 * 1024;
 
 /** An error answer of the Databricks REST API: `{error_code, message}` plus the HTTP status. */
 export class DatabricksApiError extends Error {
@@ -38,7 +38,7 @@ export interface DatabricksRunOutput {
 }
 
 /**
- * The Databricks workspace REST calls the provider uses (Jobs API 2.1, DBFS/SCIM/Clusters 2.0),
+ * The Databricks workspace REST calls the provider uses (Jobs API 2.1, Workspace/SCIM/Clusters 2.0),
  * authenticated with a personal access token. One instance per (workspace URL, token).
  */
 export class DatabricksApi {
@@ -69,23 +69,21 @@ export class DatabricksApi {
   }
 
   /**
-   * Writes a DBFS file, overwriting (the same path always gets the same bytes, so a repeat is
-   * harmless). Inline put up to its 1 MB limit, the streaming create/add-block/close above it.
+   * Writes a workspace file (Workspace API import, format AUTO: a .py file stays a file, not a
+   * notebook), creating its folder first and overwriting (the same path always gets the same
+   * bytes, so a repeat is harmless). The import limit is 10 MB.
    */
-  async dbfsWrite(path: string, content: Buffer): Promise<void> {
-    if (content.length <= DBFS_PUT_LIMIT) {
-      await this.call("POST", "/api/2.0/dbfs/put", { path, contents: content.toString("base64"), overwrite: true });
-      return;
+  async writeWorkspaceFile(path: string, content: Buffer): Promise<void> {
+    if (content.length > WORKSPACE_IMPORT_LIMIT) {
+      throw new TerminalError(`the run's entry file is ${content.length} bytes; a Databricks workspace file holds at most ${WORKSPACE_IMPORT_LIMIT} (shrink the source snapshot)`, RunReason.SubmissionFailed);
     }
-    const { handle } = await this.call<{ handle: number }>("POST", "/api/2.0/dbfs/create", { path, overwrite: true });
-    for (let off = 0; off < content.length; off += DBFS_PUT_LIMIT) {
-      await this.call("POST", "/api/2.0/dbfs/add-block", { handle, data: content.subarray(off, off + DBFS_PUT_LIMIT).toString("base64") });
-    }
-    await this.call("POST", "/api/2.0/dbfs/close", { handle });
+    await this.call("POST", "/api/2.0/workspace/mkdirs", { path: path.slice(0, path.lastIndexOf("/")) });
+    await this.call("POST", "/api/2.0/workspace/import", { path, content: content.toString("base64"), format: "AUTO", overwrite: true });
   }
 
-  async dbfsDelete(path: string): Promise<void> {
-    await this.call("POST", "/api/2.0/dbfs/delete", { path, recursive: true });
+  /** Deletes a workspace folder and what it holds; one that is gone already is fine. */
+  async deleteWorkspaceFolder(path: string): Promise<void> {
+    await this.call("POST", "/api/2.0/workspace/delete", { path, recursive: true });
   }
 
   async submitRun(body: Record<string, unknown>): Promise<number> {

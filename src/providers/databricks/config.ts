@@ -10,8 +10,11 @@ export interface DatabricksConfig {
   readonly runPollMs?: number;
   /** Re-check a Ready workspace this often. Default 5 min. */
   readonly resyncMs?: number;
-  /** DBFS folder for the runs' entry files. Default dbfs:/amlcompute. */
-  readonly dbfsRoot?: string;
+  /**
+   * Workspace folder for the runs' entry files (Workspace files; new workspaces have no DBFS root).
+   * Default /Shared/amlcompute, which every workspace user may write by default.
+   */
+  readonly filesRoot?: string;
   /** Secret scope that holds each attempt's store SAS URLs while it runs. Default amlcompute. */
   readonly secretScope?: string;
 }
@@ -25,7 +28,7 @@ export function resolveDatabricksConfig(c: DatabricksConfig = {}): ResolvedDatab
     nodeTypeId: c.nodeTypeId ?? "Standard_DS3_v2",
     runPollMs: c.runPollMs ?? 15_000,
     resyncMs: c.resyncMs ?? 300_000,
-    dbfsRoot: (c.dbfsRoot ?? "dbfs:/amlcompute").replace(/\/+$/, ""),
+    filesRoot: (c.filesRoot ?? "/Shared/amlcompute").replace(/\/+$/, ""),
     secretScope: c.secretScope ?? "amlcompute",
   };
 }

@@ -71,10 +71,10 @@ function libraries(config: RunConfigurationSpec): { pypi: { package: string } }[
 /**
  * TrainingRuns on Databricks through the Jobs API. submit: the attempt's store SAS URLs become
  * secrets of the operator's secret scope, the entry file (the data-plane runner plus the command,
- * entry-script.ts; no secret in it) goes to DBFS, then one runs/submit with a spark_python_task
- * and an idempotency_token of run UID + attempt (a repeated submit after a crash gets the same
- * run_id back). observe: runs/get, plus runs/get-output of the task for the output tail. cancel:
- * runs/cancel. release: the attempt's secrets go.
+ * entry-script.ts; no secret in it) goes into the workspace (Workspace files), then one
+ * runs/submit with a spark_python_task and an idempotency_token of run UID + attempt (a repeated
+ * submit after a crash gets the same run_id back). observe: runs/get, plus runs/get-output of the
+ * task for the output tail. cancel: runs/cancel. release: the attempt's secrets go.
  */
 export class DatabricksRunExecutor implements RunExecutor<DatabricksHandle> {
   readonly readsSnapshotFromStore = true;
@@ -88,7 +88,7 @@ export class DatabricksRunExecutor implements RunExecutor<DatabricksHandle> {
   entryPath(run: TrainingRun, attempt: number): string {
     const ns = sanitize(run.metadata.namespace ?? "default");
     const uid = (run.metadata.uid ?? "").replace(/-/g, "").slice(0, 12);
-    return `${this.config.dbfsRoot}/runs/${ns}/${sanitize(run.metadata.name ?? "run").slice(0, 60)}-${uid}-a${attempt}/entry.py`;
+    return `${this.config.filesRoot}/runs/${ns}/${sanitize(run.metadata.name ?? "run").slice(0, 60)}-${uid}-a${attempt}/entry.py`;
   }
 
   /** A job cluster resolves the secrets into its environment; on an existing cluster the entry script reads them. */
@@ -133,7 +133,7 @@ export class DatabricksRunExecutor implements RunExecutor<DatabricksHandle> {
           [RunnerEnv.snapshotDigest]: runnerEnv[RunnerEnv.snapshotDigest] ?? sub.snapshot.digest,
         },
       });
-      await api.dbfsWrite(entryPath.replace(/^dbfs:/, ""), Buffer.from(script, "utf8"));
+      await api.writeWorkspaceFile(entryPath, Buffer.from(script, "utf8"));
       const lib = libraries(sub.config);
       const runId = await api.submitRun({
         run_name: `${sub.run.metadata.namespace ?? "default"}/${sub.run.metadata.name} attempt ${sub.number}`,
@@ -141,7 +141,8 @@ export class DatabricksRunExecutor implements RunExecutor<DatabricksHandle> {
         ...(sub.config.maxRunDurationSeconds ? { timeout_seconds: sub.config.maxRunDurationSeconds } : {}),
         tasks: [{
           task_key: "main",
-          spark_python_task: { python_file: entryPath, parameters: [] },
+          // A workspace file (new workspaces have no DBFS root to put it on).
+          spark_python_task: { python_file: entryPath, parameters: [], source: "WORKSPACE" },
           ...this.cluster(sub.target, sub.config, secrets),
           ...(lib.length ? { libraries: lib } : {}),
         }],
@@ -228,7 +229,9 @@ export class DatabricksRunExecutor implements RunExecutor<DatabricksHandle> {
     if (!h) return;
     try {
       const api = await this.api(target, ctx);
-      await api.dbfsDelete(h.entryPath.replace(/^dbfs:/, "").replace(/\/entry\.py$/, ""));
+      // Handles from before entry files moved off DBFS point at dbfs:/ paths the Workspace API does not know.
+      if (h.entryPath.startsWith("dbfs:")) return;
+      await api.deleteWorkspaceFolder(h.entryPath.replace(/\/entry\.py$/, ""));
     } catch (e) {
       if (isDatabricksNotFound(e)) return;
       throw classifyDatabricksError(e, `deleting ${h.entryPath}`);

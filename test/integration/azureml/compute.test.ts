@@ -2,6 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TerminalError, TransientError } from "../../../src/runtime/errors.js";
 import { applyStatus, makeTarget, reconcileUntil, sleep, startEnv, WS, type Env } from "./harness.js";
 
+/** i → "a", "b", … "ba": compute names that keep Azure's rule of a letter after the last hyphen. */
+const letters = (i: number): string => (i >= 26 ? letters(Math.floor(i / 26) - 1) : "") + String.fromCharCode(97 + (i % 26));
+
 // Operator-facing provider code → real @azure/arm-machinelearning + @azure/identity → ARM emulator over HTTPS.
 describe("AmlCompute ComputeProvider against the ARM emulator", () => {
   let env: Env;
@@ -70,7 +73,7 @@ describe("AmlCompute ComputeProvider against the ARM emulator", () => {
     const since = env.emu.controls.requests.at(-1)?.seq ?? 0;
     env.emu.controls.throttle(6, 1);
     const started = Date.now();
-    const r = await reconcileUntil(env, p, makeTarget("cpu-429"), { until: (o) => o.ready.status === "True", timeoutMs: 30_000, maxWaitMs: 5_000 });
+    const r = await reconcileUntil(env, p, makeTarget("cpu-throttled"), { until: (o) => o.ready.status === "True", timeoutMs: 30_000, maxWaitMs: 5_000 });
     const elapsed = (Date.now() - started) / 1000;
     const sent = env.emu.controls.count({ since, path: /^\/subscriptions\// });
     const throttledSent = env.emu.controls.count({ since, status: 429 });
@@ -87,13 +90,13 @@ describe("AmlCompute ComputeProvider against the ARM emulator", () => {
     expect(elapsed).toBeGreaterThanOrEqual(6);
     // The rest is the provisioning itself (PUT + LRO polls at the test's 100 ms poll interval).
     expect(sent - throttledSent).toBeLessThanOrEqual(25);
-    expect(puts("cpu-429")).toBe(1);
+    expect(puts("cpu-throttled")).toBe(1);
   });
 
   it("per-subscription budget: 40 targets at once do not exceed the budget", async () => {
     const p = env.provider({ requestBudget: { perSecond: 5, burst: 10 } });
     const since = env.emu.controls.requests.at(-1)?.seq ?? 0;
-    const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => p.compute.ensure(makeTarget(`burst-${i}`), env.ctx())));
+    const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => p.compute.ensure(makeTarget(`burst-${letters(i)}`), env.ctx())));
     const sent = env.emu.controls.count({ since, path: /^\/subscriptions\// });
     const throttledLocally = results.filter((r) => r.status === "rejected" && r.reason instanceof TransientError && r.reason.reason === "Throttled");
     // 10 calls admitted (burst), each sends GET, PUT and one poll; the other 30 send nothing.
@@ -111,10 +114,10 @@ describe("AmlCompute ComputeProvider against the ARM emulator", () => {
       const tokensBefore = env.emu.controls.tokensIssued;
       const since = env.emu.controls.requests.at(-1)?.seq ?? 0;
       const results = await Promise.all(Array.from({ length: 12 }, (_, i) =>
-        reconcileUntil(env, p, makeTarget(`fleet-${i}`), { until: (o) => o.ready.status === "True", timeoutMs: 90_000, maxWaitMs: 2_000 })));
+        reconcileUntil(env, p, makeTarget(`fleet-${letters(i)}`), { until: (o) => o.ready.status === "True", timeoutMs: 90_000, maxWaitMs: 2_000 })));
       expect(results.every((r) => r.obs.ready.status === "True")).toBe(true);
       expect(env.emu.controls.throttled - throttledBefore).toBe(0);
-      for (let i = 0; i < 12; i++) expect(puts(`fleet-${i}`)).toBe(1);
+      for (let i = 0; i < 12; i++) expect(puts(`fleet-${letters(i)}`)).toBe(1);
       // One credential per Secret: its token is shared by all targets (ARM tokens live an hour).
       expect(env.emu.controls.tokensIssued - tokensBefore).toBeLessThanOrEqual(1);
       const log = env.emu.controls.requests.filter((q) => q.seq > since && q.path.startsWith("/subscriptions/"));

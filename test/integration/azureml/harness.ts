@@ -54,8 +54,11 @@ export async function startEnv(opts: EmulatorOptions & { withAzurite?: boolean }
     emu, azurite, config, secrets, ctx,
     provider: (extra = {}) => createAmlComputeProvider({ ...config, ...extra }),
     close: async () => {
+      const violations = emu.controls.contractViolations;
       await emu.close();
       await azurite?.close();
+      // The emulator answered only in the shapes the published API documents.
+      if (violations.length) throw new Error(`emulator broke the API contract:\n${violations.join("\n")}`);
     },
   };
 }

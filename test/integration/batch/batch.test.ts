@@ -41,11 +41,13 @@ beforeAll(async () => {
   secrets.set(`${NS}/bad-credentials`, { AZURE_TENANT_ID: emu.tenantId, AZURE_CLIENT_ID: client.clientId, AZURE_CLIENT_SECRET: "not-the-secret" });
   config = {
     armEndpoint: emu.url, authorityHost: emu.url, disableInstanceDiscovery: true, caBundlePath: emu.caPath,
-    blobEndpointTemplate: `http://127.0.0.1:${azurite.port}/{account}`, requestBudget: { perSecond: 50, burst: 100 },
+    // The blob endpoint comes from the storage account itself; a template pointing nowhere proves it is not built from one.
+    blobEndpointTemplate: "http://127.0.0.1:1/{account}", requestBudget: { perSecond: 50, burst: 100 },
   };
   entry = createAzureBatchProvider(config, { taskPollMs: 100 });
 });
 afterAll(async () => {
+  expect(emu?.controls.contractViolations ?? []).toEqual([]);
   await emu?.close();
   await azurite?.close();
 });
@@ -115,6 +117,19 @@ describe("AzureBatch runs", () => {
     expect(JSON.stringify(o)).not.toContain("sig=");
     await entry.executor!.cleanup({ ...sub, target: t, handle: h }, ctx());
     expect(batch.job(ACCOUNT.name, h.jobId)).toBeUndefined();
+  });
+
+  it("nodeCount > 1 is one multi-instance task on an auto-pool with inter-node communication", async () => {
+    const files = { "hosts.py": "import os\nprint('hosts', os.environ['AZ_BATCH_HOST_LIST'])\n" };
+    const sub = await storedAttempt(anAttempt({ target: target(), files, argv: ["hosts.py"], config: { framework: "MPI", nodeCount: 3, processCountPerNode: 1 } }), store, files);
+    const h = await entry.executor!.submit(sub, ctx()) as BatchHandle;
+    const o = await until(sub, h, ended);
+    expect(o).toMatchObject({ state: "Succeeded", exitCode: 0 });
+    expect(o.outputTail).toMatch(/hosts \S+,\S+,\S+/);
+    const task = batch.task(ACCOUNT.name, h.jobId, "main")!;
+    expect(task.body).toMatchObject({ multiInstanceSettings: { numberOfInstances: 3, coordinationCommandLine: "/bin/true" } });
+    expect((task.body.multiInstanceSettings as { commonResourceFiles: unknown[] }).commonResourceFiles).toHaveLength(1);
+    expect(batch.job(ACCOUNT.name, h.jobId)!.body).toMatchObject({ poolInfo: { autoPoolSpecification: { pool: { targetDedicatedNodes: 3, enableInterNodeCommunication: true } } } });
   });
 
   it("reports a failing script with exit code 3, stdout and stderr", async () => {

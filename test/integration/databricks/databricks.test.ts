@@ -39,6 +39,7 @@ beforeAll(async () => {
   secrets.set(`${NS}/wrong-token`, { token: "dapi-not-the-token" });
 });
 afterAll(async () => {
+  expect(emu?.controls.contractViolations ?? []).toEqual([]);
   await emu?.close();
   await azurite?.close();
 });
@@ -109,16 +110,18 @@ describe("Databricks runs", () => {
     const body = dbx.run(h.runId)!.body as { idempotency_token: string; tasks: { spark_python_task: { python_file: string }; new_cluster?: { num_workers: number } }[] };
     expect(body.idempotency_token).toBe(`${sub.run.metadata.uid}-a1`);
     expect(body.tasks[0]!.new_cluster?.num_workers).toBe(0);
-    expect(dbx.dbfsFile("adb-1", body.tasks[0]!.spark_python_task.python_file)).toBeDefined();
+    // The entry file is a workspace file: the workspace has no DBFS root (as new workspaces do not).
+    expect(body.tasks[0]!.spark_python_task).toMatchObject({ source: "WORKSPACE", python_file: expect.stringMatching(/^\/Shared\/amlcompute\/runs\//) });
+    expect(dbx.workspaceFile("adb-1", body.tasks[0]!.spark_python_task.python_file)).toBeDefined();
     expect(dbx.run(h.runId)!.history).toEqual(["PENDING", "RUNNING", "TERMINATING", "TERMINATED/SUCCESS"]);
     // The SAS URLs live in the secret scope, referenced by the job cluster; not in the run or the file.
     expect(JSON.stringify(body)).not.toContain("sig=");
-    expect(dbx.dbfsFile("adb-1", body.tasks[0]!.spark_python_task.python_file)!.toString()).not.toContain("sig=");
+    expect(dbx.workspaceFile("adb-1", body.tasks[0]!.spark_python_task.python_file)!.toString()).not.toContain("sig=");
     expect(dbx.secretKeys("adb-1", "amlcompute")).toContain(`${sub.run.metadata.uid}-a1.output-url`);
     await entry.executor!.release!({ ...sub, handle: h }, ctx());
     expect(dbx.secretKeys("adb-1", "amlcompute")).not.toContain(`${sub.run.metadata.uid}-a1.output-url`);
     await entry.executor!.cleanup({ ...sub, target: t, handle: h }, ctx());
-    expect(dbx.dbfsFile("adb-1", body.tasks[0]!.spark_python_task.python_file)).toBeUndefined();
+    expect(dbx.workspaceFile("adb-1", body.tasks[0]!.spark_python_task.python_file)).toBeUndefined();
   });
 
   it("reports a failing script as Failed with its exit code and output", async () => {
