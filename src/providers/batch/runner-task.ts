@@ -12,7 +12,7 @@
  */
 import type { AttemptStorage } from "../../data-plane/data-plane.js";
 import { runnerArgv, RUNNER_FILE } from "../../data-plane/runner/index.js";
-import { shellJoin } from "../azureml/executor.js";
+import { renderCommand } from "../shared/shell-quote.js";
 import type { Attempt } from "../types.js";
 
 /** Directory under the task's working directory that holds the snapshot: the script's working directory. */
@@ -30,7 +30,7 @@ export function batchCommandLine(sub: Pick<Attempt, "argv" | "interpreterNeeded"
   const runner = runnerArgv("all", {
     script: `${RUNNER_DIR}/${RUNNER_FILE}`, workdir: SOURCE_DIR, log: `${RUNNER_DIR}/output.log`, killAfterSeconds: KILL_AFTER_SECONDS,
   }, argv);
-  return `/bin/bash -c ${shellJoin([`exec ${shellJoin(runner)}`])}`;
+  return `/bin/bash -c ${renderCommand([`exec ${renderCommand(runner)}`])}`;
 }
 
 /**
