@@ -6,13 +6,15 @@ import { TERMINAL_PHASES, type Reason, type AmlComputeTargetSpec, type ComputeTa
 import { RunReason, TargetReason } from "../../api/v1alpha1/index.js";
 import { TerminalError, TransientError } from "../../runtime/errors.js";
 import { decodeShape } from "../shared/handle.js";
+import { sanitizeName } from "../shared/names.js";
+import { OUTPUT_TAIL_BYTES } from "../shared/output-tail.js";
+import { renderCommand } from "../shared/shell-quote.js";
 import type { Attempt, AttemptState, ProviderContext, RunExecutor, RunObservation, Snapshot } from "../types.js";
-import type { AzureClients } from "./client.js";
-import { ComputeOps, OWNER_TAG, OWNER_UID_TAG, type ComputeParams } from "./compute.js";
-import type { ResolvedAzureMlConfig } from "./config.js";
-import { classifyArmError, isNotFound } from "./errors.js";
+import type { AzureClients } from "../shared/azure/clients.js";
+import { ComputeOps, OWNER_TAG, OWNER_UID_TAG, type ComputeParams } from "../shared/azure/compute-ops.js";
+import type { ResolvedAzureMlConfig } from "../shared/azure/config.js";
+import { classifyArmError, isNotFound } from "../shared/azure/errors.js";
 
-const OUTPUT_TAIL_BYTES = 8 * 1024;
 const ENV_NAME = "amlcompute-env";
 
 /** Persisted in TrainingRun.status.execution. Identifiers only; never a key or token. */
@@ -28,22 +30,16 @@ export interface AmlHandle {
   readonly environmentId?: string;
 }
 
-const sanitize = (s: string) => s.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "");
 
 /** Azure ML job name: deterministic from run UID + attempt, so a repeated submit finds the same job. */
 export function azureJobName(run: TrainingRun, attempt: number): string {
-  const uid = (run.metadata.uid ?? sanitize(run.metadata.name ?? "")).replace(/-/g, "").slice(0, 12);
-  return `${sanitize(run.metadata.name ?? "").slice(0, 40) || "run"}-${uid}-a${attempt}`;
+  const uid = (run.metadata.uid ?? sanitizeName(run.metadata.name ?? "")).replace(/-/g, "").slice(0, 12);
+  return `${sanitizeName(run.metadata.name ?? "").slice(0, 40) || "run"}-${uid}-a${attempt}`;
 }
 
 /** Name of the temporary compute of a run-based run: ≤ 24 chars, starts with a letter, stable per run. */
 export function runBasedComputeName(run: TrainingRun): string {
   return `rb-${createHash("sha256").update(run.metadata.uid ?? `${run.metadata.namespace}/${run.metadata.name}`).digest("hex").slice(0, 16)}`;
-}
-
-/** POSIX single-quote each argument: Azure ML's command is a shell line; nothing is spliced raw. */
-export function shellJoin(argv: readonly string[]): string {
-  return argv.map((a) => (/^[A-Za-z0-9_./=:@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" ");
 }
 
 /** Azure ML job status → attempt state (reason keeps Azure's word for the display phase). */
@@ -89,10 +85,18 @@ function condaFile(config: RunConfigurationSpec): string | undefined {
   return toYaml({ name: "amlcompute", channels: sys.channels ?? ["conda-forge"], dependencies: deps });
 }
 
-function distribution(config: RunConfigurationSpec): CommandJob["distribution"] | undefined {
+/**
+ * Azure ML's distribution block for the framework (resources.instanceCount carries nodeCount):
+ * Azure ML starts processCountPerInstance processes per node for PyTorch and MPI, and workerCount
+ * (+ parameterServerCount) TensorFlow tasks over the nodes, each with its rank variables.
+ */
+export function distribution(config: RunConfigurationSpec): CommandJob["distribution"] | undefined {
   switch (config.framework) {
     case "PyTorch": return { distributionType: "PyTorch", processCountPerInstance: config.processCountPerNode };
-    case "TensorFlow": return { distributionType: "TensorFlow", workerCount: config.nodeCount * config.processCountPerNode };
+    case "TensorFlow": return {
+      distributionType: "TensorFlow", workerCount: config.nodeCount * config.processCountPerNode,
+      ...(config.parameterServerCount ? { parameterServerCount: config.parameterServerCount } : {}),
+    };
     case "MPI": return { distributionType: "Mpi", processCountPerInstance: config.processCountPerNode };
     case "Python":
     case "PySpark":
@@ -241,7 +245,7 @@ export class AmlRunExecutor implements RunExecutor<AmlHandle> {
       }
 
       // Environment: one version per environment hash.
-      const envVersion = sanitize(sub.environmentHash.replace(/^sha256:/, "")).slice(0, 32) || "1";
+      const envVersion = sanitizeName(sub.environmentHash.replace(/^sha256:/, "")).slice(0, 32) || "1";
       const environmentId = `${wsId}/environments/${ENV_NAME}/versions/${envVersion}`;
       try {
         await arm.environmentVersions.get(rg, ws, ENV_NAME, envVersion);
@@ -260,7 +264,8 @@ export class AmlRunExecutor implements RunExecutor<AmlHandle> {
       const job: CommandJob = {
         jobType: "Command",
         // A script runs with the environment's interpreter (`python` in Azure ML images).
-        command: shellJoin(sub.interpreterNeeded ? [sub.config.environment?.userManaged?.interpreterPath ?? "python", ...sub.argv] : sub.argv),
+        // Azure ML's command is a shell line: every argument quoted, nothing spliced raw.
+        command: renderCommand(sub.interpreterNeeded ? [sub.config.environment?.userManaged?.interpreterPath ?? "python", ...sub.argv] : sub.argv),
         codeId,
         environmentId,
         computeId: `${wsId}/computes/${computeName}`,
@@ -362,13 +367,11 @@ export class AmlRunExecutor implements RunExecutor<AmlHandle> {
     const arm = await this.arm(target, ctx, spec.workspace.subscriptionId);
     const ops = new ComputeOps(arm, spec.workspace.resourceGroup, spec.workspace.name);
     const name = handle?.computeName ?? runBasedComputeName(run);
-    const compute = await ops.get(name);
-    if (!compute) return { done: true };
-    if (compute.tags?.[OWNER_UID_TAG] !== run.metadata.uid) return { done: true }; // not ours: never delete
-    if (compute.properties?.provisioningState === "Deleting") return { done: false, requeueAfterMs: this.config.operationPollMs };
-    ctx.log.info({ compute: name }, "Deleting run-based compute");
-    const r = await ops.begin("delete", name, ctx.now);
-    return r.done ? { done: true } : { done: false, requeueAfterMs: this.config.operationPollMs };
+    // Only the compute tagged with this run's uid is the run's to delete.
+    const step = await ops.deleteOwned(name, ctx.now, { owned: (c) => c.tags?.[OWNER_UID_TAG] === run.metadata.uid });
+    if (step.done) return { done: true };
+    if (step.op) ctx.log.info({ compute: name }, "Deleting run-based compute");
+    return { done: false, requeueAfterMs: this.config.operationPollMs };
   }
 
   /**

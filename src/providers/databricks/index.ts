@@ -1,15 +1,11 @@
+import { firstProblem } from "../shared/validate.js";
 import type { ProviderEntry } from "../types.js";
 import { DatabricksComputeProvider } from "./compute.js";
 import { resolveDatabricksConfig, type DatabricksConfig } from "./config.js";
 import { DatabricksRunExecutor } from "./executor.js";
-import { RestClient } from "./rest.js";
+import { RestClient } from "../shared/rest.js";
 
-export type { DatabricksConfig } from "./config.js";
-export { DatabricksComputeProvider } from "./compute.js";
-export { DatabricksRunExecutor, databricksIdempotencyToken, mapRunState, type DatabricksHandle } from "./executor.js";
-export { DatabricksApi, DatabricksApiError, classifyDatabricksError } from "./api.js";
-export { renderEntryScript, exitCodeFromLogs, EXIT_MARKER } from "./entry-script.js";
-export { RestClient, RestNetworkError, tailText } from "./rest.js";
+export { type DatabricksHandle } from "./executor.js";
 
 /**
  * The registry entry for `type: Databricks`. Needs no Azure credentials (a personal access token
@@ -22,7 +18,12 @@ export function createDatabricksProvider(config: DatabricksConfig = {}): Provide
   return {
     compute: new DatabricksComputeProvider(rest, resolved),
     executor: new DatabricksRunExecutor(rest, resolved),
-    // Python and PySpark, one node or many: a Databricks job cluster runs every configuration.
-    validate: () => undefined,
+    // The script runs once, on the driver; nodeCount sizes the job cluster (Spark, or
+    // TorchDistributor inside the script, spreads the work). Nothing starts processes per node.
+    validate: firstProblem(
+      (config) => config.processCountPerNode > 1
+        ? "Databricks runs the script once on the driver: processCountPerNode must be 1 (spread work with Spark or TorchDistributor)" : undefined,
+      (config) => config.framework === "MPI" ? "Databricks job clusters have no MPI launcher: run MPI on AmlCompute" : undefined,
+    ),
   };
 }
