@@ -30,6 +30,7 @@ export async function launchOperator(env: Record<string, string> = {}): Promise<
   const started = performance.now();
   const child = spawn(process.execPath, [operatorEntry], {
     cwd: repoRoot,
+    // The run data plane's store (Azurite) as cluster-up wrote it: runs need it to start.
     env: { ...process.env, ...clusterServicesEnv(), KUBECONFIG: clusterKubeconfig, HEALTH_PORT: String(healthPort), METRICS_PORT: String(metricsPort), LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
