@@ -222,7 +222,7 @@ export interface EmulatorControls {
   /** Put a compute straight into the store (as if someone created it in the portal). */
   seedCompute(ws: EmulatorWorkspace, name: string, props: { vmSize?: string; minNodes?: number; maxNodes?: number; attached?: boolean; resourceId?: string; computeType?: string; properties?: Record<string, unknown> }): void;
   compute(ws: EmulatorWorkspace, name: string): Record<string, unknown> | undefined;
-  job(ws: EmulatorWorkspace, name: string): { status: JobStatus; exitCode?: number; output: string; history: JobStatus[] } | undefined;
+  job(ws: EmulatorWorkspace, name: string): { status: JobStatus; exitCode?: number; output: string; history: JobStatus[]; body: Record<string, unknown> } | undefined;
   /** Number of tokens issued by the token endpoint. */
   readonly tokensIssued: number;
   /** How many requests were rejected with 429 so far. */
@@ -1152,7 +1152,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     },
     job: (w, name) => {
       const j = jobs.get(`${wsKey(w.subscriptionId, w.resourceGroup, w.name)}/${lc(name)}`);
-      return j ? { status: j.status, exitCode: j.exitCode, output: j.output, history: [...j.history] } : undefined;
+      return j ? { status: j.status, exitCode: j.exitCode, output: j.output, history: [...j.history], body: j.body } : undefined;
     },
     get tokensIssued() { return tokensIssued; },
     get throttled() { return throttled; },
