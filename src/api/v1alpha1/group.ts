@@ -24,24 +24,21 @@ export const Labels = {
   trialIndex: `${GROUP}/trial-index`,
 } as const;
 
-/** Annotations the operator puts on the TrainingRuns of a Sweep's trials. */
+/** Annotations the operator puts on the objects it creates. */
 export const Annotations = {
-  /** The trial's parameter values as a JSON object of strings. */
+  /**
+   * The full TrainingRun name on its Jobs and pods. A label value holds at most 63 characters, a
+   * TrainingRun name up to 253: the run label carries a value that always fits (runLabelValue),
+   * this annotation the full name the controllers map events back with.
+   */
+  run: `${GROUP}/training-run`,
+  /** On a Sweep's trial runs: the trial's parameter values as a JSON object of strings. */
   trialParameters: `${GROUP}/trial-parameters`,
   /** Why the sweep stopped the trial (early termination), so a restart still knows. */
   stoppedBy: `${GROUP}/stopped-by`,
 } as const;
 
 export const MANAGED_BY_VALUE = "aml-compute-operator";
-
-/**
- * Annotations on the objects the operator creates. A label value holds at most 63 characters, a
- * TrainingRun name up to 253: the run label carries a value that always fits (runLabelValue), the
- * annotation the full name the controllers map events back with.
- */
-export const Annotations = {
-  run: `${GROUP}/training-run`,
-} as const;
 
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
