@@ -16,7 +16,11 @@ const handle: LocalHandle = { jobName: "run-job-1", jobCreated: true, submittedA
 const attempt = (h: LocalHandle | undefined = handle): Attempt<LocalHandle> => ({
   run, target: aComputeTarget(), number: 1, handle: h, runId: "exp_1", environmentHash: "h", argv: ["train.py"], interpreterNeeded: true,
   snapshot: { digest: "sha256:x", files: [], totalBytes: 0 },
-  storage: { runnerEnv: async () => ({ AML_SNAPSHOT_DIGEST: "sha256:x" }), location: "aml-runs/ns/run/attempt-1/" },
+  // Only runnerEnv is read when a Local Job is built; the store itself is not touched here.
+  storage: {
+    runnerEnv: async () => ({ AML_SNAPSHOT_DIGEST: "sha256:x" }), location: "aml-runs/ns/run/attempt-1/",
+    runnerUrl: async () => "", store: undefined as never, prefix: "ns/run/attempt-1/", digest: "sha256:x",
+  },
   config: { computeTargetRef: { name: "local" }, framework: "Python", nodeCount: 1, processCountPerNode: 1 },
 });
 const failedJob: KubeObject = {
