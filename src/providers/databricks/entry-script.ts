@@ -1,7 +1,7 @@
+import { EXIT_MARKER } from "../shared/exit-marker.js";
 import type { Snapshot } from "../types.js";
 
-/** The line the entry script prints last; Databricks reports no exit code, so we carry it in the log. */
-export const EXIT_MARKER = "[amlcompute] exit code ";
+export { EXIT_MARKER, exitCodeFromLogs, withoutMarker } from "../shared/exit-marker.js";
 
 export interface EntryScriptInput {
   readonly snapshot: Snapshot;
@@ -62,18 +62,4 @@ def main():
 
 main()
 `;
-}
-
-/** Exit code from the entry script's last marker line, if the log has one. */
-export function exitCodeFromLogs(logs: string | undefined): number | undefined {
-  if (!logs) return undefined;
-  const i = logs.lastIndexOf(EXIT_MARKER);
-  if (i < 0) return undefined;
-  const m = /^(-?\d+)/.exec(logs.slice(i + EXIT_MARKER.length));
-  return m ? Number(m[1]) : undefined;
-}
-
-/** The user's output without our marker line. */
-export function withoutMarker(logs: string): string {
-  return logs.split("\n").filter((l) => !l.startsWith(EXIT_MARKER)).join("\n");
 }
