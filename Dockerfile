@@ -10,12 +10,12 @@ COPY package.json package-lock.json ./
 # --ignore-scripts: no dependency needs an install script at build time (ssh2's only builds an
 # optional native speed-up and falls back to pure JS).
 RUN npm ci --no-audit --no-fund --ignore-scripts
-COPY tsconfig.json ./
-COPY src ./src
+COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/copy-assets.mjs ./scripts/
-# Run-time files tsc does not copy (the Python runner, the RemoteVM shell scripts) ship next to
-# their compiled modules.
-RUN npx tsc -p tsconfig.json && node scripts/copy-assets.mjs
+COPY src ./src
+# Run-time files tsc does not emit (the Python runner, the RemoteVM shell scripts) ship next to
+# their compiled modules: npm run build = tsc + scripts/copy-assets.mjs.
+RUN npm run build
 
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app

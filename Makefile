@@ -29,14 +29,14 @@ lint: deps
 	hack/shellcheck.sh
 
 build: deps
-	tsc -p tsconfig.json && node scripts/copy-assets.mjs
+	npm run --silent build
 
 test-unit: deps
 	vitest run --project unit
 
 ## Every layer, in order, against the real cluster and services; .ci/run calls exactly this.
 ## Projects run one after another so only one operator at a time reconciles the cluster.
-test: deps gen-check typecheck lint cluster-up
+test: deps gen-check typecheck lint build cluster-up
 	hack/test-services.sh up
 	vitest run --project unit
 	vitest run --project integration
@@ -45,7 +45,7 @@ test: deps gen-check typecheck lint cluster-up
 demo: deps cluster-up
 	hack/demo.sh
 
-bench: deps cluster-up
+bench: deps build cluster-up
 	tsx bench/run.ts
 
 cluster-up:

@@ -1,10 +1,10 @@
-// The operator under test: a child process (src/main.ts) started like the e2e tests start it, plus
+// The operator under test: a child process (dist/src/main.js, as the image runs it) started like the e2e tests start it, plus
 // what the benchmark reads from outside — /readyz timing, VmRSS and rest_client_requests_total.
 import { spawn } from "node:child_process";
 import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { clusterKubeconfig, repoRoot } from "../test/cluster/kubectl.js";
-import { freePort, metricsText, stopOperator, type RunningOperator } from "../test/e2e/support/operator.js";
+import { ensureOperatorBuilt, freePort, metricsText, operatorEntry, stopOperator, type RunningOperator } from "../test/e2e/support/operator.js";
 
 export type { RunningOperator };
 export { stopOperator };
@@ -20,15 +20,16 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => 
  * Starts the operator (info logging, as in production) and times spawn → first 200 from /readyz,
  * polled every 20 ms (the e2e helper polls every 500 ms). A start that fails kills the child.
  */
-export async function launchOperator(): Promise<{ op: RunningOperator; readyMs: number }> {
+export async function launchOperator(env: Record<string, string> = {}): Promise<{ op: RunningOperator; readyMs: number }> {
   const [healthPort, metricsPort] = [await freePort(), await freePort()];
   const logDir = join(repoRoot, ".cluster", "logs");
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `operator-bench-${process.pid}-${++launches}.log`);
+  ensureOperatorBuilt();
   const started = performance.now();
-  const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "src/main.ts")], {
+  const child = spawn(process.execPath, [operatorEntry], {
     cwd: repoRoot,
-    env: { ...process.env, KUBECONFIG: clusterKubeconfig, HEALTH_PORT: String(healthPort), METRICS_PORT: String(metricsPort), LOG_LEVEL: "info" },
+    env: { ...process.env, KUBECONFIG: clusterKubeconfig, HEALTH_PORT: String(healthPort), METRICS_PORT: String(metricsPort), LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.add(child);
@@ -53,13 +54,24 @@ export function rssMiB(op: RunningOperator): number {
   return Math.round((kib / 1024) * 10) / 10;
 }
 
-/** rest_client_requests_total summed over codes, by HTTP method. */
+/** rest_client_requests_total summed over codes, by HTTP method (client-go's series: ours and Kubeflow's). */
 export async function requestsByMethod(op: RunningOperator): Promise<Record<string, number>> {
+  return sumSeries(await metricsText(op), "rest_client_requests_total", (labels) => /method="([A-Z]+)"/.exec(labels)?.[1] ?? "?");
+}
+
+/** aml_apiserver_requests_total by "verb kind" (our operator only). */
+export async function requestsByVerbAndKind(op: RunningOperator): Promise<Record<string, number>> {
+  return sumSeries(await metricsText(op), "aml_apiserver_requests_total", (labels) =>
+    `${/verb="([a-z]+)"/.exec(labels)?.[1] ?? "?"} ${/kind="([A-Za-z]+)"/.exec(labels)?.[1] ?? "?"}`);
+}
+
+/** Sums the samples of one Prometheus counter, grouped by a key taken from each sample's labels. */
+export function sumSeries(text: string, name: string, keyOf: (labels: string) => string): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const line of (await metricsText(op)).split("\n")) {
-    if (!line.startsWith("rest_client_requests_total{")) continue;
-    const method = /method="([A-Z]+)"/.exec(line)?.[1] ?? "?";
-    out[method] = (out[method] ?? 0) + Number(line.split(" ").pop());
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const key = keyOf(line.slice(name.length, line.lastIndexOf("}") + 1));
+    out[key] = (out[key] ?? 0) + Number(line.split(" ").pop());
   }
   return out;
 }

@@ -7,6 +7,8 @@ import type { MemoryResult } from "./scenarios/memory.js";
 import type { RealRunsResult, RequestsPerRun } from "./scenarios/real-runs.js";
 import type { Summary } from "./stats.js";
 import type { AzureBench } from "./azure.js";
+import type { Comparison } from "./compare/run.js";
+import { renderComparison } from "./compare/report.js";
 
 /** Filled from bench/remote-vm.ts (`benchRemoteVm()`) when present; nulls otherwise. */
 export interface RemoteVmResult {
@@ -20,6 +22,8 @@ export interface RemoteVmResult {
 export interface BenchResults {
   machine: Machine;
   durationSec: number;
+  /** Side by side: plain Jobs, Kubeflow PyTorchJobs, TrainingRuns. */
+  comparison: Comparison;
   operator: { idleRssMiB: number; firstStartReadyMs: number };
   realRuns: RealRunsResult[];
   pendingRuns: JobLatencyResult[];
@@ -38,6 +42,11 @@ const requestRow = (what: string, r: RequestsPerRun): string => `| ${what} | ${M
 export function renderTables(r: BenchResults): string {
   const real10 = r.realRuns.find((x) => x.n === 10) ?? r.realRuns[r.realRuns.length - 1];
   return [
+    "## Side by side: plain Jobs, Kubeflow training-operator, TrainingRuns",
+    "",
+    renderComparison(r.comparison),
+    "## The operator's own figures",
+    "",
     "| Latency (ms) | N | p50 | p99 | max |",
     "|---|---:|---:|---:|---:|",
     ...r.realRuns.map((x) => latencyRow("apply → Job created (real runs)", x.n, x.applyToJobMs)),

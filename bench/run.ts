@@ -1,7 +1,10 @@
-// `make bench`: the operator against the local cluster — latency apply → Job and pod exit → final
-// status, API requests per run, RSS and startup — written to bench/results/latest.json and BENCHMARKS.md.
+// `make bench`: first the side-by-side comparison (plain Jobs, Kubeflow PyTorchJobs, TrainingRuns),
+// then the operator's own figures — latency apply → Job and pod exit → final status, API requests per
+// run, RSS and startup — written to bench/results/latest.json and BENCHMARKS.md.
+// BENCH_FAST=1: only the comparison at N=10, once, written to bench/results/fast.json (development loop).
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { repoRoot, requireCluster } from "../test/cluster/kubectl.js";
 import { installCrds } from "../test/e2e/support/operator.js";
 import { BenchCluster } from "./cluster.js";
@@ -13,19 +16,31 @@ import { renderTables, writeResults, type BenchResults, type RemoteVmResult } fr
 import { measureApplyToJob } from "./scenarios/job-latency.js";
 import { measureMemory } from "./scenarios/memory.js";
 import { measureRealRuns } from "./scenarios/real-runs.js";
+import { comparisonOptionsFromEnv, runComparison } from "./compare/run.js";
+import { renderComparison } from "./compare/report.js";
 
 const REMOTE_VM_NOTE = "measured by bench/remote-vm.ts when present";
 
-/** Refuses to run when another operator reconciles the cluster: it would share the work and skew every number. */
+/**
+ * Refuses to run when another cluster-wide operator reconciles the cluster: it would share the work
+ * and skew every number. Operators scoped to a namespace (WATCH_NAMESPACE: teammates' e2e tests)
+ * never touch the bench's namespaces and are allowed.
+ */
 function assertNoOtherOperator(): void {
   let out = "";
   try {
-    out = execFileSync("pgrep", ["-af", "src/main.ts"], { encoding: "utf8" });
+    out = execFileSync("pgrep", ["-f", "src/main\\.(ts|js)"], { encoding: "utf8" });
   } catch {
     return; // pgrep exits 1 when nothing matches
   }
-  const others = out.split("\n").filter((l) => l.trim() && !l.startsWith(`${process.pid} `));
-  if (others.length > 0) throw new Error(`another operator is running against the cluster; stop it first:\n${others.join("\n")}`);
+  const unscoped = out.split("\n").map((l) => l.trim()).filter((pid) => pid && pid !== String(process.pid)).filter((pid) => {
+    try {
+      return !readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").some((kv) => /^WATCH_NAMESPACE=./.test(kv));
+    } catch {
+      return false; // gone already
+    }
+  });
+  if (unscoped.length > 0) throw new Error(`a cluster-wide operator is running against the cluster (pid ${unscoped.join(", ")}); stop it first`);
 }
 
 /** bench/remote-vm.ts (a real sshd on 127.0.0.1) when it exists; placeholders otherwise. */
@@ -57,6 +72,13 @@ async function main(): Promise<void> {
   await requireCluster();
   assertNoOtherOperator();
   await installCrds();
+  const comparison = await runComparison(comparisonOptionsFromEnv(step));
+  console.log(`\n${renderComparison(comparison)}`);
+  if (process.env.BENCH_FAST === "1") {
+    writeFileSync(join(repoRoot, "bench", "results", "fast.json"), JSON.stringify(comparison, null, 2) + "\n");
+    console.log("wrote bench/results/fast.json (BENCH_FAST=1: BENCHMARKS.md unchanged)");
+    return;
+  }
   const bench = new BenchCluster();
   await bench.start();
   step("starting the operator");
@@ -80,6 +102,7 @@ async function main(): Promise<void> {
     const results: BenchResults = {
       machine: await describeMachine(),
       durationSec: 0,
+      comparison,
       operator: { idleRssMiB, firstStartReadyMs: Math.round(first.readyMs) },
       realRuns, pendingRuns, memory: memory.result,
       remoteVM: await remoteVm(),

@@ -17,6 +17,10 @@ export interface Config {
   /** Only one replica reconciles; others keep warm caches. Off for a single local process. */
   leaderElection: { enabled: boolean; namespace: string; name: string };
   trainingRunConcurrency: number;
+  /** Client-side API request budget (client-go's QPS/Burst); qps 0 disables it. */
+  apiRateLimit: { qps: number; burst: number };
+  /** Offer HTTP/2 to the API server (one multiplexed connection); false: HTTP/1.1 keep-alive. */
+  apiHttp2: boolean;
   /** Reconcile only this namespace (empty: all namespaces). */
   watchNamespace?: string;
   /** Kubeconfig file; empty means in-cluster or $KUBECONFIG/~/.kube/config as kubectl resolves it. */
@@ -49,6 +53,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       name: env.LEADER_ELECTION_ID ?? "aml-compute-operator",
     },
     trainingRunConcurrency: int(env, "TRAININGRUN_CONCURRENCY", 4),
+    apiRateLimit: { qps: int(env, "KUBE_API_QPS", 100), burst: int(env, "KUBE_API_BURST", 200) },
+    apiHttp2: (env.KUBE_API_HTTP2 ?? "true") !== "false",
     ...(env.WATCH_NAMESPACE ? { watchNamespace: env.WATCH_NAMESPACE } : {}),
     ...(env.KUBECONFIG_PATH ? { kubeconfig: env.KUBECONFIG_PATH } : {}),
     azureml: azureMlConfigFromEnv(env),

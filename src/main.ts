@@ -18,7 +18,9 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, base: { identity: config.identity } });
   const registry = new Registry();
-  const kubeOpts = { logger, registry, identity: config.identity, ...(config.watchNamespace ? { watchNamespace: config.watchNamespace } : {}) };
+  const kubeOpts = {
+    logger, registry, identity: config.identity, rateLimit: config.apiRateLimit, http2: config.apiHttp2, ...(config.watchNamespace ? { watchNamespace: config.watchNamespace } : {}),
+  };
   const kube = config.kubeconfig ? KubeClientImpl.fromFile(config.kubeconfig, kubeOpts) : KubeClientImpl.fromDefault(kubeOpts);
   const providers = operatorProviders({ azureml: config.azureml, hdInsight: config.hdInsight });
   const manager = new Manager({

@@ -4,10 +4,12 @@
 #   hack/cluster/cluster.sh up       build or reuse binaries and images, start everything, wait for Ready
 #   hack/cluster/cluster.sh down     stop what `up` started (by recorded pid), unmount, remove .cluster/
 #   hack/cluster/cluster.sh status   what runs
+#   hack/cluster/cluster.sh prepare  build or install everything `up` needs, start nothing (cold-start timing, CI warm-up)
+#   hack/cluster/cluster.sh check-import   import an image into an empty store and verify it (make test)
 #
 # Components: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, containerd (its own
-# instance: own socket, root and state under .cluster/), kubelet; the embedded services Azurite
-# and MLflow. Control-plane components listen on 127.0.0.1. Pods get IPs from a bridge +
+# instance: own socket, root and state under .cluster/), kubelet, kube-proxy, CoreDNS; the
+# embedded services Azurite and MLflow. Control-plane components listen on 127.0.0.1. Pods get IPs from a bridge +
 # host-local CNI on POD_SUBNET. See docs/cluster.md.
 #
 # This file only orders the steps; each part under parts/ does one job.
@@ -21,7 +23,7 @@ source "$HERE/../lib.sh"
 source "$HERE/../rootfs.sh"
 # shellcheck source=versions.env
 source "$HERE/versions.env"
-for part in settings procs binaries images pki configs host components services teardown; do
+for part in settings procs binaries images pki configs host components dns services teardown checks; do
   # shellcheck source=/dev/null
   source "$HERE/parts/$part.sh"
 done
@@ -56,6 +58,7 @@ cmd_up() {
   ensure_training_image
   gen_pki
   write_configs
+  write_dns_configs
   # From here on this cluster owns the host-side pieces (cgroup root, bridge, ...); `down` only
   # touches them when this marker exists, so a failed preflight never tears down another cluster.
   touch "$STATE/owns-host-resources"
@@ -70,6 +73,8 @@ cmd_up() {
   start_scheduler
   start_kubelet
   wait_ready
+  start_kube_proxy
+  start_coredns
   wait_services
   log "cluster up in $((SECONDS - t0))s"
   cat <<EOF
@@ -77,10 +82,24 @@ cmd_up() {
   kubectl:         $K8S_BIN/kubectl
   node:            $NODE_NAME (Kubernetes $K8S_VERSION)
   images:          $PAUSE_IMAGE (sandbox), $TRAINING_IMAGE (python3, venv, pip) — use imagePullPolicy: IfNotPresent
-  pod subnet:      $POD_SUBNET on bridge $BRIDGE (no kube-proxy, no cluster DNS)
+  pod subnet:      $POD_SUBNET on bridge $BRIDGE; Services through kube-proxy (iptables), DNS $DNS_SERVICE_IP ($CLUSTER_DOMAIN)
   services:        Azurite blob :$AZURITE_PORT, MLflow :$MLFLOW_PORT (addresses in $SERVICES_ENV)
   logs:            $LOGS
 EOF
+}
+
+# Everything a first `up` builds or installs (packages, binaries, images, services), nothing
+# started and no port taken; logs go to the cache folder's logs/.
+cmd_prepare() {
+  local t0=$SECONDS
+  LOGS="$CACHE/logs"
+  mkdir -p "$LOGS"
+  apt_install_missing "${HOST_PACKAGES[@]}"
+  ensure_binaries
+  ensure_pause_image
+  ensure_training_image
+  install_services
+  log "prepared in $((SECONDS - t0))s (cache $CACHE)"
 }
 
 cmd_down() {
@@ -91,6 +110,8 @@ cmd_down() {
   fi
   mkdir -p "$PIDS" "$LOGS"
   stop_services
+  stop_pid coredns 10
+  stop_pid kube-proxy 10
   stop_pid kubelet 20
   remove_pod_sandboxes
   stop_pid kube-scheduler 10
@@ -107,6 +128,7 @@ cmd_down() {
   fi
   remove_cgroup_root
   unmount_state
+  cleanup_kube_proxy_rules
   remove_pod_network
   remove_hardcoded_paths
   remove_state
@@ -150,5 +172,7 @@ case "${1:-}" in
   up) lock_cluster; cmd_up ;;
   down) lock_cluster; cmd_down ;;
   status) cmd_status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  prepare) cmd_prepare ;;
+  check-import) cmd_check_import ;;
+  *) echo "usage: $0 up|down|status|prepare|check-import" >&2; exit 2 ;;
 esac

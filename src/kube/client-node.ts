@@ -9,7 +9,8 @@ import { classifyKubeError } from "./errors.js";
 import { EventRecorder } from "./event-recorder.js";
 import { ListWatchInformer, type Informer } from "./informer.js";
 import { kindId, resourcePath } from "./paths.js";
-import { ClientNodeTransport, RequestCounter, sendJson, type RequestCounts, type Transport } from "./transport.js";
+import { PooledTransport } from "./pooled-transport.js";
+import { RequestCounter, sendJson, type RequestCounts, type Transport } from "./transport.js";
 import { apiVersionOf, BuiltinKinds, type KubeObject, type ObjectKey, type ResourceKind } from "./types.js";
 
 export const FIELD_MANAGER = "aml-compute-operator";
@@ -27,9 +28,18 @@ export interface KubeClientImplOptions {
    * test runs on one cluster. Default: all namespaces.
    */
   watchNamespace?: string;
-  /** Injected transport (tests); default: client-node's HTTP stack over `kubeConfig`. */
+  /** Injected transport (tests); default: one pooled connection over `kubeConfig`'s TLS and auth. */
   transport?: Transport;
+  /**
+   * Client-side budget for API requests (client-go's QPS/Burst; watches and lists count). Default
+   * 100 QPS, burst 200; qps 0 disables it.
+   */
+  rateLimit?: { qps: number; burst: number };
+  /** Offer HTTP/2 (one multiplexed connection). Default true; false keeps HTTP/1.1 keep-alive connections. */
+  http2?: boolean;
 }
+
+export const DEFAULT_RATE_LIMIT = { qps: 100, burst: 200 } as const;
 
 export interface WatchOptions {
   labelSelector?: string;
@@ -48,8 +58,14 @@ export class KubeClientImpl implements KubeClient, LeaseClient {
 
   constructor(readonly kubeConfig: KubeConfig, private readonly opts: KubeClientImplOptions) {
     this.identity = opts.identity ?? process.env.HOSTNAME ?? "aml-compute-operator";
-    this.counter = new RequestCounter(operatorMetrics(opts.registry ?? new Registry()).restClientRequests);
-    this.transport = opts.transport ?? new ClientNodeTransport(kubeConfig, this.counter);
+    const metrics = operatorMetrics(opts.registry ?? new Registry());
+    this.counter = new RequestCounter(metrics.restClientRequests, metrics.apiRequestsByKind);
+    const limit = opts.rateLimit ?? DEFAULT_RATE_LIMIT;
+    this.transport = opts.transport ?? new PooledTransport(kubeConfig, this.counter, {
+      qps: limit.qps, burst: limit.burst, http2: opts.http2 ?? true,
+      onThrottle: (ms) => metrics.restClientRateLimiterDuration.observe(ms / 1000),
+      onConnect: () => metrics.apiConnectionsOpened.inc(),
+    });
     this.events = new EventRecorder(this.transport, { logger: opts.logger, identity: this.identity });
   }
 
@@ -203,6 +219,17 @@ export class KubeClientImpl implements KubeClient, LeaseClient {
   /** Stops every informer. */
   stop(): void {
     for (const informer of this.informers.values()) informer.stop();
+  }
+
+  /** TCP connections opened to the API server so far; undefined with an injected transport. */
+  connectionsOpened(): number | undefined {
+    return this.transport instanceof PooledTransport ? this.transport.connectionsOpened() : undefined;
+  }
+
+  /** Stops every informer and closes the connection(s) to the API server. */
+  async close(): Promise<void> {
+    this.stop();
+    if (this.transport instanceof PooledTransport) await this.transport.close();
   }
 
   private mergePatch<T extends KubeObject>(kind: ResourceKind, key: ObjectKey, body: unknown): Promise<T> {

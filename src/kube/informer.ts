@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { sleep, systemClock, type Clock } from "../runtime/clock.js";
 import type { ListOptions } from "./client.js";
 import { classifyHttpStatus, parseStatus, type KubeStatus } from "./errors.js";
+import { cacheTransformFor, type CacheTransform } from "./cache-transform.js";
 import { ObjectCache } from "./object-cache.js";
 import { resourcePath } from "./paths.js";
 import { sendJson, type Transport } from "./transport.js";
@@ -41,6 +42,8 @@ export interface InformerOptions {
   backoffInitialMs?: number;
   backoffMaxMs?: number;
   pageSize?: number;
+  /** What the cache keeps of each object; default: cacheTransformFor(kind). */
+  transform?: CacheTransform;
 }
 
 /** 410 Gone inside a watch stream: our resourceVersion is too old; relist. */
@@ -72,9 +75,11 @@ export class ListWatchInformer<T extends KubeObject = KubeObject> implements Inf
   private synced = false;
   private syncWaiters: Array<() => void> = [];
   private activity = 0;
+  private readonly transform: CacheTransform;
 
   constructor(private readonly transport: Transport, readonly kind: ResourceKind, private readonly opts: InformerOptions) {
     this.labelSelector = opts.labelSelector;
+    this.transform = opts.transform ?? cacheTransformFor(kind.group, kind.kind);
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger.child({ informer: kind.kind, labelSelector: opts.labelSelector });
   }
@@ -216,12 +221,12 @@ export class ListWatchInformer<T extends KubeObject = KubeObject> implements Inf
     }
   }
 
-  private async consume(body: ReadableStream<Uint8Array> | null, fromRv: string, touch: () => void): Promise<string> {
+  private async consume(body: AsyncIterable<Uint8Array> | null, fromRv: string, touch: () => void): Promise<string> {
     let rv = fromRv;
     if (!body) return rv;
     let buffered = "";
     const decoder = new TextDecoder();
-    for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+    for await (const chunk of body) {
       touch();
       buffered += decoder.decode(chunk, { stream: true });
       let nl: number;
@@ -250,7 +255,8 @@ export class ListWatchInformer<T extends KubeObject = KubeObject> implements Inf
     return nextRv;
   }
 
-  private store(obj: T): void {
+  private store(received: T): void {
+    const obj = this.transform(received) as T;
     const old = this.cache.upsert(obj);
     if (!old) this.emit("add", obj);
     else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit("update", obj, old);

@@ -1,11 +1,10 @@
-import { IsomorphicFetchHttpLibrary, RequestContext, type KubeConfig } from "@kubernetes/client-node";
 import type { Counter } from "prom-client";
 import { classifyHttpStatus, classifyKubeError, parseStatus } from "./errors.js";
 
 /** The Kubernetes verb of a request (what RBAC and the benchmark count), not the HTTP method. */
 export type Verb = "create" | "get" | "list" | "watch" | "update" | "patch" | "delete";
 
-const METHOD_OF: Record<Verb, "GET" | "POST" | "PUT" | "PATCH" | "DELETE"> = {
+export const METHOD_OF: Record<Verb, "GET" | "POST" | "PUT" | "PATCH" | "DELETE"> = {
   create: "POST", get: "GET", list: "GET", watch: "GET", update: "PUT", patch: "PATCH", delete: "DELETE",
 };
 
@@ -24,8 +23,8 @@ export interface KubeResponse {
   status: number;
   headers: Record<string, string>;
   text(): Promise<string>;
-  /** The raw body stream (watch). */
-  stream(): ReadableStream<Uint8Array> | null;
+  /** The raw body as it arrives (watch). */
+  stream(): AsyncIterable<Uint8Array> | null;
 }
 
 /** One HTTP round trip to the API server. Implemented over client-node; faked in unit tests. */
@@ -51,7 +50,7 @@ export class RequestCounter {
   private readonly byVerb = new Map<string, number>();
   private readonly byVerbAndKind = new Map<string, number>();
 
-  constructor(private readonly counter?: Counter<"method" | "code">) {}
+  constructor(private readonly counter?: Counter<"method" | "code">, private readonly byKind?: Counter<"verb" | "kind">) {}
 
   record(verb: Verb, kind: string, code: number | "<error>"): void {
     this.total++;
@@ -59,6 +58,7 @@ export class RequestCounter {
     const k = `${verb} ${kind}`;
     this.byVerbAndKind.set(k, (this.byVerbAndKind.get(k) ?? 0) + 1);
     this.counter?.inc({ method: METHOD_OF[verb], code: String(code) });
+    this.byKind?.inc({ verb, kind });
   }
 
   snapshot(): RequestCounts {
@@ -67,42 +67,6 @@ export class RequestCounter {
       byVerb: Object.fromEntries(this.byVerb),
       byVerbAndKind: Object.fromEntries(this.byVerbAndKind),
     };
-  }
-}
-
-/**
- * Raw request layer over client-node's own HTTP stack: RequestContext + KubeConfig auth +
- * IsomorphicFetchHttpLibrary (undici). We bypass the generated typed APIs and KubernetesObjectApi
- * because (1) one door makes the per-verb request count exact — KubernetesObjectApi issues hidden
- * discovery GETs; (2) arbitrary kinds, /status, apply-patch and watch streams all share one path;
- * (3) error mapping happens in one place.
- */
-export class ClientNodeTransport implements Transport {
-  private readonly http = new IsomorphicFetchHttpLibrary();
-
-  constructor(private readonly kubeConfig: KubeConfig, private readonly counter: RequestCounter) {}
-
-  async send(req: KubeRequest): Promise<KubeResponse> {
-    const cluster = this.kubeConfig.getCurrentCluster();
-    if (!cluster) throw new Error("kubeconfig has no current cluster");
-    const url = new URL(cluster.server.replace(/\/$/, "") + req.path);
-    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-    const ctx = new RequestContext(url.toString(), METHOD_OF[req.verb]);
-    ctx.setHeaderParam("Accept", "application/json");
-    if (req.body !== undefined) {
-      ctx.setHeaderParam("Content-Type", req.contentType ?? "application/json");
-      ctx.setBody(typeof req.body === "string" ? req.body : JSON.stringify(req.body));
-    }
-    if (req.signal) ctx.setSignal(req.signal);
-    await this.kubeConfig.applySecurityAuthentication(ctx);
-    try {
-      const res = await this.http.send(ctx).toPromise();
-      this.counter.record(req.verb, req.kind, res.httpStatusCode);
-      return { status: res.httpStatusCode, headers: res.headers, text: () => res.body.text(), stream: () => res.body.stream() };
-    } catch (err) {
-      this.counter.record(req.verb, req.kind, "<error>");
-      throw err;
-    }
   }
 }
 

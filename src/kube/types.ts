@@ -63,6 +63,7 @@ export const BuiltinKinds = {
   Job: { group: "batch", version: "v1", kind: "Job", plural: "jobs", namespaced: true },
   Pod: { group: "", version: "v1", kind: "Pod", plural: "pods", namespaced: true },
   ConfigMap: { group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", namespaced: true },
+  Service: { group: "", version: "v1", kind: "Service", plural: "services", namespaced: true },
   Secret: { group: "", version: "v1", kind: "Secret", plural: "secrets", namespaced: true },
   ServiceAccount: { group: "", version: "v1", kind: "ServiceAccount", plural: "serviceaccounts", namespaced: true },
   PersistentVolumeClaim: {

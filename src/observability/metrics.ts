@@ -20,6 +20,10 @@ export interface OperatorMetrics {
   readonly workqueueWorkDuration: Histogram<"name" | "controller">;
   readonly leaderElectionMasterStatus: Gauge<"name">;
   readonly restClientRequests: Counter<"method" | "code">;
+  /** Requests by Kubernetes verb and kind (what RBAC and the benchmark count). */
+  readonly apiRequestsByKind: Counter<"verb" | "kind">;
+  readonly restClientRateLimiterDuration: Histogram;
+  readonly apiConnectionsOpened: Counter;
 }
 
 export type ReconcileResultLabel = "success" | "error" | "requeue" | "requeue_after";
@@ -50,6 +54,9 @@ export function operatorMetrics(registry: Registry): OperatorMetrics {
     workqueueWorkDuration: new Histogram({ name: "workqueue_work_duration_seconds", help: "How long in seconds processing an item from workqueue takes", labelNames: wq, buckets: WORKQUEUE_BUCKETS, registers }),
     leaderElectionMasterStatus: new Gauge({ name: "leader_election_master_status", help: "Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master", labelNames: ["name"], registers }),
     restClientRequests: new Counter({ name: "rest_client_requests_total", help: "Number of HTTP requests, partitioned by status code and method", labelNames: ["method", "code"], registers }),
+    apiRequestsByKind: new Counter({ name: "aml_apiserver_requests_total", help: "Requests sent to the API server, by Kubernetes verb and kind", labelNames: ["verb", "kind"], registers }),
+    restClientRateLimiterDuration: new Histogram({ name: "rest_client_rate_limiter_duration_seconds", help: "Client side rate limiter latency in seconds", buckets: [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60], registers }),
+    apiConnectionsOpened: new Counter({ name: "aml_apiserver_connections_opened_total", help: "TCP connections opened to the API server", registers }),
   };
   byRegistry.set(registry, m);
   return m;

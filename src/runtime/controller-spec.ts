@@ -19,6 +19,11 @@ export interface ControllerSpec {
   /** Parallel workers; a key is still never reconciled twice at once. Default 1. */
   readonly concurrency?: number;
   /**
+   * Keys for which this is true are reconciled before all others (checked whenever the key is
+   * queued): e.g. runs already submitted, so a burst of new runs never delays their completion.
+   */
+  readonly isUrgent?: (key: ObjectKey) => boolean;
+  /**
    * Only cache objects matching a label selector, keyed by kind name: `{ Pod: "app=x" }` (for
    * high-volume owned kinds like Pods). One cache per kind: if controllers ask for different
    * selectors for one kind, the manager caches all objects of that kind.

@@ -44,6 +44,7 @@ export class Controller {
     this.queue = new WorkQueue({
       rateLimiter: opts.rateLimiter ?? defaultControllerRateLimiter(),
       metrics: workQueueMetricsFor(opts.metrics, spec.name),
+      ...(spec.isUrgent ? { isUrgent: (k: string) => spec.isUrgent?.(parseQueueKey(k)) ?? false } : {}),
     });
   }
 

@@ -42,6 +42,19 @@ describe("WorkQueue", () => {
     expect(q.len()).toBe(0);
   });
 
+  it("hands out urgent keys before the others, and moves a queued key ahead when it becomes urgent", async () => {
+    const urgent = new Set(["ns/done-1"]);
+    const q = new WorkQueue({ isUrgent: (k) => urgent.has(k) });
+    for (const k of ["ns/new-1", "ns/new-2", "ns/done-1", "ns/new-3"]) q.add(k);
+    urgent.add("ns/new-3");
+    q.add("ns/new-3");
+    expect(q.len()).toBe(4);
+    const order = [];
+    for (let i = 0; i < 4; i++) order.push(await q.get());
+    expect(order).toEqual(["ns/done-1", "ns/new-3", "ns/new-1", "ns/new-2"]);
+    expect(q.len()).toBe(0);
+  });
+
   it("resolves a waiting get() as soon as a key is added", async () => {
     const q = newQueue();
     const pending = q.get();

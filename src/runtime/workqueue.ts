@@ -20,6 +20,35 @@ export interface WorkQueueOptions {
   rateLimiter?: RateLimiter;
   metrics?: WorkQueueMetrics;
   clock?: Clock;
+  /**
+   * Keys for which this returns true, whenever they are added, go to a second lane that workers
+   * drain first (controller-runtime's priority queue idea): a burst of new objects must not delay
+   * the ones already in flight. Default: one lane.
+   */
+  isUrgent?: (key: string) => boolean;
+}
+
+/** FIFO of keys with an O(1) pop that compacts now and then (shift() is O(n)). */
+class Lane {
+  private items: string[] = [];
+  private head = 0;
+
+  push(key: string): void {
+    this.items.push(key);
+  }
+
+  /** Pops until `accept` takes a key (stale entries of promoted keys are skipped). */
+  pop(accept: (key: string) => boolean): string | undefined {
+    while (this.head < this.items.length) {
+      const key = this.items[this.head++] as string;
+      if (this.head > 1024 && this.head * 2 > this.items.length) {
+        this.items = this.items.slice(this.head);
+        this.head = 0;
+      }
+      if (accept(key)) return key;
+    }
+    return undefined;
+  }
 }
 
 /**
@@ -30,10 +59,14 @@ export interface WorkQueueOptions {
  * - addAfter keeps the earliest deadline per key with one timer per key.
  * - After shutDown(), add() is ignored but keys already queued are still handed out, as in client-go;
  *   get() resolves undefined once the queue is empty.
+ * - With `isUrgent`, urgent keys are handed out before all others (a queued key that becomes urgent
+ *   moves ahead); order within a lane stays FIFO.
  */
 export class WorkQueue {
-  private queue: string[] = [];
-  private head = 0;
+  private readonly normal = new Lane();
+  private readonly urgent = new Lane();
+  /** Keys waiting in a lane, and which one. */
+  private readonly queued = new Map<string, "normal" | "urgent">();
   private readonly dirty = new Set<string>();
   private readonly processing = new Set<string>();
   private readonly enqueuedAt = new Map<string, number>();
@@ -46,14 +79,18 @@ export class WorkQueue {
   private readonly metrics: WorkQueueMetrics;
   private readonly clock: Clock;
 
-  constructor(opts: WorkQueueOptions = {}) {
+  constructor(private readonly opts: WorkQueueOptions = {}) {
     this.limiter = opts.rateLimiter ?? defaultControllerRateLimiter();
     this.metrics = opts.metrics ?? noopWorkQueueMetrics;
     this.clock = opts.clock ?? systemClock;
   }
 
   add(key: string): void {
-    if (this.shuttingDown || this.dirty.has(key)) return;
+    if (this.shuttingDown) return;
+    if (this.dirty.has(key)) {
+      if (this.queued.get(key) === "normal" && this.isUrgent(key)) this.enqueue(key, "urgent");
+      return;
+    }
     this.metrics.add();
     this.dirty.add(key);
     this.enqueuedAt.set(key, this.clock.now());
@@ -63,7 +100,7 @@ export class WorkQueue {
 
   /** Number of keys waiting for a worker (not counting delayed or in-flight keys). */
   len(): number {
-    return this.queue.length - this.head;
+    return this.queued.size;
   }
 
   /** Resolves with the next key (now in `processing`), or undefined once shut down and empty. */
@@ -129,22 +166,27 @@ export class WorkQueue {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 
+  private isUrgent(key: string): boolean {
+    return this.opts.isUrgent?.(key) ?? false;
+  }
+
   private push(key: string): void {
     const getter = this.getters.shift();
     if (getter) return getter(this.take(key));
-    this.queue.push(key);
+    this.enqueue(key, this.isUrgent(key) ? "urgent" : "normal");
     this.metrics.depth(this.len());
+  }
+
+  private enqueue(key: string, lane: "normal" | "urgent"): void {
+    this.queued.set(key, lane);
+    (lane === "urgent" ? this.urgent : this.normal).push(key);
   }
 
   private pop(): string | undefined {
     if (this.len() === 0) return undefined;
-    const key = this.queue[this.head++] as string;
-    // Compact occasionally so a long-lived queue does not keep a growing array (shift() is O(n)).
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    }
-    this.metrics.depth(this.len());
+    const key = this.urgent.pop((k) => this.queued.get(k) === "urgent") ?? this.normal.pop((k) => this.queued.get(k) === "normal");
+    if (key === undefined) return undefined;
+    this.metrics.depth(this.len() - 1);
     return this.take(key);
   }
 
@@ -153,6 +195,7 @@ export class WorkQueue {
     const enqueued = this.enqueuedAt.get(key);
     if (enqueued !== undefined) this.metrics.queueLatency((now - enqueued) / 1000);
     this.enqueuedAt.delete(key);
+    this.queued.delete(key);
     this.startedAt.set(key, now);
     this.processing.add(key);
     this.dirty.delete(key);

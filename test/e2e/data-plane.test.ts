@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { clusterKubeconfig, createNamespace, deleteNamespace, kubectl, repoRoot, requireCluster, waitFor } from "../cluster/kubectl.js";
 import { DataPlane } from "../../src/data-plane/data-plane.js";
 import { dataPlaneEnv } from "../../src/data-plane/config.js";
@@ -83,6 +83,10 @@ describe("run data plane on a Local target", () => {
     await apply(localTarget(ns), runConfiguration(ns, "python"));
     store = await new DataPlane(dataPlaneEnv(clusterServicesEnv())).storeFor(ns, async () => undefined);
   });
+
+  // The CRDs are cluster-wide and shared with every worktree's tests: apply ours before each test
+  // so a test run from a branch with older CRDs cannot prune the fields these tests use.
+  beforeEach(installCrds);
 
   afterAll(async () => {
     await stopOperator(op);

@@ -1,9 +1,9 @@
 # shellcheck shell=bash
 # The cluster's binaries, built with Go from the Go module proxy once per pinned version and kept
 # in the cache folder: Kubernetes (hack/cluster/k8s pins k8s.io/kubernetes and its staging
-# modules), etcd (hack/cluster/etcd), crictl.
+# modules), etcd (hack/cluster/etcd), crictl, CoreDNS (hack/cluster/coredns, built by dns.sh).
 
-K8S_COMPONENTS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl)
+K8S_COMPONENTS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl kube-proxy)
 
 go_build_k8s() { # binaries missing from $K8S_BIN
   local mod="$HERE/k8s" pkgs=() b
@@ -37,7 +37,7 @@ go_install_tool() { # name dir module@version   `go install` into a versioned ca
 ensure_binaries() {
   local b missing=()
   for b in "${K8S_COMPONENTS[@]}"; do [[ -x $K8S_BIN/$b ]] || missing+=("$b"); done
-  [[ -x $ETCD_BIN/etcd && -x $CRICTL_BIN/crictl ]] || missing+=(etcd-or-crictl)
+  [[ -x $ETCD_BIN/etcd && -x $CRICTL_BIN/crictl && -x $COREDNS_BIN/coredns ]] || missing+=(etcd-crictl-or-coredns)
   ((${#missing[@]})) || return 0
   command -v go >/dev/null 2>&1 ||
     die "Go (>= 1.24, e.g. from go.dev; Debian 12's is too old) is needed for the first build of the cluster binaries"
@@ -55,6 +55,7 @@ ensure_binaries() {
     mv -f "$ETCD_BIN/etcd.tmp" "$ETCD_BIN/etcd"
   fi
   go_install_tool crictl "$CRICTL_BIN" "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION"
+  ensure_coredns_binary
   flock -u 9
   exec 9>&-
 }

@@ -128,6 +128,8 @@ oomScoreAdj: 0
 podLogsDir: "$STATE/pod-logs"
 volumePluginDir: "$KUBELET_ROOT/volume-plugins"
 resolvConf: /etc/resolv.conf
+clusterDNS: ["$DNS_SERVICE_IP"]
+clusterDomain: $CLUSTER_DOMAIN
 # Imported images can never be pulled again: never garbage-collect images.
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99

@@ -20,6 +20,13 @@ setup_network() {
   local fwd; fwd=$(cat /proc/sys/net/ipv4/ip_forward)
   [[ -f $STATE/ip_forward.orig ]] || echo "$fwd" >"$STATE/ip_forward.orig"
   [[ $fwd == 1 ]] || echo 1 >/proc/sys/net/ipv4/ip_forward
+  # The bridge with its gateway address exists before the first pod (the CNI bridge plugin reuses
+  # it): CoreDNS binds to that address, and the embedded services answer there, from the start.
+  ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
+  local addrs
+  addrs=$(ip -4 -o addr show dev "$BRIDGE")
+  [[ $addrs == *" $POD_GATEWAY/"* ]] || ip addr add "$POD_GATEWAY/${POD_SUBNET#*/}" dev "$BRIDGE"
+  ip link set "$BRIDGE" up
 }
 setup_kubelet_root() {
   # The kubelet runs in its own mount namespace (see start_kubelet); its root dir is a shared mount so

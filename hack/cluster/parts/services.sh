@@ -51,6 +51,12 @@ start_mlflow() { # installs on first use inside the started process (minutes): `
   start_bg mlflow "$HERE/services/mlflow.sh" "$STATE/data/mlflow" "$MLFLOW_PORT"
 }
 
+install_services() { # what a first start would install, without starting anything (cluster.sh prepare)
+  ensure_azurite_installed "$(azurite_dir)"
+  log "installing MLflow if missing (log $LOGS/mlflow-install.log)"
+  "$HERE/services/mlflow.sh" --install-only >>"$LOGS/mlflow-install.log" 2>&1 || { tail_log mlflow-install; die "MLflow install failed"; }
+}
+
 azurite_answers() { curl -sS -o /dev/null --max-time 5 "http://127.0.0.1:$AZURITE_PORT/$AZURITE_ACCOUNT?comp=list"; }
 mlflow_answers() { curl -fsS -o /dev/null --max-time 5 "http://127.0.0.1:$MLFLOW_PORT/health"; }
 
@@ -77,7 +83,7 @@ start_services() {
 
 wait_services() {
   wait_for "azurite on port $AZURITE_PORT" 60 azurite azurite_answers
-  if ! mlflow_answers 2>/dev/null; then log "waiting for MLflow on port $MLFLOW_PORT (first time: installs from PyPI; log $LOGS/mlflow.log)"; fi
+  if ! mlflow_answers 2>/dev/null; then log "waiting for MLflow on port $MLFLOW_PORT (a first start also installs it from PyPI; log $LOGS/mlflow.log)"; fi
   wait_for "MLflow on port $MLFLOW_PORT" 1200 mlflow mlflow_answers
 }
 

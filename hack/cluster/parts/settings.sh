@@ -30,10 +30,11 @@ CTRD_SOCK="$STATE/run/containerd.sock"
 KUBECONFIG_ADMIN="$STATE/kubeconfig"
 
 # Started and stopped in this order (stopped in reverse); `healthy` needs every one running.
-COMPONENTS=(etcd containerd kube-apiserver kube-controller-manager kube-scheduler kubelet)
+COMPONENTS=(etcd containerd kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy coredns)
 # Ports (on 127.0.0.1) the core components need free before a cold start.
 ALL_PORTS=("$ETCD_PORT:etcd" "$ETCD_PEER_PORT:etcd" "$APISERVER_PORT:kube-apiserver" "10257:kube-controller-manager"
-  "10259:kube-scheduler" "10250:kubelet" "10248:kubelet")
+  "10259:kube-scheduler" "10250:kubelet" "10248:kubelet" "10256:kube-proxy" "10249:kube-proxy" "53:coredns"
+  "10054:coredns" "10055:coredns")
 
 kubectl_() { "$K8S_BIN/kubectl" --kubeconfig "$KUBECONFIG_ADMIN" --request-timeout=10s "$@"; }
 crictl_() { "$CRICTL_BIN/crictl" --config "$STATE/crictl.yaml" "$@"; }

@@ -2,6 +2,7 @@
 # Runs the local cluster's MLflow tracking server in the foreground (hack/cluster/cluster.sh starts
 # it in the background and records its pid):
 #   hack/cluster/services/mlflow.sh DATA_DIR PORT
+#   hack/cluster/services/mlflow.sh --install-only      (cluster.sh prepare)
 # On first use it installs the pinned requirements (mlflow-requirements.txt beside this file) from
 # PyPI with pip as this machine configures it into a venv in the cache folder, keyed by the
 # requirements and the Python version; then it execs `mlflow server` with a sqlite backend and
@@ -11,8 +12,8 @@ LOG_TAG=mlflow
 # shellcheck source=../../lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../lib.sh"
 
-data=${1:?usage: mlflow.sh DATA_DIR PORT}
-port=${2:?usage: mlflow.sh DATA_DIR PORT}
+usage="usage: mlflow.sh DATA_DIR PORT | --install-only"
+data=${1:?$usage}
 req="$HACK_ROOT/hack/cluster/services/mlflow-requirements.txt"
 python=/usr/bin/python3
 [[ -x $python ]] || die "$python missing (apt-get install python3 python3-venv)"
@@ -33,6 +34,8 @@ if [[ ! -f $venv/.complete ]]; then
   fi
   exec 9>&-
 fi
+[[ $data == --install-only ]] && exit 0
+port=${2:?$usage}
 
 mkdir -p "$data/artifacts"
 # Job execution (GenAI prompt jobs) would start seven extra worker processes that tracking never uses.

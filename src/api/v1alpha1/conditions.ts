@@ -119,6 +119,8 @@ export const RunReason = {
   SourceNotSupported: "SourceNotSupported",
   /** A Secret the run names (source.git.secretRef) does not exist. */
   SourceSecretNotFound: "SourceSecretNotFound",
+  /** A rank of a multi-node Local attempt was not scheduled within schedulingTimeoutSeconds. */
+  Unschedulable: "Unschedulable",
 } as const;
 
 /**

@@ -50,13 +50,27 @@ export const RunConfigurationSpecFields = {
     default: "Python", description: "Launcher: Python runs the script; PySpark uses spark-submit; PyTorch/TensorFlow/MPI set the distributed-training variables.",
   }),
   nodeCount: Type.Integer({ minimum: 1, maximum: 1000, default: 1, description: "Nodes (pods) the run uses; more than 1 becomes an Indexed Job on Local." }),
-  processCountPerNode: Type.Integer({ minimum: 1, maximum: 128, default: 1, description: "Processes per node (exported as WORLD_SIZE = nodeCount × this)." }),
+  processCountPerNode: Type.Integer({
+    minimum: 1, maximum: 128, default: 1,
+    description: "Processes per node (WORLD_SIZE = nodeCount × this). On Local a launcher in each pod starts one process per slot with its RANK and LOCAL_RANK; on AmlCompute it is the distribution's processCountPerInstance.",
+  }),
+  parameterServerCount: Type.Optional(Type.Integer({
+    minimum: 0, maximum: 1000,
+    description: "TensorFlow only: parameter-server tasks (AmlCompute's distribution.parameterServerCount). Local runs MultiWorkerMirroredStrategy workers and refuses parameter servers.",
+  })),
+  schedulingTimeoutSeconds: Type.Optional(Type.Integer({
+    minimum: 1, maximum: 86400,
+    description: "Local, nodeCount > 1 (gang scheduling): a rank not scheduled this long after its pod was created fails the attempt with reason Unschedulable and the other ranks are stopped. Default 300.",
+  })),
   environmentVariables: Type.Optional(StringMap({ maxProperties: 200, description: "Environment variables for the script." })),
   maxRunDurationSeconds: Type.Optional(Type.Integer({ minimum: 1, description: "Runs longer than this are stopped and fail with DeadlineExceeded." })),
   resources: Type.Optional(ResourceSettings),
 };
 
-export const RunConfigurationSpec = Type.Object(RunConfigurationSpecFields, { description: "How a run executes on a target." });
+export const RunConfigurationSpec = Type.Object(RunConfigurationSpecFields, {
+  description: "How a run executes on a target.",
+  ...cel({ rule: "!has(self.parameterServerCount) || self.parameterServerCount == 0 || self.framework == 'TensorFlow'", message: "parameterServerCount is for framework TensorFlow" }),
+});
 
 export const RunConfigurationStatus = Type.Object({
   observedGeneration: Type.Optional(ObservedGeneration),

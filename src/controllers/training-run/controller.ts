@@ -165,6 +165,8 @@ export function trainingRunController(input: TrainingRunDeps): ControllerSpec {
     name: "trainingrun",
     forKind: Kinds.TrainingRun,
     concurrency: deps.concurrency ?? 4,
+    // Runs already submitted first: a burst of new runs must not hold up their completion.
+    isUrgent: (key) => deps.kube.get<TrainingRun>(Kinds.TrainingRun, key)?.status?.execution !== undefined,
     owns: [BuiltinKinds.Job],
     labelSelectors: { Job: managed, Pod: managed },
     watches: [

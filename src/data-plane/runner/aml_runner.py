@@ -416,6 +416,16 @@ def do_run(args, snapshot=None):
     result = {"version": 1, "exitCode": code, "signal": sig, "executed": True, "startedAt": started,
               "snapshot": snapshot or {"digest": os.environ.get("AML_SNAPSHOT_DIGEST", ""), "verified": True},
               "reason": "Canceled" if runner.canceled else ("Completed" if code == 0 else "ScriptFailed")}
+    rank = os.environ.get("JOB_COMPLETION_INDEX", "0")
+    if output_url and rank != "0":
+        # Other ranks of a multi-node run keep their log; outputs and the result are rank 0's.
+        log_size = os.path.getsize(log_path) if os.path.exists(log_path) else 0
+        try:
+            if log_size:
+                put_blob(output_url, "logs/output-rank-%s.log" % rank, log_path, log_size)
+        except StoreFailure as e:
+            log("log not uploaded: %s" % e)
+        return code
     if output_url:
         try:
             result["outputs"] = upload_outputs(output_url, args.workdir)

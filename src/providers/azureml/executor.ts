@@ -96,10 +96,18 @@ function condaFile(config: RunConfigurationSpec): string | undefined {
   return toYaml({ name: "amlcompute", channels: sys.channels ?? ["conda-forge"], dependencies: deps });
 }
 
-function distribution(config: RunConfigurationSpec): CommandJob["distribution"] | undefined {
+/**
+ * Azure ML's distribution block for the framework (resources.instanceCount carries nodeCount):
+ * Azure ML starts processCountPerInstance processes per node for PyTorch and MPI, and workerCount
+ * (+ parameterServerCount) TensorFlow tasks over the nodes, each with its rank variables.
+ */
+export function distribution(config: RunConfigurationSpec): CommandJob["distribution"] | undefined {
   switch (config.framework) {
     case "PyTorch": return { distributionType: "PyTorch", processCountPerInstance: config.processCountPerNode };
-    case "TensorFlow": return { distributionType: "TensorFlow", workerCount: config.nodeCount * config.processCountPerNode };
+    case "TensorFlow": return {
+      distributionType: "TensorFlow", workerCount: config.nodeCount * config.processCountPerNode,
+      ...(config.parameterServerCount ? { parameterServerCount: config.parameterServerCount } : {}),
+    };
     case "MPI": return { distributionType: "Mpi", processCountPerInstance: config.processCountPerNode };
     case "Python":
     case "PySpark":

@@ -25,7 +25,12 @@ export function createAmlComputeProvider(config: AzureMlConfig = {}): Omit<Provi
     needsFinalizer: true,
     compute: new AmlComputeProvider(clients, resolved),
     executor: new AmlRunExecutor(clients, resolved),
-    validate: firstProblem(Rules.noPySpark),
+    validate: firstProblem(
+      Rules.noPySpark,
+      // Azure ML starts processCountPerInstance processes only through a distribution block.
+      (config) => config.framework === "Python" && config.processCountPerNode > 1
+        ? "framework Python runs one process per node on AmlCompute: use PyTorch, TensorFlow or MPI for processCountPerNode > 1" : undefined,
+    ),
     clients,
   };
 }

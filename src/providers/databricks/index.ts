@@ -1,3 +1,4 @@
+import { firstProblem } from "../shared/validate.js";
 import type { ProviderEntry } from "../types.js";
 import { DatabricksComputeProvider } from "./compute.js";
 import { resolveDatabricksConfig, type DatabricksConfig } from "./config.js";
@@ -22,7 +23,12 @@ export function createDatabricksProvider(config: DatabricksConfig = {}): Provide
   return {
     compute: new DatabricksComputeProvider(rest, resolved),
     executor: new DatabricksRunExecutor(rest, resolved),
-    // Python and PySpark, one node or many: a Databricks job cluster runs every configuration.
-    validate: () => undefined,
+    // The script runs once, on the driver; nodeCount sizes the job cluster (Spark, or
+    // TorchDistributor inside the script, spreads the work). Nothing starts processes per node.
+    validate: firstProblem(
+      (config) => config.processCountPerNode > 1
+        ? "Databricks runs the script once on the driver: processCountPerNode must be 1 (spread work with Spark or TorchDistributor)" : undefined,
+      (config) => config.framework === "MPI" ? "Databricks job clusters have no MPI launcher: run MPI on AmlCompute" : undefined,
+    ),
   };
 }

@@ -42,6 +42,7 @@ describe("HDInsight as a RemoteVM view", () => {
     ["a system-managed environment", { environment: { systemManaged: { pipPackages: ["x"] } } }],
     ["Docker mode", { docker: { enabled: true } }],
     ["several nodes", { nodeCount: 2 }],
+    ["several processes per node", { processCountPerNode: 2 }],
   ])("refuses %s at validation, before any run is submitted", (_what, config) => {
     expect(validateHdInsight(sub(config as never).config, target)).toMatchObject({ reason: "UnsupportedOnTarget" });
   });

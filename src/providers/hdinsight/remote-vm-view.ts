@@ -83,6 +83,8 @@ export function asRemoteVmSubmission<H>(sub: Attempt<H>, config: HdInsightConfig
  */
 export const validateHdInsight = firstProblem(
   Rules.singleNode,
+  (config) => config.processCountPerNode > 1
+    ? "HDInsight runs one spark-submit on the head node and Spark spreads the work over executors: processCountPerNode must be 1" : undefined,
   (config) => config.environment?.systemManaged
     ? "HDInsight runs use the cluster's Python: use a userManaged environment (interpreterPath sets PYSPARK_PYTHON), and install packages with script actions" : undefined,
   (config) => config.docker?.enabled ? "Docker mode is not available on HDInsight" : undefined,

@@ -2,11 +2,11 @@ import { describe, expect, it } from "vitest";
 import { aComputeTarget, aTrainingRun } from "../../../test/fixtures/builders.js";
 import { buildSnapshot } from "../../snapshot/build.js";
 import type { Attempt } from "../types.js";
-import { buildEnvironmentJob, buildRunJob, runJobName } from "./job-builder.js";
+import { buildEnvironmentJob, buildHeadlessService, buildRunJob, layoutOfAttempt, runJobName } from "./job-builder.js";
 
 type Container = { name: string; command: string[]; env: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[]; securityContext: Record<string, unknown>; resources?: unknown; volumeMounts: { name: string; mountPath: string }[] };
-type PodSpec = { containers: Container[]; initContainers: Container[]; terminationGracePeriodSeconds: number; volumes: { name: string; emptyDir?: object; configMap?: { name: string } }[] };
-type JobSpec = { completionMode?: string; completions: number; backoffLimit: number; activeDeadlineSeconds?: number; template: { spec: PodSpec } };
+type PodSpec = { subdomain?: string; containers: Container[]; initContainers: Container[]; terminationGracePeriodSeconds: number; volumes: { name: string; emptyDir?: object; configMap?: { name: string } }[] };
+type JobSpec = { completionMode?: string; completions: number; parallelism: number; backoffLimit: number; activeDeadlineSeconds?: number; template: { spec: PodSpec } };
 
 const snapshot = buildSnapshot([{ path: "train.py", content: "print(1)" }, { path: "lib/util.py", content: "x = 1" }]);
 function submission(config: Partial<Attempt["config"]> = {}): Attempt {
@@ -56,12 +56,41 @@ describe("buildRunJob", () => {
     expect(specOf(submission()).template.spec.containers[0]!.securityContext).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
   });
 
-  it("makes an Indexed Job for several nodes, with retries left to the operator", () => {
-    const spec = specOf(submission({ nodeCount: 3, processCountPerNode: 2 }));
-    expect(spec).toMatchObject({ completionMode: "Indexed", completions: 3, backoffLimit: 0 });
+  it("makes an Indexed Job for several nodes, all ranks at once, with retries left to the operator", () => {
+    const sub = submission({ framework: "PyTorch", nodeCount: 3, processCountPerNode: 1 });
+    const spec = specOf(sub);
+    expect(spec).toMatchObject({ completionMode: "Indexed", completions: 3, parallelism: 3, backoffLimit: 0 });
+    expect(spec.template.spec.subdomain).toBe(layoutOfAttempt(sub).serviceName);
     const env = spec.template.spec.containers[0]!.env;
-    expect(env.find((e) => e.name === "WORLD_SIZE")?.value).toBe("6");
-    expect(env.some((e) => e.name === "NODE_RANK")).toBe(true);
+    expect(env.find((e) => e.name === "WORLD_SIZE")?.value).toBe("3");
+    expect(env.find((e) => e.name === "MASTER_ADDR")?.value).toBe(`${layoutOfAttempt(sub).jobName}-0.${layoutOfAttempt(sub).serviceName}`);
+    expect(userArgv(spec.template.spec.containers[0]!)).toEqual(["python3", "train.py", "--lr", "0.1; rm -rf /"]);
+  });
+
+  it("lets user variables use the rank variables but never replace them", () => {
+    const env = specOf(submission({ framework: "PyTorch", nodeCount: 2, environmentVariables: { WORLD_SIZE: "99", LOG_DIR: "/aml/outputs/rank-$(RANK)" } })).template.spec.containers[0]!.env;
+    expect(env.filter((e) => e.name === "WORLD_SIZE")).toEqual([{ name: "WORLD_SIZE", value: "2" }]);
+    expect(env.findIndex((e) => e.name === "LOG_DIR")).toBeGreaterThan(env.findIndex((e) => e.name === "RANK"));
+  });
+
+  it("starts several processes per pod through the launcher, with the script's argv intact", () => {
+    const c = specOf(submission({ framework: "PyTorch", nodeCount: 2, processCountPerNode: 2 })).template.spec.containers[0]!;
+    expect(userArgv(c).slice(0, 2)).toEqual(["python3", "-c"]);
+    expect(userArgv(c).slice(3)).toEqual(["python3", "train.py", "--lr", "0.1; rm -rf /"]);
+  });
+
+  it("publishes a multi-node attempt's ranks through a headless Service owned by the run", () => {
+    const sub = submission({ framework: "TensorFlow", nodeCount: 2 });
+    const svc = buildHeadlessService(sub, layoutOfAttempt(sub)) as { metadata: { name: string; ownerReferences: { kind: string }[] }; spec: Record<string, unknown> };
+    expect(svc.metadata.name).toBe(layoutOfAttempt(sub).serviceName);
+    expect(svc.metadata.ownerReferences[0]?.kind).toBe("TrainingRun");
+    expect(svc.spec).toMatchObject({
+      clusterIP: "None", publishNotReadyAddresses: true,
+      selector: { "amlcompute.dev/run-uid": sub.run.metadata.uid, "amlcompute.dev/attempt": "2", "amlcompute.dev/role": "run" },
+    });
+    const podLabels = (buildRunJob(sub).spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels;
+    expect(podLabels).toMatchObject(svc.spec.selector as Record<string, string>);
+    expect(buildHeadlessService(submission(), layoutOfAttempt(submission()))).toBeUndefined();
   });
 
   it("requests GPUs and resources when configured", () => {

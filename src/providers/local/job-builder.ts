@@ -6,6 +6,8 @@ import {
   attemptSecretName, dataPlaneVolumes, materializeContainer, runContainerEnv, runContainerMounts, runThroughRunner,
   TERMINATION_GRACE_SECONDS,
 } from "./data-plane-parts.js";
+import { distributionEnv, fitName, JOB_NAME_MAX, layoutOf, MASTER_PORT, needsLauncher, type Layout } from "./distribution.js";
+import { launchedArgv } from "./launcher.js";
 import { ownerReferenceTo } from "./owner.js";
 import { isSystemManaged, localSpecOf } from "./local-spec.js";
 import {
@@ -15,19 +17,30 @@ import {
 
 export const TRAIN_CONTAINER = "train";
 
-/** Deterministic per run UID + attempt, ≤ 63 chars (it becomes the job-name label of its pods). */
+/**
+ * Deterministic per run UID + attempt. A DNS label short enough that its pods' host names
+ * `<job>-<index>` are DNS labels too (the Job controller names Indexed pods' hosts that way).
+ */
 export function runJobName(runName: string, runUid: string, attempt: number): string {
   const suffix = `-${createHash("sha256").update(runUid).digest("hex").slice(0, 5)}-${attempt}`;
-  return `${runName.slice(0, 63 - suffix.length).replace(/[-.]+$/, "")}${suffix}`;
+  return fitName(runName, suffix, JOB_NAME_MAX);
 }
+
+/** The objects' names of one attempt, and where its ranks find each other. */
+export const layoutOfAttempt = (sub: Attempt): Layout =>
+  layoutOf(sub.config, runJobName(sub.run.metadata.name ?? "", sub.run.metadata.uid ?? "", sub.number));
+
+/** Pod labels that pick out one attempt's run pods (the headless Service selects on them). */
+const attemptPodLabels = (sub: Attempt): Record<string, string> => ({
+  [Labels.runUid]: sub.run.metadata.uid ?? "", [Labels.attempt]: String(sub.number), [Labels.role]: "run",
+});
 
 export function interpreterFor(sub: Attempt): string {
   if (isSystemManaged(sub.config)) return `${Paths.envs}/${sub.environmentHash}/bin/python`;
   return sub.config.environment?.userManaged?.interpreterPath ?? "python3";
 }
 
-function environmentVariables(sub: Attempt): Record<string, unknown>[] {
-  const processes = sub.config.nodeCount * sub.config.processCountPerNode;
+function environmentVariables(sub: Attempt, layout: Layout): Record<string, unknown>[] {
   const fixed: Record<string, string> = {
     HOME: Paths.tmp,
     PYTHONUNBUFFERED: "1",
@@ -37,15 +50,13 @@ function environmentVariables(sub: Attempt): Record<string, unknown>[] {
     AML_ATTEMPT: String(sub.number),
     AML_OUTPUT_DIR: `${Paths.source}/outputs`,
     AML_SNAPSHOT_DIGEST: sub.snapshot.digest,
-    NODE_COUNT: String(sub.config.nodeCount),
-    WORLD_SIZE: String(processes),
   };
-  const user = sub.config.environmentVariables ?? {};
-  const env: Record<string, unknown>[] = Object.entries({ ...user, ...fixed }).map(([name, value]) => ({ name, value }));
-  if (sub.config.nodeCount > 1) {
-    env.push({ name: "NODE_RANK", valueFrom: { fieldRef: { fieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']" } } });
-  }
-  return env;
+  // The rank variables win over user variables of the same name: they describe this attempt.
+  // User variables come last, so their values may say $(RANK), $(NODE_RANK)...
+  const rank = distributionEnv(layout);
+  const taken = new Set([...Object.keys(fixed), ...rank.map((e) => e.name)]);
+  const user = Object.entries(sub.config.environmentVariables ?? {}).filter(([name]) => !taken.has(name));
+  return [...Object.entries(fixed).map(([name, value]) => ({ name, value })), ...rank, ...user.map(([name, value]) => ({ name, value }))];
 }
 
 function resources(sub: Attempt): Record<string, unknown> | undefined {
@@ -60,19 +71,21 @@ function resources(sub: Attempt): Record<string, unknown> | undefined {
 }
 
 /**
- * The batch/v1 Job of one attempt: an Indexed Job when nodeCount > 1; retries are our attempts.
+ * The batch/v1 Job of one attempt: an Indexed Job when nodeCount > 1, all ranks created at once
+ * (parallelism = completions). backoffLimit 0: the first failed rank fails the Job and the Job
+ * controller stops the other ranks; retries are our attempts, never a lone restarted rank.
  * An init container materializes the verified snapshot into the `source` emptyDir; the command
  * runs there through the runner, which keeps ./outputs and the log in the store.
  */
 export function buildRunJob(sub: Attempt): KubeObject {
   const local = localSpecOf(sub.target);
   const image = sub.config.docker?.baseImage ?? local.image;
-  const name = runJobName(sub.run.metadata.name ?? "", sub.run.metadata.uid ?? "", sub.number);
-  const labels = baseLabels({
-    [Labels.run]: sub.run.metadata.name ?? "", [Labels.runUid]: sub.run.metadata.uid ?? "",
-    [Labels.attempt]: String(sub.number), [Labels.role]: "run",
-  });
-  const argv = sub.interpreterNeeded ? [interpreterFor(sub), ...sub.argv] : [...sub.argv];
+  const layout = layoutOfAttempt(sub);
+  const name = layout.jobName;
+  const labels = baseLabels({ [Labels.run]: sub.run.metadata.name ?? "", ...attemptPodLabels(sub) });
+  const script = sub.interpreterNeeded ? [interpreterFor(sub), ...sub.argv] : [...sub.argv];
+  // Several slots per pod: the runner runs the launcher, which starts one process per slot.
+  const argv = needsLauncher(layout) ? launchedArgv(interpreterFor(sub), script) : script;
   const secret = attemptSecretName(name);
   const systemManaged = isSystemManaged(sub.config);
   const deadline = sub.config.maxRunDurationSeconds ?? sub.run.spec.activeDeadlineSeconds;
@@ -93,13 +106,15 @@ export function buildRunJob(sub: Attempt): KubeObject {
           // cancel instead of being ignored as PID 1 and killed only after the grace period.
           shareProcessNamespace: true,
           terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
+          // Stable names `<job>-<index>.<service>` through the attempt's headless Service.
+          ...(layout.serviceName ? { subdomain: layout.serviceName } : {}),
           ...(local.nodeSelector ? { nodeSelector: local.nodeSelector } : {}),
           ...(local.priorityClassName ? { priorityClassName: local.priorityClassName } : {}),
           initContainers: [materializeContainer({ image, pullPolicy: local.imagePullPolicy, secret, digest: sub.snapshot.digest })],
           containers: [{
             name: TRAIN_CONTAINER, image, imagePullPolicy: local.imagePullPolicy,
             command: runThroughRunner(argv), workingDir: Paths.source,
-            env: [...environmentVariables(sub), ...runContainerEnv(secret)],
+            env: [...environmentVariables(sub, layout), ...runContainerEnv(secret)],
             ...(resources(sub) ? { resources: resources(sub) } : {}),
             securityContext: restrictedContainerSecurity,
             volumeMounts: [
@@ -117,6 +132,29 @@ export function buildRunJob(sub: Attempt): KubeObject {
           ],
         },
       },
+    },
+  };
+}
+
+/**
+ * The headless Service of a multi-node attempt: it publishes every rank's address (ready or not,
+ * so rank 0's name resolves before its process listens) under `<job>-<index>.<service>`. Owned
+ * by the run; the executor deletes it when the attempt ends.
+ */
+export function buildHeadlessService(sub: Attempt, layout: Layout): KubeObject | undefined {
+  if (!layout.serviceName) return undefined;
+  return {
+    apiVersion: "v1", kind: "Service",
+    metadata: {
+      name: layout.serviceName, namespace: sub.run.metadata.namespace,
+      labels: baseLabels({ [Labels.run]: sub.run.metadata.name ?? "", ...attemptPodLabels(sub) }),
+      ownerReferences: [ownerReferenceTo(sub.run)],
+    },
+    spec: {
+      clusterIP: "None",
+      publishNotReadyAddresses: true,
+      selector: attemptPodLabels(sub),
+      ports: [{ name: "rendezvous", port: MASTER_PORT, protocol: "TCP" }],
     },
   };
 }

@@ -4,8 +4,11 @@ import { ConflictError, TerminalError } from "../../runtime/errors.js";
 import { decodeShape } from "../shared/handle.js";
 import type { Attempt, ProviderContext, RunExecutor, RunObservation } from "../types.js";
 import { MATERIALIZE_CONTAINER, renderAttemptSecret, renderRunnerConfigMap } from "./data-plane-parts.js";
-import { buildEnvironmentJob, buildRunJob, envBuildJobName, runJobName, TRAIN_CONTAINER } from "./job-builder.js";
-import { containerState, jobCondition, jobFailureReason, waitingProblem, type Job, type Pod } from "./job-status.js";
+import { DEFAULT_SCHEDULING_TIMEOUT_SECONDS } from "./distribution.js";
+import { buildEnvironmentJob, buildHeadlessService, buildRunJob, envBuildJobName, layoutOfAttempt, TRAIN_CONTAINER } from "./job-builder.js";
+import {
+  containerState, firstFailedPod, gangTimeout, jobCondition, jobFailureReason, rankOf, unschedulable, waitingProblem, type Job, type Pod,
+} from "./job-status.js";
 import { isSystemManaged } from "./local-spec.js";
 
 const OUTPUT_TAIL_LINES = 40;
@@ -17,6 +20,8 @@ const POLL_PREPARING_MS = 5_000;
 
 export interface LocalHandle {
   readonly jobName: string;
+  /** The headless Service of a multi-node attempt (deleted when the attempt ends). */
+  readonly serviceName?: string;
   readonly envJobName?: string;
   readonly jobCreated: boolean;
   readonly submittedAt: string;
@@ -52,9 +57,7 @@ async function tail(ctx: ProviderContext, pod: Pod | undefined, container: strin
 }
 
 /** Rank 0 first: its output is what users expect to see for a distributed run. */
-const rankOrder = (a: Pod, b: Pod): number =>
-  Number(a.metadata.annotations?.["batch.kubernetes.io/job-completion-index"] ?? 0) -
-  Number(b.metadata.annotations?.["batch.kubernetes.io/job-completion-index"] ?? 0);
+const rankOrder = (a: Pod, b: Pod): number => rankOf(a) - rankOf(b);
 
 async function observeEnvironment(sub: LocalAttempt, ctx: ProviderContext): Promise<RunObservation<LocalHandle>> {
   const envJob = envJobOf(ctx, sub);
@@ -90,7 +93,7 @@ async function observeRunJob(sub: LocalAttempt, h: LocalHandle, ctx: ProviderCon
       links,
     };
   }
-  const failedPod = pods.find((p) => (containerState(p, TRAIN_CONTAINER)?.terminated?.exitCode ?? 0) !== 0);
+  const failedPod = firstFailedPod(pods, TRAIN_CONTAINER);
   const shownPod = failedPod ?? pods[0];
   const podLinks = { ...links, ...(shownPod?.metadata.name ? { podName: shownPod.metadata.name } : {}) };
   if (jobCondition(job, "Complete") || jobCondition(job, "SuccessCriteriaMet")) {
@@ -108,9 +111,16 @@ async function observeRunJob(sub: LocalAttempt, h: LocalHandle, ctx: ProviderCon
       links: podLinks,
     };
   }
+  if (sub.config.nodeCount > 1) {
+    const bound = sub.config.schedulingTimeoutSeconds ?? DEFAULT_SCHEDULING_TIMEOUT_SECONDS;
+    const gang = gangTimeout(job, pods, { ranks: sub.config.nodeCount, boundSeconds: bound, now: ctx.now });
+    // observe only reports; release (the attempt has ended) stops the ranks that were placed.
+    if (gang) return { state: "Failed", reason: RunReason.Unschedulable, message: gang, outputTail: await tail(ctx, shownPod, TRAIN_CONTAINER), links: podLinks };
+  }
   const running = pods.some((p) => containerState(p, TRAIN_CONTAINER)?.running);
   if (running) return { state: "Running", outputTail: await tail(ctx, shownPod, TRAIN_CONTAINER), links: podLinks, pollAfterMs: POLL_RUNNING_MS };
-  const problem = pods.map(waitingProblem).find((p) => p);
+  const pending = pods.map((p) => unschedulable(p)?.message).find((m) => m);
+  const problem = pods.map(waitingProblem).find((p) => p) ?? (pending ? `waiting to be scheduled: ${pending}` : undefined);
   return { state: "Starting", ...(problem ? { message: problem } : {}), links: podLinks, pollAfterMs: POLL_PREPARING_MS };
 }
 
@@ -123,27 +133,43 @@ async function ensureDataPlaneObjects(sub: Attempt, jobName: string, ctx: Provid
   await createIfAbsent(ctx, renderAttemptSecret(sub.run, jobName, await sub.storage.runnerEnv()), BuiltinKinds.Secret);
 }
 
+const finished = (job: Job): boolean =>
+  jobCondition(job, "Complete") || jobCondition(job, "Failed") || jobCondition(job, "FailureTarget") || jobCondition(job, "SuccessCriteriaMet");
+
+/**
+ * Suspending a Job makes the Job controller delete its active pods (SIGTERM, grace period) while
+ * the Job and its finished pods stay for `kubectl logs`.
+ */
+async function stopIfActive(ctx: ProviderContext, job: Job): Promise<void> {
+  if (finished(job) || (job.spec as { suspend?: boolean } | undefined)?.suspend) return;
+  await ctx.kube.patchSpec(BuiltinKinds.Job, { namespace: job.metadata.namespace ?? "", name: job.metadata.name ?? "" }, { suspend: true });
+}
+
 /** Runs attempts as batch/v1 Jobs in this cluster; system-managed environments build first. */
 export const localRunExecutor: RunExecutor<LocalHandle> = {
   readsSnapshotFromStore: true,
-  decodeHandle: (raw) => decodeShape<LocalHandle>(raw, { jobName: "string", envJobName: "string?", jobCreated: "boolean", submittedAt: "string" }),
+  decodeHandle: (raw) => decodeShape<LocalHandle>(raw, {
+    jobName: "string", serviceName: "string?", envJobName: "string?", jobCreated: "boolean", submittedAt: "string",
+  }),
 
   async submit(sub, ctx) {
-    const jobName = runJobName(sub.run.metadata.name ?? "", sub.run.metadata.uid ?? "", sub.number);
+    const layout = layoutOfAttempt(sub);
     // Dates this call: the Job it creates may take a moment to reach the informer cache.
-    const submittedAt = ctx.now.toISOString();
-    if (isSystemManaged(sub.config)) {
-      const handle: LocalHandle = { jobName, envJobName: envBuildJobName(sub.environmentHash), jobCreated: false, submittedAt };
+    const base = { jobName: layout.jobName, ...(layout.serviceName ? { serviceName: layout.serviceName } : {}), submittedAt: ctx.now.toISOString() };
+    const handle: LocalHandle = isSystemManaged(sub.config)
+      ? { ...base, envJobName: envBuildJobName(sub.environmentHash), jobCreated: false }
+      : { ...base, jobCreated: false };
+    if (handle.envJobName) {
       const envJob = envJobOf(ctx, sub);
       if (!envJob) await createIfAbsent(ctx, buildEnvironmentJob(sub));
       if (!envJob || !jobCondition(envJob, "Complete")) return handle;
-      await ensureDataPlaneObjects(sub, jobName, ctx);
-      await createIfAbsent(ctx, buildRunJob(sub));
-      return { ...handle, jobCreated: true };
     }
-    await ensureDataPlaneObjects(sub, jobName, ctx);
+    await ensureDataPlaneObjects(sub, layout.jobName, ctx);
+    // The Service before the Job: rank 0's name must resolve as soon as the other ranks dial it.
+    const service = buildHeadlessService(sub, layout);
+    if (service) await createIfAbsent(ctx, service, BuiltinKinds.Service);
     await createIfAbsent(ctx, buildRunJob(sub));
-    return { jobName, jobCreated: true, submittedAt };
+    return { ...handle, jobCreated: true };
   },
 
   async observe(sub, ctx) {
@@ -158,7 +184,22 @@ export const localRunExecutor: RunExecutor<LocalHandle> = {
     await ctx.kube.delete(BuiltinKinds.Job, { namespace: sub.run.metadata.namespace ?? "", name: sub.handle.jobName }, { propagation: "Background" });
   },
 
-  async cleanup({ run }, ctx) {
+  /**
+   * The attempt has ended (before a retry, and when the run finishes): stop ranks still placed (a
+   * gang timeout leaves them running; a failed rank's Job stops them itself) and drop the Service.
+   */
+  async release(sub, ctx) {
+    const h = sub.handle;
+    if (!h) return { done: true };
+    const namespace = sub.run.metadata.namespace ?? "";
+    const job = ctx.kube.get<Job>(BuiltinKinds.Job, { namespace, name: h.jobName });
+    if (job) await stopIfActive(ctx, job);
+    if (h.serviceName) await ctx.kube.delete(BuiltinKinds.Service, { namespace, name: h.serviceName });
+    return { done: true };
+  },
+
+  async cleanup({ run, handle }, ctx) {
+    if (handle?.serviceName) await ctx.kube.delete(BuiltinKinds.Service, { namespace: run.metadata.namespace ?? "", name: handle.serviceName });
     const jobs = ctx.kube.list<Job>(BuiltinKinds.Job, { namespace: run.metadata.namespace ?? "", labels: { [Labels.runUid]: run.metadata.uid ?? "" } });
     for (const job of jobs) {
       await ctx.kube.delete(BuiltinKinds.Job, { namespace: job.metadata.namespace ?? "", name: job.metadata.name ?? "" }, { propagation: "Background" });

@@ -1,7 +1,7 @@
-// Runs the real operator (src/main.ts) as a child process against the local cluster, the way a
-// user would run it, so tests can also SIGKILL and restart it mid-run.
-import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdirSync } from "node:fs";
+// Runs the real operator as a child process against the local cluster, the way the image runs it
+// (`node dist/src/main.js`, compiled by `make build`), so tests can also SIGKILL and restart it mid-run.
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, mkdirSync, readdirSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { clusterKubeconfig, kubectl, repoRoot, waitFor } from "../../cluster/kubectl.js";
@@ -33,6 +33,37 @@ export async function installCrds(): Promise<void> {
 
 let counter = 0;
 
+/** The compiled entry point, as the Dockerfile runs it. */
+export const operatorEntry = join(repoRoot, "dist", "src", "main.js");
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    const t = entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs;
+    if (t > newest) newest = t;
+  }
+  return newest;
+}
+
+let built = false;
+
+/**
+ * Builds dist/ (`npm run build`: tsc + non-TypeScript assets) when it is missing or older than any
+ * file under src/, once per process: a test must never run yesterday's compiled operator.
+ */
+export function ensureOperatorBuilt(): void {
+  if (built) return;
+  let stale = true;
+  try {
+    stale = statSync(operatorEntry).mtimeMs < newestMtime(join(repoRoot, "src"));
+  } catch {
+    stale = true;
+  }
+  if (stale) execFileSync("npm", ["run", "--silent", "build"], { cwd: repoRoot, stdio: ["ignore", "ignore", "inherit"] });
+  built = true;
+}
+
 /**
  * Starts the operator scoped to env.WATCH_NAMESPACE (required): test files and developers share
  * one cluster, and an unscoped operator would reconcile every other test's objects too.
@@ -47,7 +78,8 @@ export async function startOperator(env: Record<string, string> = {}): Promise<R
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `operator-e2e-${process.pid}-${++counter}.log`);
   const log = createWriteStream(logFile);
-  const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "src/main.ts")], {
+  ensureOperatorBuilt();
+  const child = spawn(process.execPath, ["--enable-source-maps", operatorEntry], {
     cwd: repoRoot,
     env: {
       // The run data plane's store (Azurite) and other embedded services, as cluster-up wrote them.

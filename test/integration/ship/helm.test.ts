@@ -133,7 +133,8 @@ describe("helm chart aml-compute-operator", () => {
     expect(verbsOf("amlcompute.dev", "trainingruns")).toEqual(["get", "list", "patch", "update", "watch"]);
     expect(verbsOf("amlcompute.dev", "trainingruns/status")).toEqual(["update"]);
     expect(verbsOf("amlcompute.dev", "computetargets/finalizers")).toEqual(["update"]);
-    expect(verbsOf("batch", "jobs")).toEqual(["create", "delete", "get", "list", "watch"]);
+    expect(verbsOf("batch", "jobs")).toEqual(["create", "delete", "get", "list", "patch", "watch"]);
+    expect(verbsOf("", "services")).toEqual(["create", "delete"]);
     expect(verbsOf("", "pods/log")).toEqual(["get", "list", "watch"]);
     expect(verbsOf("", "configmaps")).toEqual(["create", "delete", "get"]);
     expect(verbsOf("", "secrets")).toEqual(["get"]);
