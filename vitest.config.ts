@@ -1,12 +1,13 @@
 import { defineConfig } from "vitest/config";
 
-// Test layers (style guide B10). `unit` needs nothing; the others run against the real local
+// Test layers. `unit` needs nothing; the others run against the real local
 // cluster, sshd, Docker, Azurite and the ARM emulator that `make test` starts first.
 export default defineConfig({
   test: {
     env: { TESTCONTAINERS_RYUK_DISABLED: "true", TESTCONTAINERS_HOST_OVERRIDE: "127.0.0.1" },
     projects: [
-      { test: { name: "unit", include: ["src/**/*.test.ts", "test/unit/**/*.test.ts"] } },
+      // Unit tests sit next to the code they test.
+      { test: { name: "unit", include: ["src/**/*.test.ts"] } },
       {
         test: {
           name: "integration",

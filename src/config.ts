@@ -5,7 +5,7 @@
 import { hostname } from "node:os";
 import { dataPlaneEnv, type DataPlaneEnv } from "./data-plane/config.js";
 // The providers' settings modules only: the providers themselves (and their SDKs) load on first use.
-import type { AzureMlConfig } from "./providers/azureml/config.js";
+import type { AzureMlConfig } from "./providers/shared/azure/config.js";
 import { azureMlConfigFromEnv } from "./providers/azureml/env.js";
 import { hdInsightConfigFromEnv, type HdInsightConfig } from "./providers/hdinsight/config.js";
 

@@ -132,7 +132,7 @@ describe("RunConfiguration error paths", () => {
     kube.put(Kinds.RunConfiguration, { metadata: { ...rcKey }, spec: { computeTargetRef: { name: "local" }, framework: "PySpark", nodeCount: 1, processCountPerNode: 1, environment: { systemManaged: { pipPackages: ["six"] } } } });
     await runConfigurationController({ kube, providers: operatorProviders(), clock }).reconcile(rcKey, rctx());
     expect(cond(kube.get<RunConfiguration>(Kinds.RunConfiguration, rcKey), "Ready")).toMatchObject({ status: "False", reason: "UnsupportedOnTarget" });
-  });
+  }, 60_000); // the first HDInsight target loads the provider's SDKs (ssh2, Azure)
 
   it("a provider that cannot load becomes a condition, and the queue retries", async () => {
     const kube = new MemoryKube();

@@ -2,7 +2,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { Registry } from "prom-client";
 import { operatorMetrics } from "../observability/metrics.js";
-import type { Lease, LeaseClient } from "../runtime/leader-election.js";
+import type { Lease, LeaseClient } from "./lease.js";
 import type { DeleteOptions, KubeClient, ListOptions, MetadataPatch } from "./client.js";
 import { NotFoundError } from "../runtime/errors.js";
 import { classifyKubeError } from "./errors.js";
@@ -46,7 +46,7 @@ export interface WatchOptions {
 }
 
 /**
- * KubeClient over @kubernetes/client-node 2.x (style guide B8). Reads come from informers started
+ * KubeClient over @kubernetes/client-node 2.x. Reads come from informers started
  * through watch(); writes go to the API server through one counted Transport.
  */
 export class KubeClientImpl implements KubeClient, LeaseClient {

@@ -1,7 +1,7 @@
 import type { KubeObject, ObjectKey, ResourceKind } from "./types.js";
 
 /**
- * The only door to the API server for controllers (style guide B8). Reads come from informer
+ * The only door to the API server for controllers. Reads come from informer
  * caches; writes go straight to the server. Every method maps HTTP failures to the classes in
  * ./errors.ts (NotFoundError, ConflictError, TransientError, InvalidError) — callers never see
  * raw status codes.

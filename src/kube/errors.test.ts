@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConflictError, InvalidError, NotFoundError, TerminalError, TransientError } from "../runtime/errors.js";
-import { classifyHttpStatus, classifyKubeError, parseRetryAfter } from "./errors.js";
+import { parseRetryAfterMs } from "../runtime/errors.js";
+import { classifyHttpStatus, classifyKubeError } from "./errors.js";
 
 describe("classifyHttpStatus", () => {
   it.each([
@@ -66,11 +67,11 @@ describe("classifyKubeError", () => {
   });
 });
 
-describe("parseRetryAfter", () => {
+describe("parseRetryAfterMs", () => {
   it.each([
     ["seconds", "5", 5_000],
     ["an HTTP date", new Date(10_000).toUTCString(), 10_000],
     ["garbage", "soon", undefined],
     ["absent", undefined, undefined],
-  ])("parses %s", (_n, v, want) => expect(parseRetryAfter(v, 0)).toBe(want));
+  ])("parses %s", (_n, v, want) => expect(parseRetryAfterMs(v, 0)).toBe(want));
 });

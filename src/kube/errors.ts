@@ -1,4 +1,4 @@
-import { ConflictError, InvalidError, NotFoundError, TerminalError, TransientError } from "../runtime/errors.js";
+import { ConflictError, InvalidError, NotFoundError, parseRetryAfterMs, TerminalError, TransientError } from "../runtime/errors.js";
 
 /** The parts of a metav1.Status body the classifier reads. */
 export interface KubeStatus {
@@ -13,17 +13,9 @@ export type KubeError = NotFoundError | ConflictError | InvalidError | TerminalE
 
 const DEFAULT_THROTTLE_MS = 1_000;
 
-/** Parses a Retry-After header (seconds or HTTP date) into ms; undefined when absent or unparseable. */
-export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
 
 /**
- * Maps an API-server HTTP failure to the runtime's error classes (style guide B7/B8). Pure.
+ * Maps an API-server HTTP failure to the runtime's error classes. Pure.
  * 404 → NotFound; 409 → Conflict (AlreadyExists → alreadyExists=true); 400/422 → Invalid (a bug in
  * the object we sent: retrying unchanged cannot help); 401/403 → Terminal (RBAC or credentials need
  * a human); 429/5xx → Transient honouring Retry-After; anything else → Transient.
@@ -36,7 +28,7 @@ export function classifyHttpStatus(
   if (httpStatus === 409) return new ConflictError(message, status?.reason === "AlreadyExists");
   if (httpStatus === 400 || httpStatus === 422) return new InvalidError(message);
   if (httpStatus === 401 || httpStatus === 403) return new TerminalError(message, status?.reason ?? "Forbidden");
-  const retryAfterMs = parseRetryAfter(retryAfterHeader)
+  const retryAfterMs = parseRetryAfterMs(retryAfterHeader)
     ?? (status?.details?.retryAfterSeconds !== undefined ? status.details.retryAfterSeconds * 1000 : undefined);
   // Kubernetes Status reasons are PascalCase (TooManyRequests, InternalError, ServiceUnavailable),
   // so they can go straight into a condition's reason.

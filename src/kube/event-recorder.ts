@@ -17,7 +17,7 @@ export interface EventRecorderOptions {
 }
 
 /**
- * Fire-and-forget events.k8s.io/v1 Events. Controllers emit on transitions only (style guide B6);
+ * Fire-and-forget events.k8s.io/v1 Events. Controllers emit on transitions only;
  * the short de-duplication window here only absorbs repeats from retries of the same transition,
  * the role client-go's EventCorrelator plays.
  */

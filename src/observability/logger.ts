@@ -22,7 +22,7 @@ export interface LoggerConfig {
   base?: Record<string, unknown>;
 }
 
-/** The one root logger (style guide B9): JSON lines, string level labels, ISO timestamps, redaction. */
+/** The one root logger: JSON lines, string level labels, ISO timestamps, redaction. */
 export function createLogger(config: LoggerConfig = {}, destination?: pino.DestinationStream): Logger {
   const options: LoggerOptions = {
     level: config.level ?? "info",

@@ -3,7 +3,7 @@ import type { WorkQueueMetrics } from "../runtime/workqueue.js";
 
 /**
  * Every metric the runtime and kube layer export, under controller-runtime / client-go names so
- * existing dashboards work (style guide B9). One instance per Registry: prom-client refuses to
+ * existing dashboards work. One instance per Registry: prom-client refuses to
  * register a name twice, and the Manager and KubeClientImpl both need the same series.
  */
 export interface OperatorMetrics {

@@ -60,5 +60,5 @@ describe("each provider's validate", () => {
   ] as const)("%s refuses %j with %s", async (type, cfg, reason) => {
     const entry = await registry.entry(type);
     expect(entry?.validate(cfg as RunConfigurationSpec, targetOf(type))?.reason).toBe(reason);
-  });
+  }, 60_000); // the first target of a type loads its provider's SDKs
 });

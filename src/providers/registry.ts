@@ -1,5 +1,5 @@
 import type { ComputeTargetType } from "../api/v1alpha1/index.js";
-import type { AzureMlConfig } from "./azureml/config.js";
+import type { AzureMlConfig } from "./shared/azure/config.js";
 import type { HdInsightConfig } from "./hdinsight/config.js";
 import type { ProviderEntry, ProviderRegistry } from "./types.js";
 

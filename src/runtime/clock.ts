@@ -22,8 +22,6 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Adds up to `factor` of random extra delay, like client-go's wait.Jitter. */
-export const jitter = (ms: number, factor: number): number => ms + Math.random() * factor * ms;
 
 /** metav1.MicroTime wire format: RFC 3339 with exactly six fractional digits. */
 export const microTime = (ms: number): string => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");

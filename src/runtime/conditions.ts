@@ -1,5 +1,5 @@
 /**
- * Pure helpers over metav1.Condition plus ASO's optional severity (style guide B6). Structural types
+ * Pure helpers over metav1.Condition plus ASO's optional severity. Structural types
  * only, so src/api's TypeBox Condition type is assignable without this file importing it.
  */
 export type ConditionStatus = "True" | "False" | "Unknown";
@@ -14,9 +14,6 @@ export interface Condition {
   reason: string;
   message: string;
 }
-
-/** A condition as callers build it: the transition time is filled in by setCondition. */
-export type ConditionInput = Omit<Condition, "lastTransitionTime"> & { lastTransitionTime?: string };
 
 /**
  * Returns a new list with `cond` replacing the condition of the same type (appended if absent).

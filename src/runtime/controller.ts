@@ -26,7 +26,7 @@ export function parseQueueKey(s: string): ObjectKey {
 }
 
 /**
- * The worker loop and the Result/throw contract (style guide B3, result.ts). One queue per
+ * The worker loop and the Result/throw contract (see result.ts). One queue per
  * controller; `concurrency` workers pull keys; the queue guarantees a key is never reconciled twice
  * at once.
  */
@@ -130,7 +130,7 @@ export class Controller {
 
   private handleError(key: string, err: unknown, log: Logger): void {
     if (err instanceof ConflictError) {
-      // Not counted as an error (cert-manager's optimistic-lock handling; style guide B7): a 409 on
+      // Not counted as an error (cert-manager's optimistic-lock handling): a 409 on
       // our own write is expected churn. Rate-limited rather than an immediate add() because the
       // cache may still hold the stale resourceVersion until our own watch event lands, and an
       // immediate retry would conflict again in a tight loop; the watch event re-enqueues us anyway.

@@ -1,5 +1,5 @@
 /**
- * Error classes every boundary maps its failures into (style guide B7). The worker loop reads the
+ * Error classes every boundary maps its failures into. The worker loop reads the
  * class to choose between back-off, a fixed delay, or no retry.
  */
 
@@ -42,4 +42,17 @@ export class InvalidError extends TerminalError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, "Invalid", options);
   }
+}
+
+/**
+ * A Retry-After header (delay-seconds or an HTTP date) in ms; undefined when absent or unparseable.
+ * The one parser for every HTTP client (API server, ARM, Batch, Databricks), so a TransientError's
+ * retryAfterMs means the same everywhere.
+ */
+export function parseRetryAfterMs(value: string | null | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const text = value.trim();
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

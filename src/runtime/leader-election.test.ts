@@ -2,7 +2,8 @@ import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import type { ObjectKey } from "../kube/types.js";
 import { ConflictError } from "./errors.js";
-import { LeaderElector, type Lease, type LeaseClient, type LeaderElectionConfig } from "./leader-election.js";
+import type { Lease, LeaseClient } from "../kube/lease.js";
+import { LeaderElector, type LeaderElectionConfig } from "./leader-election.js";
 
 /** One lease held in memory with API-server semantics: resourceVersion bumps, 409 on stale writes. */
 class FakeLeases implements LeaseClient {

@@ -5,7 +5,7 @@ import type { Informer, InformerHandlers } from "../kube/informer.js";
 import { BuiltinKinds, keyString, type KubeObject, type ObjectKey, type ResourceKind } from "../kube/types.js";
 import type { ControllerSpec } from "./controller-spec.js";
 import { ConflictError } from "./errors.js";
-import type { Lease, LeaseClient } from "./leader-election.js";
+import type { Lease, LeaseClient } from "../kube/lease.js";
 import { LeaderElectionLostError, Manager, type ManagerKube } from "./manager.js";
 import { done } from "./result.js";
 

@@ -8,7 +8,8 @@ import { operatorMetrics, type OperatorMetrics } from "../observability/metrics.
 import { Controller } from "./controller.js";
 import type { ControllerSpec } from "./controller-spec.js";
 import { enqueueMapped, enqueueOwner, enqueueSelf } from "./event-handlers.js";
-import { LeaderElector, type LeaderElectionConfig, type LeaseClient } from "./leader-election.js";
+import type { LeaseClient } from "../kube/lease.js";
+import { LeaderElector, type LeaderElectionConfig } from "./leader-election.js";
 
 /** What the manager needs from the kube layer (KubeClientImpl provides it). */
 export interface ManagerKube extends LeaseClient {

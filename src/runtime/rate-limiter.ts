@@ -91,8 +91,8 @@ export interface ControllerRateLimiterOptions {
 }
 
 /**
- * client-go's DefaultTypedControllerRateLimiter shape with the style guide's 1 s → 5 min back-off
- * (B3) instead of 5 ms → 1000 s: our errors are mostly API or cloud calls where 5 ms is pointless.
+ * client-go's DefaultTypedControllerRateLimiter shape with a per-key back-off of 1 s → 5 min
+ * instead of 5 ms → 1000 s: our errors are mostly API or cloud calls where 5 ms is pointless.
  */
 export function defaultControllerRateLimiter(opts: ControllerRateLimiterOptions = {}): RateLimiter {
   return new MaxOfRateLimiter(

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ExponentialBackoffRateLimiter } from "./rate-limiter.js";
-import { WorkQueue } from "./workqueue.js";
+import { MAX_DELAY_MS, WorkQueue } from "./workqueue.js";
 
 const newQueue = (): WorkQueue => new WorkQueue({ rateLimiter: new ExponentialBackoffRateLimiter(1_000, 300_000) });
 
@@ -60,6 +60,17 @@ describe("WorkQueue", () => {
     const pending = q.get();
     q.add("ns/x");
     expect(await pending).toBe("ns/x");
+  });
+
+  it("clamps a delay beyond the timer limit (~24.8 days) instead of firing at once", () => {
+    const q = newQueue();
+    const thirtyDays = 30 * 24 * 3600 * 1000;
+    q.addAfter("ns/ttl", thirtyDays);
+    q.addAfter("ns/edge", MAX_DELAY_MS);
+    vi.advanceTimersByTime(1_000);
+    expect(q.len()).toBe(0);
+    vi.advanceTimersByTime(MAX_DELAY_MS - 1_000);
+    expect(q.len()).toBe(2);
   });
 
   it("keeps the earliest deadline when addAfter is called repeatedly for one key", async () => {

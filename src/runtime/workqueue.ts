@@ -51,8 +51,11 @@ class Lane {
   }
 }
 
+/** The longest delay a Node timer can wait (2^31-1 ms, ~24.8 days); longer ones are clamped to it. */
+export const MAX_DELAY_MS = 2 ** 31 - 1;
+
 /**
- * client-go's rate-limited delaying work queue, same semantics (style guide B3):
+ * client-go's rate-limited delaying work queue, same semantics:
  * - `queue` holds keys in order, `dirty` holds keys that need processing, `processing` holds keys a
  *   worker owns. add() of a dirty key is a no-op (N events → one reconcile); add() of a key being
  *   processed only marks it dirty, and done() re-queues it, so one key never runs twice at once.
@@ -120,10 +123,12 @@ export class WorkQueue {
     if (this.processing.size === 0) this.drainWaiters.splice(0).forEach((resolve) => resolve());
   }
 
-  addAfter(key: string, delayMs: number): void {
+  addAfter(key: string, requestedMs: number): void {
     if (this.shuttingDown) return;
     this.metrics.retry();
-    if (delayMs <= 0) return this.add(key);
+    if (requestedMs <= 0) return this.add(key);
+    // Beyond the limit setTimeout fires at once (a hot loop); the reconcile then asks again for the rest.
+    const delayMs = Math.min(requestedMs, MAX_DELAY_MS);
     const deadline = this.clock.now() + delayMs;
     const existing = this.waiting.get(key);
     if (existing && existing.deadline <= deadline) return;

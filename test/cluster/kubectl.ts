@@ -12,7 +12,6 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../.."
 export const clusterKubeconfig = join(repoRoot, ".cluster", "kubeconfig");
 /** Image names fixed by hack/cluster/versions.env. */
 export const TRAINING_IMAGE = "localhost/aml-training:py3";
-export const PAUSE_IMAGE = "localhost/aml-pause:3.10";
 export const POD_SUBNET_PREFIX = "10.244.0.";
 
 function pinnedK8sVersion(): string {

@@ -11,7 +11,7 @@ import { Manager } from "../../src/runtime/manager.js";
 import { done } from "../../src/runtime/result.js";
 
 /**
- * Runtime + kube layer against the project's real kube-apiserver (DESIGN.md test bed). CI always has
+ * Runtime + kube layer against the project's real kube-apiserver. CI always has
  * the cluster, so a missing kubeconfig FAILS this suite instead of skipping it.
  */
 const KUBECONFIG = process.env.KUBECONFIG ?? resolve(import.meta.dirname, "../../.cluster/kubeconfig");

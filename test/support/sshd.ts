@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 /**
- * A real OpenSSH server as a plain process on 127.0.0.1 (testbed-notes §3): its own host key,
+ * A real OpenSSH server as a plain process on 127.0.0.1: its own host key,
  * config and authorized_keys under a temp dir, a local test user whose home lives there too, and
  * password login (chpasswd). Needs root and the openssh-server package (hack/test-services.sh up).
  * Keys are generated per start; nothing secret is committed.

@@ -1,4 +1,4 @@
-import type { AzureMlConfig } from "./config.js";
+import type { AzureMlConfig } from "../shared/azure/config.js";
 
 /**
  * AmlCompute settings from environment variables, for src/config.ts (the only reader of

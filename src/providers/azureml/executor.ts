@@ -8,13 +8,15 @@ import { RunReason, TargetReason } from "../../api/v1alpha1/index.js";
 import { TerminalError, TransientError } from "../../runtime/errors.js";
 import { exitCodeFromLogs, withExitMarker, withoutMarker } from "../shared/exit-marker.js";
 import { decodeShape } from "../shared/handle.js";
+import { sanitizeName } from "../shared/names.js";
+import { OUTPUT_TAIL_BYTES } from "../shared/output-tail.js";
+import { renderCommand } from "../shared/shell-quote.js";
 import type { Attempt, AttemptState, ProviderContext, RunExecutor, RunObservation, Snapshot } from "../types.js";
-import type { AzureClients, ResolvedCredential } from "./client.js";
-import { ComputeOps, OWNER_TAG, OWNER_UID_TAG, type ComputeParams } from "./compute.js";
-import type { ResolvedAzureMlConfig } from "./config.js";
-import { classifyArmError, isNotFound } from "./errors.js";
+import type { AzureClients, ResolvedCredential } from "../shared/azure/clients.js";
+import { ComputeOps, OWNER_TAG, OWNER_UID_TAG, type ComputeParams } from "../shared/azure/compute-ops.js";
+import type { ResolvedAzureMlConfig } from "../shared/azure/config.js";
+import { classifyArmError, isNotFound } from "../shared/azure/errors.js";
 
-const OUTPUT_TAIL_BYTES = 8 * 1024;
 const ENV_NAME = "amlcompute-env";
 
 /** Persisted in TrainingRun.status.execution. Identifiers only; never a key or token. */
@@ -30,22 +32,16 @@ export interface AmlHandle {
   readonly environmentId?: string;
 }
 
-const sanitize = (s: string) => s.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "");
 
 /** Azure ML job name: deterministic from run UID + attempt, so a repeated submit finds the same job. */
 export function azureJobName(run: TrainingRun, attempt: number): string {
-  const uid = (run.metadata.uid ?? sanitize(run.metadata.name ?? "")).replace(/-/g, "").slice(0, 12);
-  return `${sanitize(run.metadata.name ?? "").slice(0, 40) || "run"}-${uid}-a${attempt}`;
+  const uid = (run.metadata.uid ?? sanitizeName(run.metadata.name ?? "")).replace(/-/g, "").slice(0, 12);
+  return `${sanitizeName(run.metadata.name ?? "").slice(0, 40) || "run"}-${uid}-a${attempt}`;
 }
 
 /** Name of the temporary compute of a run-based run: ≤ 24 chars, starts with a letter, stable per run. */
 export function runBasedComputeName(run: TrainingRun): string {
   return `rb-${createHash("sha256").update(run.metadata.uid ?? `${run.metadata.namespace}/${run.metadata.name}`).digest("hex").slice(0, 16)}`;
-}
-
-/** POSIX single-quote each argument: Azure ML's command is a shell line; nothing is spliced raw. */
-export function shellJoin(argv: readonly string[]): string {
-  return argv.map((a) => (/^[A-Za-z0-9_./=:@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" ");
 }
 
 /** Azure ML job status → attempt state (reason keeps Azure's word for the display phase). */
@@ -266,7 +262,7 @@ export class AmlRunExecutor implements RunExecutor<AmlHandle> {
       }
 
       // Environment: one version per environment hash.
-      const envVersion = sanitize(sub.environmentHash.replace(/^sha256:/, "")).slice(0, 32) || "1";
+      const envVersion = sanitizeName(sub.environmentHash.replace(/^sha256:/, "")).slice(0, 32) || "1";
       const environmentId = `${wsId}/environments/${ENV_NAME}/versions/${envVersion}`;
       try {
         await arm.environmentVersions.get(rg, ws, ENV_NAME, envVersion);
@@ -285,8 +281,9 @@ export class AmlRunExecutor implements RunExecutor<AmlHandle> {
       const job: CommandJob = {
         jobType: "Command",
         // A script runs with the environment's interpreter (`python` in Azure ML images).
-        // Azure ML reports no exit code (a job is Completed or Failed): the last log line carries it.
-        command: withExitMarker(shellJoin(sub.interpreterNeeded ? [sub.config.environment?.userManaged?.interpreterPath ?? "python", ...sub.argv] : sub.argv)),
+        // Azure ML's command is a shell line: every argument quoted, nothing spliced raw. Azure ML
+        // reports no exit code (a job is Completed or Failed): the last log line carries it.
+        command: withExitMarker(renderCommand(sub.interpreterNeeded ? [sub.config.environment?.userManaged?.interpreterPath ?? "python", ...sub.argv] : sub.argv)),
         codeId,
         environmentId,
         computeId: `${wsId}/computes/${computeName}`,
@@ -393,13 +390,11 @@ export class AmlRunExecutor implements RunExecutor<AmlHandle> {
     const arm = await this.arm(target, ctx, spec.workspace.subscriptionId);
     const ops = new ComputeOps(arm, spec.workspace.resourceGroup, spec.workspace.name);
     const name = handle?.computeName ?? runBasedComputeName(run);
-    const compute = await ops.get(name);
-    if (!compute) return { done: true };
-    if (compute.tags?.[OWNER_UID_TAG] !== run.metadata.uid) return { done: true }; // not ours: never delete
-    if (compute.properties?.provisioningState === "Deleting") return { done: false, requeueAfterMs: this.config.operationPollMs };
-    ctx.log.info({ compute: name }, "Deleting run-based compute");
-    const r = await ops.begin("delete", name, ctx.now);
-    return r.done ? { done: true } : { done: false, requeueAfterMs: this.config.operationPollMs };
+    // Only the compute tagged with this run's uid is the run's to delete.
+    const step = await ops.deleteOwned(name, ctx.now, { owned: (c) => c.tags?.[OWNER_UID_TAG] === run.metadata.uid });
+    if (step.done) return { done: true };
+    if (step.op) ctx.log.info({ compute: name }, "Deleting run-based compute");
+    return { done: false, requeueAfterMs: this.config.operationPollMs };
   }
 
   /**

@@ -1,18 +1,11 @@
 import { firstProblem, Rules } from "../shared/validate.js";
 import type { ProviderEntry } from "../types.js";
-import { AzureClients } from "./client.js";
+import { AzureClients } from "../shared/azure/clients.js";
 import { AmlComputeProvider } from "./compute.js";
-import { resolveConfig, type AzureMlConfig } from "./config.js";
+import { resolveConfig, type AzureMlConfig } from "../shared/azure/config.js";
 import { AmlRunExecutor } from "./executor.js";
 
-export type { AzureMlConfig } from "./config.js";
-export { resolveConfig } from "./config.js";
-export { azureMlConfigFromEnv } from "./env.js";
-export { AzureClients } from "./client.js";
-export { AmlComputeProvider, ComputeOps, OWNER_TAG, OWNER_UID_TAG, readOperation, type ArmOperation, type BeginOptions } from "./compute.js";
-export { AmlRunExecutor, runBasedComputeName, azureJobName } from "./executor.js";
-export { classifyArmError } from "./errors.js";
-export { SubscriptionBudget, RequestBudgetExhausted, parseRetryAfterMs } from "./budget.js";
+export type { AzureMlConfig } from "../shared/azure/config.js";
 
 /**
  * The registry entry for `type: AmlCompute`. One instance per operator process: it holds the

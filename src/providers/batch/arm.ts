@@ -3,9 +3,9 @@ import { createPipelineRequest, RestError } from "@azure/core-rest-pipeline";
 import type { AzureBatchTargetSpec, ComputeTarget } from "../../api/v1alpha1/index.js";
 import { TargetReason } from "../../api/v1alpha1/index.js";
 import { TerminalError } from "../../runtime/errors.js";
-import type { ResolvedAzureMlConfig } from "../azureml/config.js";
-import type { AzureClients } from "../azureml/index.js";
-import { classifyArmError } from "../azureml/index.js";
+import type { ResolvedAzureMlConfig } from "../shared/azure/config.js";
+import type { AzureClients } from "../shared/azure/clients.js";
+import { classifyArmError } from "../shared/azure/errors.js";
 import type { ProviderContext } from "../types.js";
 
 export function batchSpecOf(target: ComputeTarget): AzureBatchTargetSpec {

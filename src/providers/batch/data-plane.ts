@@ -2,8 +2,8 @@ import { bearerTokenAuthenticationPolicy } from "@azure/core-rest-pipeline";
 import type { TokenCredential } from "@azure/identity";
 import { TargetReason } from "../../api/v1alpha1/index.js";
 import { TerminalError, TransientError } from "../../runtime/errors.js";
-import { parseRetryAfterMs } from "../azureml/budget.js";
-import { parseJson, RestClient, RestNetworkError, type RestResponse } from "../databricks/rest.js";
+import { parseRetryAfterMs } from "../../runtime/errors.js";
+import { parseJson, RestClient, RestNetworkError, type RestResponse } from "../shared/rest.js";
 
 /** Error answer of the Batch service: `{code, message: {value}}` plus the HTTP status. */
 export class BatchServiceError extends Error {
@@ -116,7 +116,7 @@ export class BatchDataPlane {
 
 export const isBatchNotFound = (e: unknown): boolean => e instanceof BatchServiceError && e.status === 404;
 
-/** Batch data-plane failures → runtime error classes (B7). */
+/** Batch data-plane failures → runtime error classes. */
 export function classifyBatchError(e: unknown, what: string): Error {
   if (e instanceof TerminalError || e instanceof TransientError) return e;
   if (e instanceof RestNetworkError) {

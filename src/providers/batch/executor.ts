@@ -1,10 +1,11 @@
 import type { ComputeTarget, Reason, RunConfigurationSpec, TrainingRun } from "../../api/v1alpha1/index.js";
 import { RunReason, TargetReason } from "../../api/v1alpha1/index.js";
 import { TerminalError, TransientError } from "../../runtime/errors.js";
-import type { ResolvedAzureMlConfig } from "../azureml/config.js";
-import { shellJoin } from "../azureml/executor.js";
-import { tailText } from "../databricks/rest.js";
+import type { ResolvedAzureMlConfig } from "../shared/azure/config.js";
+import { OUTPUT_TAIL_BYTES, tailText } from "../shared/output-tail.js";
 import { decodeShape } from "../shared/handle.js";
+import { sanitizeName } from "../shared/names.js";
+import { renderCommand } from "../shared/shell-quote.js";
 import type { Attempt, AttemptState, ProviderContext, RunExecutor, RunObservation } from "../types.js";
 import { batchSpecOf, type BatchArm } from "./arm.js";
 import type { ResolvedAzureBatchConfig } from "./config.js";
@@ -19,13 +20,11 @@ export interface BatchHandle {
 }
 
 const TASK_ID = "main";
-const OUTPUT_TAIL_BYTES = 8 * 1024;
-const sanitize = (s: string) => s.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "");
 
 /** Batch job id (≤ 64 chars): deterministic from run UID + attempt, so a repeated submit finds the job. */
 export function batchJobId(run: TrainingRun, attempt: number): string {
   const uid = (run.metadata.uid ?? "").replace(/-/g, "").slice(0, 12);
-  return `aml-${sanitize(run.metadata.name ?? "run").slice(0, 30) || "run"}-${uid}-a${attempt}`;
+  return `aml-${sanitizeName(run.metadata.name ?? "run").slice(0, 30) || "run"}-${uid}-a${attempt}`;
 }
 
 /**
@@ -34,8 +33,8 @@ export function batchJobId(run: TrainingRun, attempt: number): string {
  */
 export function batchCommandLine(sub: Pick<Attempt, "argv" | "interpreterNeeded" | "config">): string {
   const argv = sub.interpreterNeeded ? [sub.config.environment?.userManaged?.interpreterPath ?? "python3", ...sub.argv] : [...sub.argv];
-  const script = `cd ${SOURCE_DIR} && exec ${shellJoin(argv)}`;
-  return `/bin/bash -c ${shellJoin([script])}`;
+  const script = `cd ${SOURCE_DIR} && exec ${renderCommand(argv)}`;
+  return `/bin/bash -c ${renderCommand([script])}`;
 }
 
 /** Batch task state → attempt state and the reason shown by the display phase. */

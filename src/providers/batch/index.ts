@@ -1,5 +1,5 @@
-import { AzureClients } from "../azureml/client.js";
-import { resolveConfig, type AzureMlConfig } from "../azureml/config.js";
+import { AzureClients } from "../shared/azure/clients.js";
+import { resolveConfig, type AzureMlConfig } from "../shared/azure/config.js";
 import { firstProblem, Rules } from "../shared/validate.js";
 import type { ProviderEntry } from "../types.js";
 import { BatchArm } from "./arm.js";
@@ -7,10 +7,7 @@ import { BatchComputeProvider } from "./compute.js";
 import { resolveBatchConfig, type AzureBatchConfig } from "./config.js";
 import { BatchRunExecutor } from "./executor.js";
 
-export type { AzureBatchConfig } from "./config.js";
-export { BatchComputeProvider } from "./compute.js";
-export { BatchRunExecutor, batchJobId, batchCommandLine, mapTaskState, type BatchHandle } from "./executor.js";
-export { BatchDataPlane, BatchServiceError, classifyBatchError } from "./data-plane.js";
+export { batchJobId, type BatchHandle } from "./executor.js";
 
 /**
  * The registry entry for `type: AzureBatch`. It speaks ARM with the AmlCompute provider's Azure

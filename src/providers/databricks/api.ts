@@ -1,7 +1,7 @@
 import { RunReason, TargetReason } from "../../api/v1alpha1/index.js";
 import { TerminalError, TransientError } from "../../runtime/errors.js";
-import { parseRetryAfterMs } from "../azureml/budget.js";
-import { parseJson, RestNetworkError, type RestClient, type RestResponse } from "./rest.js";
+import { parseRetryAfterMs } from "../../runtime/errors.js";
+import { parseJson, RestNetworkError, type RestClient, type RestResponse } from "../shared/rest.js";
 
 /** The Workspace API's documented limit on an import's content (10 MB). */
 const WORKSPACE_IMPORT_LIMIT = 10 * 1024 * 1024;
@@ -111,7 +111,7 @@ export const isDatabricksNotFound = (e: unknown): boolean =>
   && (e.status === 404 || e.errorCode === "RESOURCE_DOES_NOT_EXIST" || (e.status === 400 && /does not exist/i.test(e.message)));
 
 /**
- * Databricks answers → runtime error classes (B7). Token problems wait for a human (the Secret
+ * Databricks answers → runtime error classes. Token problems wait for a human (the Secret
  * watch wakes us); throttling and 5xx retry; an unreachable workspace retries as Unreachable.
  */
 export function classifyDatabricksError(e: unknown, what: string): Error {

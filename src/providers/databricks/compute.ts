@@ -5,7 +5,7 @@ import { reasonOr } from "../shared/reason.js";
 import type { ComputeProvider, ProviderContext, TargetObservation } from "../types.js";
 import { classifyDatabricksError, isDatabricksNotFound, type DatabricksApi } from "./api.js";
 import type { ResolvedDatabricksConfig } from "./config.js";
-import type { RestClient } from "./rest.js";
+import type { RestClient } from "../shared/rest.js";
 import { databricksSpecOf, workspaceApi } from "./workspace.js";
 
 /**

@@ -8,7 +8,7 @@ import { TerminalError, TransientError } from "../../runtime/errors.js";
 import { classifyDatabricksError, DatabricksApiError } from "./api.js";
 import { exitCodeFromLogs, renderEntryScript, withoutMarker } from "./entry-script.js";
 import { databricksIdempotencyToken, mapRunState } from "./executor.js";
-import { RestNetworkError } from "./rest.js";
+import { RestNetworkError } from "../shared/rest.js";
 
 describe("mapRunState", () => {
   it.each([

@@ -1,11 +1,13 @@
 import type { ComputeTarget, Reason, RunConfigurationSpec, TrainingRun } from "../../api/v1alpha1/index.js";
 import { RunReason } from "../../api/v1alpha1/index.js";
 import { decodeShape } from "../shared/handle.js";
+import { sanitizeName } from "../shared/names.js";
 import type { Attempt, AttemptState, ProviderContext, RunExecutor, RunObservation } from "../types.js";
 import { classifyDatabricksError, isDatabricksNotFound, type DatabricksApi, type DatabricksRun } from "./api.js";
 import type { ResolvedDatabricksConfig } from "./config.js";
 import { exitCodeFromLogs, renderEntryScript, withoutMarker } from "./entry-script.js";
-import { tailText, type RestClient } from "./rest.js";
+import { tailText } from "../shared/output-tail.js";
+import type { RestClient } from "../shared/rest.js";
 import { databricksSpecOf, workspaceApi } from "./workspace.js";
 
 /** Persisted in TrainingRun.status.execution. Identifiers only; never the token. */
@@ -14,7 +16,6 @@ export interface DatabricksHandle {
   readonly entryPath: string;
 }
 
-const sanitize = (s: string) => s.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "");
 
 /** runs/submit idempotency token (≤ 64 chars): the same attempt always maps to the same run. */
 export function databricksIdempotencyToken(run: TrainingRun, attempt: number): string {
@@ -75,9 +76,9 @@ export class DatabricksRunExecutor implements RunExecutor<DatabricksHandle> {
   }
 
   entryPath(run: TrainingRun, attempt: number): string {
-    const ns = sanitize(run.metadata.namespace ?? "default");
+    const ns = sanitizeName(run.metadata.namespace ?? "default");
     const uid = (run.metadata.uid ?? "").replace(/-/g, "").slice(0, 12);
-    return `${this.config.filesRoot}/runs/${ns}/${sanitize(run.metadata.name ?? "run").slice(0, 60)}-${uid}-a${attempt}/entry.py`;
+    return `${this.config.filesRoot}/runs/${ns}/${sanitizeName(run.metadata.name ?? "run").slice(0, 60)}-${uid}-a${attempt}/entry.py`;
   }
 
   private cluster(target: ComputeTarget, config: RunConfigurationSpec): Record<string, unknown> {

@@ -3,14 +3,9 @@ import type { ProviderEntry } from "../types.js";
 import { DatabricksComputeProvider } from "./compute.js";
 import { resolveDatabricksConfig, type DatabricksConfig } from "./config.js";
 import { DatabricksRunExecutor } from "./executor.js";
-import { RestClient } from "./rest.js";
+import { RestClient } from "../shared/rest.js";
 
-export type { DatabricksConfig } from "./config.js";
-export { DatabricksComputeProvider } from "./compute.js";
-export { DatabricksRunExecutor, databricksIdempotencyToken, mapRunState, type DatabricksHandle } from "./executor.js";
-export { DatabricksApi, DatabricksApiError, classifyDatabricksError } from "./api.js";
-export { renderEntryScript, exitCodeFromLogs, EXIT_MARKER } from "./entry-script.js";
-export { RestClient, RestNetworkError, tailText } from "./rest.js";
+export { type DatabricksHandle } from "./executor.js";
 
 /**
  * The registry entry for `type: Databricks`. Needs no Azure credentials (a personal access token

@@ -3,7 +3,7 @@ import { TargetReason } from "../../api/v1alpha1/index.js";
 import { TerminalError } from "../../runtime/errors.js";
 import type { ProviderContext } from "../types.js";
 import { DatabricksApi } from "./api.js";
-import type { RestClient } from "./rest.js";
+import type { RestClient } from "../shared/rest.js";
 
 export function databricksSpecOf(target: ComputeTarget): DatabricksTargetSpec {
   const spec = target.spec.databricks;

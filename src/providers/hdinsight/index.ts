@@ -1,5 +1,5 @@
-import { AzureClients } from "../azureml/client.js";
-import { resolveConfig, type AzureMlConfig } from "../azureml/config.js";
+import { AzureClients } from "../shared/azure/clients.js";
+import { resolveConfig, type AzureMlConfig } from "../shared/azure/config.js";
 import { SessionPool } from "../ssh/index.js";
 import type { ProviderEntry } from "../types.js";
 import type { HdInsightConfig } from "./config.js";
@@ -8,11 +8,8 @@ import { HdInsightProvider } from "./provider.js";
 import { HdInsightRegistration } from "./registration.js";
 import { validateHdInsight } from "./remote-vm-view.js";
 
-export { hdInsightConfigFromEnv, type HdInsightConfig } from "./config.js";
-export { HdInsightProvider } from "./provider.js";
-export { HdInsightExecutor } from "./executor.js";
-export { HdInsightRegistration, attachedComputeName, hdInsightComputeBody } from "./registration.js";
-export { asRemoteVmSubmission, asRemoteVmTarget, sparkSubmitArgv } from "./remote-vm-view.js";
+export { type HdInsightConfig } from "./config.js";
+export { attachedComputeName } from "./registration.js";
 
 /**
  * The registry entry for `type: HDInsight`. Pass the RemoteVM entry's pool to share SSH

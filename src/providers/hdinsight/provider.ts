@@ -1,6 +1,7 @@
 import type { ComputeTarget, HdInsightTargetSpec } from "../../api/v1alpha1/index.js";
 import { TargetReason } from "../../api/v1alpha1/index.js";
-import { RemoteVmProvider, renderCommand, resolveConnectionSettings, type SessionPool } from "../ssh/index.js";
+import { renderCommand } from "../shared/shell-quote.js";
+import { RemoteVmProvider, resolveConnectionSettings, type SessionPool } from "../ssh/index.js";
 import type { ComputeProvider, ProviderContext, TargetObservation } from "../types.js";
 import type { HdInsightConfig } from "./config.js";
 import type { HdInsightRegistration } from "./registration.js";

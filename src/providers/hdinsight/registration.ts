@@ -3,10 +3,10 @@ import type { ComputeResource } from "@azure/arm-machinelearning";
 import type { AzureWorkspaceRef, ComputeTarget, HdInsightTargetSpec } from "../../api/v1alpha1/index.js";
 import { TargetReason } from "../../api/v1alpha1/index.js";
 import { TerminalError } from "../../runtime/errors.js";
-import type { AzureClients } from "../azureml/client.js";
-import { ComputeOps, readOperation, type ArmOperation } from "../azureml/compute.js";
-import type { ResolvedAzureMlConfig } from "../azureml/config.js";
-import { classifyArmError } from "../azureml/errors.js";
+import type { AzureClients } from "../shared/azure/clients.js";
+import { ComputeOps, readOperation, type ArmOperation } from "../shared/azure/compute-ops.js";
+import type { ResolvedAzureMlConfig } from "../shared/azure/config.js";
+import { classifyArmError } from "../shared/azure/errors.js";
 import type { ProviderContext, TargetObservation } from "../types.js";
 
 type Status = NonNullable<TargetObservation["status"]>;
@@ -149,23 +149,11 @@ export class HdInsightRegistration {
     if (!ws || !spec.resourceId) return { done: true };
     const name = attachedComputeName(target.metadata.name ?? "");
     const ops = await this.opsFor(target, ws, ctx);
-    const prior = readOperation(target.status);
-    if (prior?.kind === "delete" && prior.computeName === name && prior.poller) {
-      const r = await ops.begin("delete", name, ctx.now, { resumeFrom: prior.poller, underlyingResourceAction: "Detach" });
-      if (!r.done) return { done: false, requeueAfterMs: this.config.operationPollMs, status: { operation: { ...r.op, startedAt: prior.startedAt }, provisioningState: "Deleting" } };
-      if (!r.failed) return { done: true, status: { operation: undefined, provisioningState: undefined } };
-    }
-    const compute = await ops.get(name);
-    if (!compute) return { done: true, status: { operation: undefined, provisioningState: undefined } };
-    if (compute.properties?.computeType !== "HDInsight" || !sameId(compute.properties.resourceId, spec.resourceId)) {
-      return { done: true, status: { operation: undefined } };
-    }
-    if (compute.properties.provisioningState === "Deleting") {
-      return { done: false, requeueAfterMs: this.config.operationPollMs, status: { provisioningState: "Deleting" } };
-    }
-    ctx.log.info({ compute: name, workspace: ws.name }, "Detaching HDInsight cluster from the workspace");
-    const r = await ops.begin("delete", name, ctx.now, { underlyingResourceAction: "Detach" });
-    if (r.done) return { done: true, status: { operation: undefined, provisioningState: undefined } };
-    return { done: false, requeueAfterMs: this.config.operationPollMs, status: { operation: r.op as unknown as Record<string, unknown>, provisioningState: "Deleting" } };
+    const resourceId = spec.resourceId;
+    const owned = (c: ComputeResource): boolean => c.properties?.computeType === "HDInsight" && sameId(c.properties.resourceId, resourceId);
+    const step = await ops.deleteOwned(name, ctx.now, { owned, prior: readOperation(target.status), underlyingResourceAction: "Detach" });
+    if (step.done) return { done: true, status: { operation: undefined, provisioningState: undefined } };
+    if (step.op) ctx.log.info({ compute: name, workspace: ws.name }, "Detaching HDInsight cluster from the workspace");
+    return { done: false, requeueAfterMs: this.config.operationPollMs, status: { ...(step.op ? { operation: step.op as unknown as Record<string, unknown> } : {}), provisioningState: "Deleting" } };
   }
 }

@@ -2,6 +2,7 @@ import { BuiltinKinds, type KubeObject, type ResourceKind } from "../../kube/typ
 import { isReason, Labels, RunReason } from "../../api/v1alpha1/index.js";
 import { ConflictError, TerminalError } from "../../runtime/errors.js";
 import { decodeShape } from "../shared/handle.js";
+import { OUTPUT_TAIL_BYTES, tailText } from "../shared/output-tail.js";
 import type { Attempt, ProviderContext, RunExecutor, RunObservation } from "../types.js";
 import { MATERIALIZE_CONTAINER, renderAttemptSecret, renderRunnerConfigMap } from "./data-plane-parts.js";
 import { DEFAULT_SCHEDULING_TIMEOUT_SECONDS } from "./distribution.js";
@@ -12,7 +13,6 @@ import {
 import { isSystemManaged } from "./local-spec.js";
 
 const OUTPUT_TAIL_LINES = 40;
-const OUTPUT_TAIL_BYTES = 8 * 1024;
 /** How long a just-created Job may be missing from the cache before we call it Lost. */
 const CACHE_GRACE_MS = 30_000;
 const POLL_RUNNING_MS = 10_000;
@@ -53,7 +53,7 @@ async function tail(ctx: ProviderContext, pod: Pod | undefined, container: strin
     { namespace: pod.metadata.namespace ?? "", name: pod.metadata.name },
     { container, tailLines: OUTPUT_TAIL_LINES, limitBytes: OUTPUT_TAIL_BYTES * 4 },
   );
-  return text.length > OUTPUT_TAIL_BYTES ? text.slice(text.length - OUTPUT_TAIL_BYTES) : text;
+  return tailText(text);
 }
 
 /** Rank 0 first: its output is what users expect to see for a distributed run. */

@@ -8,12 +8,7 @@ export { RemoteVmExecutor, decodeRemoteVmHandle, type RemoteVmHandle } from "./r
 export { RemoteVmProvider } from "./remote-vm-provider.js";
 export { SessionPool } from "./session-pool.js";
 // The SSH layer HDInsight (head node) reuses:
-export { resolveConnectionSettings, workDirOf, type ConnectionSettings, type SshEndpointSpec } from "./connection-settings.js";
-export { runControl } from "./remote-control.js";
-export type { SshSession, ExecResult } from "./session.js";
-export { fingerprintOf, parseKnownHosts } from "./host-key.js";
-export { quoteArg, renderCommand } from "./shell-quote.js";
-export { SshUnreachableError, SshReason } from "./ssh-errors.js";
+export { resolveConnectionSettings } from "./connection-settings.js";
 
 export interface RemoteVmProviderOptions {
   /** Share one pool with other SSH-based providers (HDInsight) so they share connections. */

@@ -2,7 +2,7 @@ import { TransientError } from "../../runtime/errors.js";
 import { CONTROL_SCRIPT } from "./remote-scripts.js";
 import { parseStatus, type RemoteStatus } from "./remote-job.js";
 import type { SshSession } from "./session.js";
-import { renderCommand } from "./shell-quote.js";
+import { renderCommand } from "../shared/shell-quote.js";
 
 export type ControlCommand = "prepare" | "admit" | "observe" | "status" | "cancel" | "cleanup" | "probe";
 

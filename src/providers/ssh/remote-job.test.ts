@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { boundTail, decideObservation, parseStatus, quantityToBytes, renderRun, safeName } from "./remote-job.js";
+import { decideObservation, parseStatus, quantityToBytes, renderRun, safeName } from "./remote-job.js";
 import type { Attempt } from "../types.js";
 
 const status = (lines: string[], tail = ""): ReturnType<typeof parseStatus> => parseStatus(`${lines.join("\n")}\n---\n${tail}`);
@@ -21,12 +21,6 @@ describe("decideObservation", () => {
     ["a canceled queued attempt is Canceled", ["exists=1", "queued=1", "canceled=1"], { state: "Failed", reason: "Canceled" }],
   ])("%s", (_name, lines, want) => {
     expect(decideObservation(status(lines), "/w/runs/u/0")).toMatchObject({ ...want, links: { remoteRunDir: "/w/runs/u/0" } });
-  });
-
-  it("drops the partial first line of a truncated log and keeps the whole log otherwise", () => {
-    expect(boundTail("tial line\nwhole\n", true)).toBe("whole\n");
-    expect(boundTail("first\nsecond\n", false)).toBe("first\nsecond\n");
-    expect(Buffer.byteLength(boundTail("x".repeat(10_000), false))).toBeLessThanOrEqual(8192);
   });
 });
 

@@ -1,6 +1,7 @@
 import { isReason, RunReason, type Reason } from "../../api/v1alpha1/index.js";
 import type { RunObservation, Attempt } from "../types.js";
 import { TerminalError } from "../../runtime/errors.js";
+import { OUTPUT_TAIL_BYTES, tailText } from "../shared/output-tail.js";
 
 /*
  * Pure half of the remote run protocol (borrowed from Ansible's async mode: fire and forget, then
@@ -169,15 +170,6 @@ export function parseStatus(stdout: string): RemoteStatus {
   return { fields, tail: sep < 0 ? "" : stdout.slice(sep + 5) };
 }
 
-/** The last whole lines of at most 8 KiB of output; `truncated` when the log was longer. */
-export function boundTail(tail: string, truncated: boolean, maxBytes = 8192): string {
-  let buf = Buffer.from(tail, "utf8");
-  if (buf.length > maxBytes) { buf = buf.subarray(buf.length - maxBytes); truncated = true; }
-  if (!truncated) return tail;
-  const text = buf.toString("utf8");
-  const nl = text.indexOf("\n");
-  return nl >= 0 ? text.slice(nl + 1) : text;
-}
 
 const STARTING_GRACE_S = 60;
 
@@ -205,7 +197,7 @@ function failureMessage(reason: string, exitCode: number): string {
 export function decideObservation(status: RemoteStatus, runDir: string): RunObservation<never> {
   const f: Record<string, string | undefined> = status.fields;
   const truncated = Number(f.log_bytes ?? 0) > Buffer.byteLength(status.tail, "utf8");
-  const base: Base = { outputTail: boundTail(status.tail, truncated), links: { remoteRunDir: runDir } };
+  const base: Base = { outputTail: tailText(status.tail, OUTPUT_TAIL_BYTES, truncated), links: { remoteRunDir: runDir } };
   if (f.exists !== "1") return { ...base, state: "Lost", reason: "Lost", message: `run directory ${runDir} is gone` };
   if (f.exit_code !== undefined) return finished(f, base);
   if (f.started !== "1") {

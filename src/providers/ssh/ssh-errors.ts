@@ -22,7 +22,7 @@ const UNREACHABLE_CODES = new Set([
 ]);
 
 /**
- * Maps whatever ssh2 / the socket threw into the error taxonomy (style guide B7). Authentication and
+ * Maps whatever ssh2 / the socket threw into the error taxonomy. Authentication and
  * host-key problems cannot heal by retrying: a human must change the Secret or the spec, and the
  * Secret watch wakes the controller then. Everything network-shaped is transient.
  */

@@ -9,7 +9,7 @@ import {
  * A small JSON-over-HTTPS caller for the REST APIs the SDKs do not cover (Databricks, the Batch
  * data plane). It rides on @azure/core-rest-pipeline so TLS (extra CA bundle), user agent and
  * auth policies work exactly as for the ARM clients, with retries off: the work queue is the
- * only retry layer (style guide B7).
+ * only retry layer.
  */
 export interface RestResponse {
   readonly status: number;
@@ -93,11 +93,3 @@ export function parseJson<T>(text: string): T | undefined {
   }
 }
 
-/** The last `maxBytes` of a text, cut at a line start when it was cut at all. */
-export function tailText(text: string, maxBytes = 8 * 1024): string {
-  const buf = Buffer.from(text, "utf8");
-  if (buf.length <= maxBytes) return text;
-  const cut = buf.subarray(buf.length - maxBytes).toString("utf8");
-  const nl = cut.indexOf("\n");
-  return nl >= 0 && nl < cut.length - 1 ? cut.slice(nl + 1) : cut;
-}

@@ -1,7 +1,8 @@
 import { isRestError } from "@azure/core-rest-pipeline";
-import { TargetReason } from "../../api/v1alpha1/index.js";
-import { TerminalError, TransientError } from "../../runtime/errors.js";
-import { parseRetryAfterMs, RequestBudgetExhausted } from "./budget.js";
+import { TargetReason } from "../../../api/v1alpha1/index.js";
+import { TerminalError, TransientError } from "../../../runtime/errors.js";
+import { parseRetryAfterMs } from "../../../runtime/errors.js";
+import { RequestBudgetExhausted } from "./budget.js";
 
 /** A TransientError that names the Ready reason (Throttled, AzureError...). */
 function transient(message: string, reason: string, retryAfterMs: number | undefined, cause: unknown): TransientError {
@@ -22,7 +23,7 @@ function armDetail(e: { code?: string; message: string; details?: unknown }): { 
 }
 
 /**
- * Maps anything an ARM or Entra call throws into the runtime's error classes (style guide B7).
+ * Maps anything an ARM or Entra call throws into the runtime's error classes.
  * One retry layer: the SDK does not retry, the work queue does, honouring Retry-After.
  */
 export function classifyArmError(e: unknown, what: string): Error {

@@ -1,4 +1,5 @@
 import type { PipelinePolicy } from "@azure/core-rest-pipeline";
+import { parseRetryAfterMs } from "../../../runtime/errors.js";
 
 /** Thrown before a request leaves when a subscription's budget is spent; never reaches ARM. */
 export class RequestBudgetExhausted extends Error {
@@ -78,12 +79,4 @@ export class SubscriptionBudget {
       },
     };
   }
-}
-
-/** Retry-After as seconds or an HTTP date → ms. */
-export function parseRetryAfterMs(v: string | null | undefined, now = Date.now()): number | undefined {
-  if (!v) return undefined;
-  if (/^\d+(\.\d+)?$/.test(v.trim())) return Math.round(Number(v) * 1000);
-  const t = Date.parse(v);
-  return Number.isNaN(t) ? undefined : Math.max(0, t - now);
 }

@@ -5,10 +5,10 @@ import { AzureMachineLearningWorkspaces } from "@azure/arm-machinelearning";
 import {
   ClientSecretCredential, DefaultAzureCredential, WorkloadIdentityCredential, type TokenCredential,
 } from "@azure/identity";
-import type { ComputeTarget } from "../../api/v1alpha1/index.js";
-import { TargetReason } from "../../api/v1alpha1/index.js";
-import { TerminalError } from "../../runtime/errors.js";
-import type { ProviderContext } from "../types.js";
+import type { ComputeTarget } from "../../../api/v1alpha1/index.js";
+import { TargetReason } from "../../../api/v1alpha1/index.js";
+import { TerminalError } from "../../../runtime/errors.js";
+import type { ProviderContext } from "../../types.js";
 import { SubscriptionBudget } from "./budget.js";
 import type { ResolvedAzureMlConfig } from "./config.js";
 

@@ -23,8 +23,10 @@ describe("quoteArg", () => {
     expect(() => quoteArg("a\0b")).toThrow(/NUL/);
   });
 
-  it("renders an argv as one quoted element per argument", () => {
-    expect(renderCommand(["bash", "-s", "--", "it's"])).toBe(`'bash' '-s' '--' 'it'\\''s'`);
+  it("renders an argv as one element per argument, quoting only what a shell would interpret", () => {
+    expect(renderCommand(["bash", "-s", "--", "it's"])).toBe(`bash -s -- 'it'\\''s'`);
+    expect(renderCommand(["python", "train.py", "--name", "it's", "$(rm -rf /)", "a b", "a=b", ""])).toBe(
+      `python train.py --name 'it'\\''s' '$(rm -rf /)' 'a b' 'a=b' ''`);
     expect(() => renderCommand([])).toThrow();
   });
 });
