@@ -5,6 +5,7 @@ import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { clusterKubeconfig, repoRoot } from "../test/cluster/kubectl.js";
 import { ensureOperatorBuilt, freePort, metricsText, operatorEntry, stopOperator, type RunningOperator } from "../test/e2e/support/operator.js";
+import { clusterServicesEnv } from "../test/e2e/support/services.js";
 
 export type { RunningOperator };
 export { stopOperator };
@@ -29,7 +30,8 @@ export async function launchOperator(env: Record<string, string> = {}): Promise<
   const started = performance.now();
   const child = spawn(process.execPath, [operatorEntry], {
     cwd: repoRoot,
-    env: { ...process.env, KUBECONFIG: clusterKubeconfig, HEALTH_PORT: String(healthPort), METRICS_PORT: String(metricsPort), LOG_LEVEL: "info", ...env },
+    // The run data plane's store (Azurite) as cluster-up wrote it: runs need it to start.
+    env: { ...process.env, ...clusterServicesEnv(), KUBECONFIG: clusterKubeconfig, HEALTH_PORT: String(healthPort), METRICS_PORT: String(metricsPort), LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.add(child);

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { repoRoot, requireCluster } from "../test/cluster/kubectl.js";
 import { installCrds } from "../test/e2e/support/operator.js";
 import { BenchCluster } from "./cluster.js";
+import { measureDataPlane, renderDataPlane } from "./data-plane.js";
 import { benchAzure } from "./azure.js";
 import { describeMachine } from "./machine.js";
 import { deleteAllNamespaces, deleteNamespaceAndWait } from "./namespaces.js";
@@ -113,6 +114,10 @@ async function main(): Promise<void> {
     results.durationSec = Math.round((performance.now() - started) / 1000);
     writeResults(repoRoot, results);
     console.log(`\n${renderTables(results)}\n\nwrote bench/results/latest.json and BENCHMARKS.md (${results.durationSec} s)`);
+    step("run data plane: 100 MB submit, re-submit, Local materialization (bench/data-plane.ts)");
+    const dataPlane = await measureDataPlane();
+    writeFileSync(join(repoRoot, "bench", "results", "data-plane.json"), JSON.stringify(dataPlane, null, 2) + "\n");
+    console.log(`\n${renderDataPlane(dataPlane)}\nwrote bench/results/data-plane.json`);
   } finally {
     await deleteAllNamespaces().catch((err: unknown) => console.error(`cleanup: ${String(err)}`));
     await stopOperator(op);

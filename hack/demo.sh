@@ -32,6 +32,8 @@ stop_operator() {
 start_operator() {
   if operator_running; then echo "operator already running (pid $(cat "$PIDFILE"), log $LOG)"; return; fi
   mkdir -p "$STATE/logs"
+  # The run data plane's store (Azurite) and MLflow addresses that cluster-up wrote.
+  if [[ -f $STATE/services.env ]]; then set -a; source "$STATE/services.env"; set +a; fi
   HEALTH_PORT="${HEALTH_PORT:-18081}" METRICS_PORT="${METRICS_PORT:-18080}" \
     nohup node --import tsx src/main.ts >"$LOG" 2>&1 </dev/null &
   echo $! >"$PIDFILE"

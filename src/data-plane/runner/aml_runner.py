@@ -418,13 +418,15 @@ def do_run(args, snapshot=None):
               "reason": "Canceled" if runner.canceled else ("Completed" if code == 0 else "ScriptFailed")}
     rank = os.environ.get("JOB_COMPLETION_INDEX", "0")
     if output_url and rank != "0":
-        # Other ranks of a multi-node run keep their log; outputs and the result are rank 0's.
-        log_size = os.path.getsize(log_path) if os.path.exists(log_path) else 0
+        # Other ranks of a multi-node run add their outputs (rank-specific names are the script's
+        # choice) and their own log; result.json and logs/output.log are rank 0's.
         try:
+            upload_outputs(output_url, args.workdir)
+            log_size = os.path.getsize(log_path) if os.path.exists(log_path) else 0
             if log_size:
                 put_blob(output_url, "logs/output-rank-%s.log" % rank, log_path, log_size)
         except StoreFailure as e:
-            log("log not uploaded: %s" % e)
+            log("outputs of rank %s not uploaded: %s" % (rank, e))
         return code
     if output_url:
         try:

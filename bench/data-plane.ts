@@ -1,0 +1,137 @@
+// The run data plane's costs: `kubectl aml submit` of a 100 MB / 1,000-file directory into the
+// store (wall time, MB/s) against a plain copy of the same tree on this machine; a re-submit after
+// one file changed (bytes uploaded); and on the Local target the pod-start cost of materializing
+// that snapshot (init container: fetch + verify + write) against a one-file inline source.
+// Standalone: `npx tsx bench/data-plane.ts` (needs `make cluster-up`); `make bench` runs it too.
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { snapshotDirectory } from "../src/cli/snapshot-dir.js";
+import { dataPlaneEnv } from "../src/data-plane/config.js";
+import { DataPlane } from "../src/data-plane/data-plane.js";
+import { uploadSnapshot } from "../src/data-plane/upload.js";
+import { apply, createNamespace, deleteNamespace, kubectlJson, repoRoot, requireCluster, waitFor } from "../test/cluster/kubectl.js";
+import { installCrds } from "../test/e2e/support/operator.js";
+import { launchOperator, stopOperator } from "./operator.js";
+import { clusterServicesEnv } from "../test/e2e/support/services.js";
+
+const FILES = 1000;
+const FILE_BYTES = 100_000;
+
+export interface DataPlaneBench {
+  tree: { files: number; megabytes: number };
+  plainCopy: { seconds: number; mbPerSec: number };
+  submit: { seconds: number; mbPerSec: number; uploadedFiles: number };
+  resubmitOneChanged: { seconds: number; uploadedFiles: number; uploadedBytes: number };
+  /** Pod created → train container started, seconds (1 s resolution of pod timestamps). */
+  localStart: { snapshot100MB: number; inlineOneFile: number; overhead: number };
+}
+
+const secondsSince = (t: number): number => Math.round((performance.now() - t) / 10) / 100;
+
+function makeTree(): string {
+  const root = mkdtempSync(join(tmpdir(), "bench-dp-"));
+  for (let i = 0; i < FILES; i++) {
+    const dir = join(root, `d${i % 10}`, `e${i % 7}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `f${i}.bin`), randomBytes(FILE_BYTES));
+  }
+  writeFileSync(join(root, "train.py"), "import os\nprint('files', sum(len(f) for _, _, f in os.walk('.')))\n");
+  return root;
+}
+
+/** Pod of the run's Job: creation → `train` started, in seconds. */
+async function podStartSeconds(ns: string, run: string): Promise<number> {
+  type Pod = { metadata: { creationTimestamp: string; labels: Record<string, string> }; status: { containerStatuses?: { name: string; state: { terminated?: { startedAt: string }; running?: { startedAt: string } } }[] } };
+  const pods = await waitFor(`pod of ${run} started`, 300_000, async () => {
+    const list = await kubectlJson<{ items: Pod[] }>(["-n", ns, "get", "pods", "-l", `amlcompute.dev/run=${run}`, "-o", "json"]);
+    const p = list.items[0];
+    const s = p?.status.containerStatuses?.find((c) => c.name === "train")?.state;
+    return s?.terminated || s?.running ? list.items : undefined;
+  });
+  const p = pods[0]!;
+  const s = p.status.containerStatuses!.find((c) => c.name === "train")!.state;
+  return (Date.parse((s.running ?? s.terminated)!.startedAt) - Date.parse(p.metadata.creationTimestamp)) / 1000;
+}
+
+export async function measureDataPlane(): Promise<DataPlaneBench> {
+  const env = clusterServicesEnv();
+  const store = await new DataPlane(dataPlaneEnv(env)).storeFor("bench", async () => undefined);
+  const root = makeTree();
+  const megabytes = (FILES * FILE_BYTES) / 1e6;
+  try {
+    let t = performance.now();
+    execFileSync("cp", ["-r", root, `${root}-copy`]);
+    const copy = secondsSince(t);
+    rmSync(`${root}-copy`, { recursive: true, force: true });
+
+    t = performance.now();
+    const up = await uploadSnapshot(store, (await snapshotDirectory(root)).entries);
+    const submit = secondsSince(t);
+
+    writeFileSync(join(root, "d0/e0/f0.bin"), randomBytes(FILE_BYTES));
+    t = performance.now();
+    const again = await uploadSnapshot(store, (await snapshotDirectory(root)).entries);
+    const resubmit = secondsSince(t);
+
+    await requireCluster();
+    await installCrds();
+    const ns = await createNamespace("bench-dataplane");
+    const { op } = await launchOperator({ WATCH_NAMESPACE: ns });
+    try {
+      const run = (name: string, source: object) => ({
+        apiVersion: "amlcompute.dev/v1alpha1", kind: "TrainingRun", metadata: { name, namespace: ns },
+        spec: { script: "train.py", source, runConfiguration: { computeTargetRef: { name: "local" } } },
+      });
+      await apply({ apiVersion: "amlcompute.dev/v1alpha1", kind: "ComputeTarget", metadata: { name: "local", namespace: ns }, spec: { type: "Local" } });
+      await apply(run("inline", { inline: { files: [{ path: "train.py", content: "print('inline')\n" }] } }));
+      const inlineOneFile = await podStartSeconds(ns, "inline");
+      await apply(run("snapshot", { snapshot: { digest: again.digest } }));
+      const snapshot100MB = await podStartSeconds(ns, "snapshot");
+      return {
+        tree: { files: up.files, megabytes },
+        plainCopy: { seconds: copy, mbPerSec: Math.round(megabytes / copy) },
+        submit: { seconds: submit, mbPerSec: Math.round(megabytes / submit), uploadedFiles: up.uploadedFiles },
+        resubmitOneChanged: { seconds: resubmit, uploadedFiles: again.uploadedFiles, uploadedBytes: again.uploadedBytes },
+        localStart: { snapshot100MB, inlineOneFile, overhead: Math.round((snapshot100MB - inlineOneFile) * 10) / 10 },
+      };
+    } finally {
+      await stopOperator(op);
+      await deleteNamespace(ns);
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+export function renderDataPlane(r: DataPlaneBench): string {
+  return [
+    `## Run data plane (${r.tree.files} files, ${r.tree.megabytes} MB, Azurite on this machine)`,
+    "",
+    "| what | seconds | MB/s | uploaded |",
+    "|---|---:|---:|---:|",
+    `| plain copy (cp -r) | ${r.plainCopy.seconds} | ${r.plainCopy.mbPerSec} | — |`,
+    `| submit (hash + upload to the store) | ${r.submit.seconds} | ${r.submit.mbPerSec} | ${r.submit.uploadedFiles} files |`,
+    `| re-submit, one file changed | ${r.resubmitOneChanged.seconds} | — | ${r.resubmitOneChanged.uploadedFiles} file, ${r.resubmitOneChanged.uploadedBytes} bytes |`,
+    "",
+    "| Local pod start (created → script started) | seconds |",
+    "|---|---:|",
+    `| one-file inline source | ${r.localStart.inlineOneFile} |`,
+    `| 100 MB / 1,000-file snapshot | ${r.localStart.snapshot100MB} |`,
+    `| materialization overhead | ${r.localStart.overhead} |`,
+    "",
+  ].join("\n");
+}
+
+if (process.argv[1]?.endsWith("data-plane.ts")) {
+  measureDataPlane().then((r) => {
+    writeFileSync(join(repoRoot, "bench", "results", "data-plane.json"), JSON.stringify(r, null, 2) + "\n");
+    console.log(renderDataPlane(r));
+    process.exit(0);
+  }, (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
