@@ -8,6 +8,7 @@ import { dataPlaneEnv, type DataPlaneEnv } from "./data-plane/config.js";
 import type { AzureMlConfig } from "./providers/shared/azure/config.js";
 import { azureMlConfigFromEnv } from "./providers/azureml/env.js";
 import { hdInsightConfigFromEnv, type HdInsightConfig } from "./providers/hdinsight/config.js";
+import { trackingConfigFromEnv, type TrackingConfig } from "./metrics/tracking.js";
 
 export interface Config {
   logLevel: string;
@@ -31,6 +32,10 @@ export interface Config {
   dataPlane: DataPlaneEnv;
   /** spark-submit path and master for HDInsight head nodes (docs/attached-targets.md). */
   hdInsight: HdInsightConfig;
+  /** MLflow tracking server for Local/RemoteVM runs (README, Metrics). */
+  tracking: TrackingConfig;
+  /** Python with Optuna for Bayesian sweeps (hack/suggestion-env.sh prints one). */
+  suggestionPython: string;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -59,6 +64,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(env.KUBECONFIG_PATH ? { kubeconfig: env.KUBECONFIG_PATH } : {}),
     azureml: azureMlConfigFromEnv(env),
     hdInsight: hdInsightConfigFromEnv(env),
+    tracking: trackingConfigFromEnv(env),
+    suggestionPython: env.SUGGESTION_PYTHON || "python3",
     dataPlane: dataPlaneEnv(env),
   };
 }

@@ -12,6 +12,10 @@ import { KubeClientImpl } from "./kube/client-node.js";
 import { createLogger } from "./observability/logger.js";
 import { operatorProviders } from "./providers/registry.js";
 import { systemClock } from "./runtime/clock.js";
+import { RunMetricsService } from "./metrics/service.js";
+import { trackingAuth } from "./metrics/auth.js";
+import { sweepController } from "./controllers/sweep/controller.js";
+import { SuggestionProcess } from "./sweep/suggestion/client.js";
 import { LeaderElectionLostError, Manager } from "./runtime/manager.js";
 
 async function main(): Promise<void> {
@@ -32,13 +36,19 @@ async function main(): Promise<void> {
   const deps = { kube, providers, clock: systemClock };
   manager.add(computeTargetController(deps));
   manager.add(runConfigurationController(deps));
-  manager.add(trainingRunController({ ...deps, concurrency: config.trainingRunConcurrency, runData: new RunData(new DataPlane(config.dataPlane)) }));
+  // Metrics: MLflow runs for Local/RemoteVM/Databricks, reads from every tracking service, off the hot path.
+  const metrics = new RunMetricsService({ tracking: config.tracking, now: () => systemClock.now(), auth: trackingAuth(config.azureml) });
+  manager.add(trainingRunController({ ...deps, concurrency: config.trainingRunConcurrency, runData: new RunData(new DataPlane(config.dataPlane)), metrics }));
+  // Bayesian sweeps: one stateless Optuna process, started on first use and restarted when it dies.
+  const suggester = new SuggestionProcess({ python: config.suggestionPython, onRestart: () => logger.warn("Restarting the suggestion process") });
+  manager.add(sweepController({ kube, clock: systemClock, suggester }));
   manager.stopOnSignals();
   logger.info({ config: { ...config } }, "Starting aml-compute-operator");
   try {
     await manager.start();
   } finally {
     providers.close();
+    suggester.stop();
   }
 }
 

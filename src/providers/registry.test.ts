@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { aComputeTarget } from "../../test/fixtures/builders.js";
 import type { ComputeTargetType, RunConfigurationSpec } from "../api/v1alpha1/index.js";
 import { lazyRegistry, operatorProviders } from "./registry.js";
@@ -44,6 +44,10 @@ describe("lazyRegistry", () => {
 
 describe("each provider's validate", () => {
   const registry = operatorProviders();
+  // Loading a provider imports its SDKs (seconds for the Azure ones on a busy machine): once, first.
+  beforeAll(async () => {
+    await Promise.all((["Local", "RemoteVM", "HDInsight", "AmlCompute", "AzureBatch", "Databricks"] as const).map((t) => registry.entry(t)));
+  }, 120_000);
   it.each([
     ["Local", config(), undefined],
     ["Local", config({ framework: "PySpark" }), undefined],

@@ -237,7 +237,7 @@ export interface EmulatorControls {
   /** The properties of a code version (by its ARM id), e.g. the codeUri a client registered. */
   codeVersion(ws: EmulatorWorkspace, id: string): { codeUri?: string } | undefined;
   /** A job as the emulator ran it; exitCodes are the processes' own, which Azure ML never reports. */
-  job(ws: EmulatorWorkspace, name: string): { status: JobStatus; exitCodes?: number[]; output: string; outputs: string[]; history: JobStatus[] } | undefined;
+  job(ws: EmulatorWorkspace, name: string): { status: JobStatus; exitCodes?: number[]; output: string; outputs: string[]; history: JobStatus[]; body: Record<string, unknown> } | undefined;
   /** Number of tokens issued by the token endpoint. */
   readonly tokensIssued: number;
   /** How many requests were rejected with 429 so far. */
@@ -1177,7 +1177,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     codeVersion: (_w, id) => codes.get(lc(id))?.properties as { codeUri?: string } | undefined,
     job: (w, name) => {
       const j = jobs.get(`${wsKey(w.subscriptionId, w.resourceGroup, w.name)}/${lc(name)}`);
-      return j ? { status: j.status, exitCodes: j.exitCodes, output: j.outputs[0] ?? "", outputs: [...j.outputs], history: [...j.history] } : undefined;
+      return j ? { status: j.status, exitCodes: j.exitCodes, output: j.outputs[0] ?? "", outputs: [...j.outputs], history: [...j.history], body: j.body } : undefined;
     },
     get tokensIssued() { return tokensIssued; },
     get throttled() { return throttled; },

@@ -142,16 +142,36 @@ export const ErrorReason = {
   APIServerUnreachable: "APIServerUnreachable",
 } as const;
 
+export const SweepReason = {
+  Running: "Running",
+  Suspended: "Suspended",
+  /** Every trial the sweep could run has ended (maxTrials, or the whole grid). */
+  Completed: "Completed",
+  MaxDurationReached: "MaxDurationReached",
+  Canceled: "Canceled",
+  /** The parameter space cannot be sampled (duplicate values, bounds, a type the algorithm refuses). */
+  InvalidSpace: "InvalidSpace",
+  GridLargerThanMaxTrials: "GridLargerThanMaxTrials",
+  /** Every trial ended, none reported the primary metric: there is no best trial. */
+  NoTrialReportedMetric: "NoTrialReportedMetric",
+  /** The Bayesian suggestion process failed or is restarting; retried with back-off. */
+  SuggestionServiceUnavailable: "SuggestionServiceUnavailable",
+  /** The API server refused a trial built from the template. */
+  TrialRejected: "TrialRejected",
+} as const;
+
+export type SweepReason = (typeof SweepReason)[keyof typeof SweepReason];
 export type TargetReason = (typeof TargetReason)[keyof typeof TargetReason];
 export type RunConfigReason = (typeof RunConfigReason)[keyof typeof RunConfigReason];
 export type RunReason = (typeof RunReason)[keyof typeof RunReason];
 export type ErrorReason = (typeof ErrorReason)[keyof typeof ErrorReason];
 
 /** Every reason a condition of this API can carry; the README's reasons table lists them. */
-export type Reason = TargetReason | RunConfigReason | RunReason | ErrorReason;
+export type Reason = TargetReason | RunConfigReason | RunReason | ErrorReason | SweepReason;
 
 const ALL_REASONS: ReadonlySet<string> = new Set<string>([
   ...Object.values(TargetReason), ...Object.values(RunConfigReason), ...Object.values(RunReason), ...Object.values(ErrorReason),
+  ...Object.values(SweepReason),
 ]);
 
 export const isReason = (value: string): value is Reason => ALL_REASONS.has(value);

@@ -3,6 +3,7 @@ import { CATEGORY, GROUP, VERSION } from "./group.js";
 import { ComputeTargetSpec, ComputeTargetStatus } from "./compute-target.js";
 import { RunConfigurationSpec, RunConfigurationStatus } from "./run-configuration.js";
 import { TrainingRunSpec, TrainingRunStatus } from "./training-run.js";
+import { SweepSpec, SweepStatus } from "./sweep.js";
 import type { ResourceKind } from "../../kube/types.js";
 
 export interface PrinterColumn {
@@ -68,12 +69,31 @@ export const TrainingRunCrd: CrdDescriptor = {
     { name: "Exit", type: "integer", jsonPath: ".status.exitCode" },
     { name: "Attempts", type: "integer", jsonPath: ".status.attempts", priority: 1 },
     { name: "Duration", type: "string", jsonPath: ".status.duration" },
+    { name: "Metric", type: "string", jsonPath: ".status.metrics.primary" },
     { name: "Reason", type: "string", jsonPath: '.status.conditions[?(@.type=="Succeeded")].reason', priority: 1 },
     age,
   ],
 };
 
-export const ALL_CRDS = [ComputeTargetCrd, RunConfigurationCrd, TrainingRunCrd] as const;
+export const SweepCrd: CrdDescriptor = {
+  kind: "Sweep", plural: "sweeps", singular: "sweep", shortNames: ["amlsweep"],
+  description: "A hyperparameter sweep whose trials are TrainingRuns on any compute target.",
+  spec: SweepSpec, status: SweepStatus,
+  printerColumns: [
+    { name: "Algorithm", type: "string", jsonPath: ".spec.samplingAlgorithm" },
+    { name: "Phase", type: "string", jsonPath: ".status.phase" },
+    { name: "Trials", type: "integer", jsonPath: ".status.trialCounts.total" },
+    { name: "Running", type: "integer", jsonPath: ".status.trialCounts.running" },
+    { name: "Completed", type: "integer", jsonPath: ".status.trialCounts.completed", priority: 1 },
+    { name: "Metric", type: "string", jsonPath: ".spec.primaryMetric.name" },
+    { name: "Best", type: "number", jsonPath: ".status.bestTrial.metric" },
+    { name: "Best-Trial", type: "string", jsonPath: ".status.bestTrial.name", priority: 1 },
+    { name: "Reason", type: "string", jsonPath: '.status.conditions[?(@.type=="Succeeded")].reason', priority: 1 },
+    age,
+  ],
+};
+
+export const ALL_CRDS = [ComputeTargetCrd, RunConfigurationCrd, TrainingRunCrd, SweepCrd] as const;
 
 const kindOf = (crd: CrdDescriptor): ResourceKind => ({
   group: GROUP, version: VERSION, kind: crd.kind, plural: crd.plural, namespaced: true,
@@ -84,6 +104,7 @@ export const Kinds = {
   ComputeTarget: kindOf(ComputeTargetCrd),
   RunConfiguration: kindOf(RunConfigurationCrd),
   TrainingRun: kindOf(TrainingRunCrd),
+  Sweep: kindOf(SweepCrd),
 } as const;
 
 export { CATEGORY };

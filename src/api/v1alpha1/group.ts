@@ -18,6 +18,16 @@ export const Labels = {
   attempt: `${GROUP}/attempt`,
   envHash: `${GROUP}/environment-hash`,
   role: `${GROUP}/role`,
+  sweep: `${GROUP}/sweep`,
+  trialIndex: `${GROUP}/trial-index`,
+} as const;
+
+/** Annotations the operator puts on the TrainingRuns of a Sweep's trials. */
+export const Annotations = {
+  /** The trial's parameter values as a JSON object of strings. */
+  trialParameters: `${GROUP}/trial-parameters`,
+  /** Why the sweep stopped the trial (early termination), so a restart still knows. */
+  stoppedBy: `${GROUP}/stopped-by`,
 } as const;
 
 export const MANAGED_BY_VALUE = "aml-compute-operator";

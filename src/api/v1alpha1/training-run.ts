@@ -2,6 +2,7 @@ import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import {
   cel, Conditions, exactlyOneOf, FreeFormObject, LocalObjectRef, ObservedGeneration, StringEnum,
 } from "./common.js";
+import { RunMetrics } from "./metrics.js";
 import { RunConfigurationSpecFields, type RunConfigurationSpec } from "./run-configuration.js";
 
 /** Largest inline source (a TrainingRun object must stay well under etcd's limit). */
@@ -82,6 +83,7 @@ export const TrainingRunSpec = Type.Object({
   ttlSecondsAfterFinished: Type.Optional(Type.Integer({ minimum: 0, description: "Delete the run's Jobs/pods (not the TrainingRun) this long after it finishes." })),
   cancel: Type.Boolean({ default: false, description: "Set to true to cancel the run; it ends Canceled." }),
   suspend: Type.Boolean({ default: false, description: "While true a run that has not started yet stays Queued (Kueue-compatible); it has no effect once the first attempt is submitted." }),
+  primaryMetric: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: "The metric shown first in status.metrics and in the Metric column (default: the first one reported); a Sweep sets it on its trials." })),
 }, {
   description: "One submission of a script (Azure ML's ScriptRunConfig).",
   ...cel(
@@ -161,6 +163,7 @@ export const TrainingRunStatus = Type.Object({
     Object.entries(RunConfigurationSpecFields).map(([k, v]) => [k, Type.Optional(withoutDefaults(v as TSchema))]),
   ), { description: "The run configuration as resolved when the run started; later edits of the RunConfiguration do not change it." })),
   execution: Type.Optional(RunExecution),
+  metrics: Type.Optional(RunMetrics),
 }, { description: "Observed state of the run." });
 
 /** spec.runConfiguration is built from a field map; its static type is the partial spec. */

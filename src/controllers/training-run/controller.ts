@@ -9,6 +9,7 @@ import { TransientError } from "../../runtime/errors.js";
 import { hasFinalizer, withFinalizer, withoutFinalizer } from "../../runtime/finalizers.js";
 import { done, requeueAfter, type ReconcileContext, type Result } from "../../runtime/result.js";
 import type { ProviderContext, ProviderRegistry } from "../../providers/types.js";
+import { withTrackingEnvironment, type RunMetricsService } from "../../metrics/service.js";
 import type { RunDataPort as RunData } from "../../data-plane/run-data.js";
 import { reportingErrors } from "../shared/error-condition.js";
 import { providerContext } from "../shared/provider-context.js";
@@ -23,6 +24,8 @@ export interface TrainingRunDeps {
   clock: Clock;
   concurrency?: number;
   guard?: StaleReadGuard;
+  /** MLflow tracking and metric collection; absent: no metrics beyond the output's metric lines. */
+  metrics?: RunMetricsService;
   /** The run data plane: snapshots, attempt storage, outputs (src/data-plane). */
   runData: RunData;
 }
@@ -60,10 +63,14 @@ async function act(step: { run: TrainingRun; plan: RunPlan; gathered: Gathered }
         ? base.snapshot
         : { ...base.snapshot, files: await deps.runData.textFiles(run, digest, ctx.readSecret) };
       const handle = action.kind === "ContinueSubmit" ? current.handle : undefined;
-      const newHandle = await executor.submit({ ...base, snapshot, number: action.attempt, handle, storage }, ctx);
+      const tracking = deps.metrics ? await deps.metrics.prepare(run, base.target, base.config, ctx) : undefined;
+      if (tracking?.warning && action.kind === "Submit") deps.kube.recordEvent(run, "Warning", "MetricsTrackingUnavailable", tracking.warning);
+      const config = withTrackingEnvironment(base.config, tracking?.env ?? {});
+      const newHandle = await executor.submit({ ...base, config, snapshot, number: action.attempt, handle, storage }, ctx);
       ctx.log.info({ attempt: action.attempt, handle: newHandle }, action.kind === "Submit" ? "Submitted attempt" : "Continued submission");
       return {
         ...plan.status, ...(snapshot.digest ? { snapshotDigest: snapshot.digest } : {}),
+        ...(tracking?.mlflow ? { metrics: { ...(plan.status.metrics ?? { latest: [] }), mlflow: tracking.mlflow } } : {}),
         execution: { ...plan.status.execution, attempt: action.attempt, handle: newHandle as Record<string, unknown> },
       };
     }
@@ -127,7 +134,7 @@ async function reconcileRun(key: ObjectKey, deps: TrainingRunDeps, rctx: Reconci
     wrote: (before, after) => deps.guard?.wrote(before, after),
   }, async () => {
     if (run.metadata.deletionTimestamp) return finalize(run, deps, ctx);
-    const gathered = await gatherRun(run, deps.providers, ctx, deps.runData);
+    const gathered = await gatherRun(run, deps.providers, ctx, { runData: deps.runData, ...(deps.metrics ? { metrics: deps.metrics } : {}) });
     const plan = decideRun(run, gathered.world);
     if (plan.action.kind === "Submit") run = await ensureFinalizer(run, deps);
     // A submit that fails without a reason of its own failed as a submission.

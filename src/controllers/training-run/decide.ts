@@ -4,6 +4,8 @@ import {
 } from "../../api/v1alpha1/index.js";
 import { isTrue, setCondition } from "../../runtime/conditions.js";
 import type { RunObservation, Snapshot } from "../../providers/types.js";
+import type { Collected } from "../../metrics/collector.js";
+import { nextRunMetrics } from "../../metrics/status.js";
 import type { AttemptVerdict } from "../../data-plane/run-data.js";
 import type { ErrorVerdict } from "../shared/error-condition.js";
 import type { Problem } from "./resolve.js";
@@ -28,6 +30,8 @@ export interface RunWorld {
   observation?: RunObservation;
   /** The executor frees per-run resources after the end (RunExecutor.release). */
   executorReleases?: boolean;
+  /** Metrics read off the hot path (whole Local log, MLflow run), when there are any. */
+  metrics?: Collected;
 }
 
 export type RunAction =
@@ -253,8 +257,10 @@ function decideActive(run: TrainingRun, world: RunWorld): RunPlan {
   }
   const obs = world.observation;
   if (!obs) return { status, action: { kind: "None" }, requeueAfterMs: DEFAULT_POLL_MS };
+  const metrics = nextRunMetrics(run, world.metrics, obs.outputTail);
   const base: TrainingRunStatus = {
     ...status,
+    ...(metrics ? { metrics } : {}),
     ...(obs.outputTail !== undefined ? { outputTail: obs.outputTail } : {}),
     ...(obs.links ? { links: { ...status.links, ...obs.links } } : {}),
     ...(obs.handle && status.execution ? { execution: { ...status.execution, handle: obs.handle as Record<string, unknown> } } : {}),

@@ -2,6 +2,7 @@ import { BuiltinKinds, type KubeObject } from "../../kube/types.js";
 import { ConditionType, RunReason, type TrainingRun } from "../../api/v1alpha1/index.js";
 import { isTrue } from "../../runtime/conditions.js";
 import type { ProviderContext, ProviderRegistry, RunObservation, Snapshot } from "../../providers/types.js";
+import type { RunMetricsService } from "../../metrics/service.js";
 import type { SnapshotStatus } from "../../api/v1alpha1/index.js";
 import { StoreError } from "../../data-plane/errors.js";
 import { snapshotStatusOf, type AttemptVerdict, type RunDataPort as RunData } from "../../data-plane/run-data.js";
@@ -61,7 +62,14 @@ async function observeCurrent(current: CurrentAttempt, ctx: ProviderContext): Pr
 }
 
 /** Read-only: resolves references, snapshots the source before the first submit, observes the attempt. */
-export async function gatherRun(run: TrainingRun, providers: ProviderRegistry, ctx: ProviderContext, runData: RunData): Promise<Gathered> {
+/** What gather reads besides the cluster: the run data plane, and metrics when the operator collects them. */
+export interface GatherServices {
+  runData: RunData;
+  metrics?: RunMetricsService;
+}
+
+export async function gatherRun(run: TrainingRun, providers: ProviderRegistry, ctx: ProviderContext, services: GatherServices): Promise<Gathered> {
+  const { runData, metrics } = services;
   const world: RunWorld = { now: ctx.now, runId: run.status?.runId ?? runIdOf(run) };
   const resolved = resolveConfiguration(run, ctx.kube);
   if ("problem" in resolved) return { world: { ...world, problem: resolved.problem } };
@@ -104,6 +112,10 @@ export async function gatherRun(run: TrainingRun, providers: ProviderRegistry, c
     world.observation = await observeCurrent(current, ctx);
     const ended = ["Succeeded", "Failed", "Lost"].includes(world.observation.state);
     if (ended) world.verdict = await verdictOf(run, current.number, runData, ctx);
+    // Once per attempt end a synchronous read for the final values; otherwise whatever the
+    // background collection last found (never a request per poll).
+    const collected = metrics && (ended ? await metrics.collect(run, target, ctx) : metrics.peek(run, target, ctx));
+    if (collected) world.metrics = collected;
   } else if (executor.readsSnapshotFromStore && awaitingOutputs(run, ctx.now)) {
     // Canceled (or stopped at its deadline) while running: the runner uploads after SIGTERM.
     world.verdict = await verdictOf(run, current.number, runData, ctx);

@@ -26,7 +26,7 @@ export async function freePort(): Promise<number> {
 
 export async function installCrds(): Promise<void> {
   await kubectl(["apply", "--server-side", "--force-conflicts", "-f", join(repoRoot, "deploy/crds")]);
-  for (const plural of ["computetargets", "runconfigurations", "trainingruns"]) {
+  for (const plural of ["computetargets", "runconfigurations", "trainingruns", "sweeps"]) {
     await kubectl(["wait", "--for=condition=Established", "--timeout=60s", `crd/${plural}.amlcompute.dev`]);
   }
 }

@@ -13,3 +13,17 @@ export function clusterServicesEnv(file = join(repoRoot, ".cluster", "services.e
   }
   return env;
 }
+
+/**
+ * The operator's MLflow settings from services.env (a variable already in the environment wins, so
+ * a developer can point the tests at a server of their own); throws with a hint when there is none.
+ */
+export function mlflowEnv(): { MLFLOW_TRACKING_URI: string; MLFLOW_TARGET_TRACKING_URI: string } {
+  const file = clusterServicesEnv();
+  const uri = process.env.MLFLOW_TRACKING_URI ?? file.MLFLOW_TRACKING_URI;
+  const target = process.env.MLFLOW_TARGET_TRACKING_URI ?? file.MLFLOW_TARGET_TRACKING_URI;
+  if (!uri || !target) {
+    throw new Error("no MLflow tracking server: `make cluster-up` starts one and writes .cluster/services.env (MLFLOW_TRACKING_URI, MLFLOW_TARGET_TRACKING_URI)");
+  }
+  return { MLFLOW_TRACKING_URI: uri, MLFLOW_TARGET_TRACKING_URI: target };
+}

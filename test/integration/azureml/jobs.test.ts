@@ -84,6 +84,16 @@ describe("AmlCompute RunExecutor: command jobs that really run (emulator + Azuri
       ["NotStarted", "Queued", "Preparing", "Starting", "Running", "Finalizing", "Completed"]);
   });
 
+  it("sends a PyTorch 2 × 2 configuration as distribution + instanceCount, and the job runs", async () => {
+    const p = env.provider();
+    const run = makeRun("train-ddp");
+    const s = { ...sub(run, { "train.py": "print('distributed ok')\n" }, ["train.py"]), config: { ...CONFIG, framework: "PyTorch" as const, nodeCount: 2, processCountPerNode: 2 } };
+    const handle = await p.executor.submit(s, env.ctx());
+    const sent = env.emu.controls.job(WS, String(handle.jobName))?.body as { properties: Record<string, unknown> };
+    expect(sent.properties).toMatchObject({ resources: { instanceCount: 2 }, distribution: { distributionType: "PyTorch", processCountPerInstance: 2 } });
+    expect((await observeUntilDone(s, handle)).last.state).toBe("Succeeded");
+  });
+
   it("a script that exits 3 fails with exit code 3 and its output; the unchanged snapshot is not uploaded again", async () => {
     const p = env.provider();
     const files = { "train.py": "import sys\nprint('about to fail', flush=True)\nsys.stderr.write('boom\\n')\nsys.exit(3)\n" };

@@ -16,7 +16,7 @@ interface HealthTests { tests: { healthStatus: HealthStatus; inputPath: string }
 
 const GROUP_DIR = join(repoRoot, "deploy/argocd/amlcompute.dev");
 const HARNESS = join(repoRoot, "test/integration/ship/argocd-health.lua");
-const KINDS = ["ComputeTarget", "RunConfiguration", "TrainingRun"];
+const KINDS = ["ComputeTarget", "RunConfiguration", "TrainingRun", "Sweep"];
 let lua = "";
 
 /** cjson decodes JSON null to a sentinel, not nil; Argo CD's conversion drops nulls, so do the same. */
@@ -81,7 +81,7 @@ describe("docs/install.md argocd-cm snippet", () => {
     const cm = parse(block!) as { metadata: { name: string }; data: Record<string, string> };
     expect(cm.metadata.name).toBe("argocd-cm");
     expect(Object.keys(cm.data).sort()).toEqual([
-      "resource.customizations.actions.amlcompute.dev_TrainingRun", ...KINDS.map((k) => `resource.customizations.health.amlcompute.dev_${k}`)]);
+      "resource.customizations.actions.amlcompute.dev_TrainingRun", ...KINDS.map((k) => `resource.customizations.health.amlcompute.dev_${k}`)].sort());
     const actions = parse(cm.data["resource.customizations.actions.amlcompute.dev_TrainingRun"]!) as { "discovery.lua": string; definitions: { name: string; "action.lua": string }[] };
     expect(actions["discovery.lua"]).toBe(readFileSync(join(GROUP_DIR, "TrainingRun/actions/discovery.lua"), "utf8"));
     expect(actions.definitions).toEqual([{ name: "cancel", "action.lua": readFileSync(join(GROUP_DIR, "TrainingRun/actions/cancel/action.lua"), "utf8") }]);

@@ -85,10 +85,10 @@ describe("helm chart aml-compute-operator", () => {
 
   it("installs the CRDs as templates behind crds.install, kept on uninstall behind crds.keep", () => {
     const crds = render().filter((d) => d.kind === "CustomResourceDefinition");
-    expect(crds.map((c) => c.metadata.name).sort()).toEqual(["computetargets.amlcompute.dev", "runconfigurations.amlcompute.dev", "trainingruns.amlcompute.dev"]);
+    expect(crds.map((c) => c.metadata.name).sort()).toEqual(["computetargets.amlcompute.dev", "runconfigurations.amlcompute.dev", "sweeps.amlcompute.dev", "trainingruns.amlcompute.dev"]);
     for (const c of crds) expect(c.metadata.annotations?.["helm.sh/resource-policy"]).toBe("keep");
     const notKept = render("--set", "crds.keep=false").filter((d) => d.kind === "CustomResourceDefinition");
-    expect(notKept).toHaveLength(3);
+    expect(notKept).toHaveLength(4);
     for (const c of notKept) expect(c.metadata.annotations?.["helm.sh/resource-policy"]).toBeUndefined();
     expect(render("--set", "crds.install=false").filter((d) => d.kind === "CustomResourceDefinition")).toHaveLength(0);
     // The chart's copies are the generated CRDs (make gen writes both).
@@ -130,7 +130,9 @@ describe("helm chart aml-compute-operator", () => {
     const rules = (find(docs, "ClusterRole", "aml-aml-compute-operator") as Doc & { rules: Rule[] }).rules;
     const verbsOf = (group: string, resource: string): string[] =>
       rules.filter((r) => r.apiGroups.includes(group) && r.resources.includes(resource)).flatMap((r) => r.verbs).sort();
-    expect(verbsOf("amlcompute.dev", "trainingruns")).toEqual(["get", "list", "patch", "update", "watch"]);
+    expect(verbsOf("amlcompute.dev", "trainingruns")).toEqual(["create", "get", "list", "patch", "update", "watch"]);
+    expect(verbsOf("amlcompute.dev", "sweeps")).toEqual(["get", "list", "patch", "update", "watch"]);
+    expect(verbsOf("amlcompute.dev", "sweeps/status")).toEqual(["update"]);
     expect(verbsOf("amlcompute.dev", "trainingruns/status")).toEqual(["update"]);
     expect(verbsOf("amlcompute.dev", "computetargets/finalizers")).toEqual(["update"]);
     expect(verbsOf("batch", "jobs")).toEqual(["create", "delete", "get", "list", "patch", "watch"]);

@@ -14,7 +14,7 @@ interface Crd { spec: { names: { plural: string; shortNames: string[] }; version
 
 const plugins = (parse(readFileSync(join(repoRoot, "deploy/k9s/plugins.yaml"), "utf8")) as { plugins: Record<string, Plugin> }).plugins;
 const views = (parse(readFileSync(join(repoRoot, "deploy/k9s/views.yaml"), "utf8")) as { views: Record<string, { columns: string[] }> }).views;
-const crds = ["computetargets", "runconfigurations", "trainingruns"].map((p) =>
+const crds = ["computetargets", "runconfigurations", "trainingruns", "sweeps"].map((p) =>
   parse(readFileSync(join(repoRoot, `deploy/crds/amlcompute.dev_${p}.yaml`), "utf8").replace(/^#.*\n/, "")) as Crd);
 
 describe("k9s plugins.yaml and views.yaml", () => {
@@ -26,7 +26,9 @@ describe("k9s plugins.yaml and views.yaml", () => {
       for (const s of p.scopes) expect(names).toContain(s);
       if (p.dangerous) expect(p.confirm).toBe(true);
     }
-    expect(Object.keys(plugins).sort()).toEqual(["aml-events", "aml-run-cancel", "aml-run-follow", "aml-run-logs", "aml-studio"]);
+    expect(Object.keys(plugins).sort()).toEqual([
+      "aml-events", "aml-run-cancel", "aml-run-follow", "aml-run-logs", "aml-studio", "aml-sweep-cancel", "aml-sweep-follow", "aml-sweep-trials",
+    ]);
   });
 
   it("names only printer columns the CRDs define (or NAME:jsonpath columns)", () => {
@@ -67,6 +69,14 @@ describe("k9s plugins against the local cluster", () => {
       apiVersion: "amlcompute.dev/v1alpha1", kind: "TrainingRun", metadata: { name: "r1", namespace: ns },
       spec: { script: "main.py", source: { inline: { files: [{ path: "main.py", content: "print(1)" }] } }, runConfigurationRef: { name: "none" }, suspend: true },
     });
+    await apply({
+      apiVersion: "amlcompute.dev/v1alpha1", kind: "Sweep", metadata: { name: "r1", namespace: ns },
+      spec: {
+        trialTemplate: { script: "main.py", source: { inline: { files: [{ path: "main.py", content: "print(1)" }] } }, runConfigurationRef: { name: "none" } },
+        parameters: [{ name: "lr", type: "choice", values: ["0.1"] }], samplingAlgorithm: "Grid",
+        primaryMetric: { name: "loss", goal: "Minimize" }, maxTrials: 1, suspend: true,
+      },
+    });
   });
 
   afterAll(async () => {
@@ -78,6 +88,14 @@ describe("k9s plugins against the local cluster", () => {
     const r = runPlugin("aml-run-cancel", "trainingruns");
     expect(r.code, r.out).toBe(0);
     expect((await kubectlJson<{ spec: { cancel: boolean } }>(["-n", ns, "get", "trainingrun", "r1"])).spec.cancel).toBe(true);
+  });
+
+  it("sweep cancel patches spec.cancel; sweep trials lists the sweep's TrainingRuns", async () => {
+    const r = runPlugin("aml-sweep-cancel", "sweeps");
+    expect(r.code, r.out).toBe(0);
+    expect((await kubectlJson<{ spec: { cancel: boolean } }>(["-n", ns, "get", "sweep", "r1"])).spec.cancel).toBe(true);
+    const trials = runPlugin("aml-sweep-trials", "sweeps", ["--watch"]);
+    expect(trials.code, trials.out).toBe(0);
   });
 
   it("events, logs and studio commands run (without --watch/--follow so they return)", () => {

@@ -46,3 +46,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "aml.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
+
+{{/* The MLflow tracking URI the operator uses: the given one, else the chart's own server. */}}
+{{- define "aml.mlflowTrackingUri" -}}
+{{- if .Values.mlflow.trackingUri }}
+{{- .Values.mlflow.trackingUri }}
+{{- else if .Values.mlflow.server.enabled }}
+{{- printf "http://%s-mlflow.%s.svc:%v" (include "aml.fullname" .) .Release.Namespace .Values.mlflow.server.port }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,62 @@
+/**
+ * What the TrainingRun controller asks of metrics: point a new run at its MLflow run (prepare),
+ * and the values reported so far (peek while active, collect once at the end).
+ */
+import type { ComputeTarget, RunConfigurationSpec, TrainingRun } from "../api/v1alpha1/index.js";
+import type { RunMetrics } from "../api/v1alpha1/metrics.js";
+import type { ProviderContext } from "../providers/types.js";
+import { MetricsCollector, type Collected, type CollectorOptions } from "./collector.js";
+import { ensureExperiment, ensureRun, type MlflowEndpoint } from "./mlflow-client.js";
+import { trackingEnvironment, trackingFor } from "./tracking.js";
+
+export interface Prepared {
+  /** Environment variables for the script (none when MLflow is off or the user set their own). */
+  readonly env: Record<string, string>;
+  /** status.metrics.mlflow to persist. */
+  readonly mlflow?: RunMetrics["mlflow"];
+  /** Why MLflow could not be prepared; the run is submitted without it. */
+  readonly warning?: string;
+}
+
+export class RunMetricsService {
+  readonly collector: MetricsCollector;
+
+  constructor(private readonly opts: CollectorOptions) {
+    this.collector = new MetricsCollector(opts);
+  }
+
+  /** Finds or creates the run's MLflow run (idempotent, keyed by the run's UID). Never throws. */
+  async prepare(run: TrainingRun, target: ComputeTarget, config: RunConfigurationSpec, ctx: ProviderContext): Promise<Prepared> {
+    if (config.environmentVariables?.MLFLOW_TRACKING_URI) return { env: {} };
+    const tracking = trackingFor(target, this.opts.tracking);
+    if (!tracking?.createsRun) return { env: {} };
+    const known = run.status?.metrics?.mlflow;
+    if (known) return { env: trackingEnvironment(tracking, known), mlflow: known };
+    try {
+      const auth = tracking.auth && this.opts.auth ? await this.opts.auth(target, tracking.auth, ctx) : undefined;
+      const ep: MlflowEndpoint = { apiBase: tracking.apiBase, ...(auth ? { authorization: async () => auth } : {}) };
+      const experimentId = await ensureExperiment(ep, run.spec.experimentName);
+      const runId = await ensureRun(ep, {
+        experimentId, runUid: run.metadata.uid ?? "", runName: run.metadata.name ?? "", startTimeMs: ctx.now.getTime(),
+      });
+      const mlflow = { trackingUri: tracking.scriptUri, experimentId, runId };
+      return { env: trackingEnvironment(tracking, mlflow), mlflow };
+    } catch (err) {
+      return { env: {}, warning: `MLflow tracking unavailable, the run reports metrics through its output only: ${err instanceof Error ? err.message : String(err)}` };
+    }
+  }
+
+  peek(run: TrainingRun, target: ComputeTarget, ctx: ProviderContext): Collected | undefined {
+    return this.collector.peek(run, target, ctx);
+  }
+
+  collect(run: TrainingRun, target: ComputeTarget, ctx: ProviderContext): Promise<Collected | undefined> {
+    return this.collector.collect(run, target, ctx);
+  }
+}
+
+/** The configuration with the tracking variables added under the user's own (the user's win). */
+export function withTrackingEnvironment(config: RunConfigurationSpec, env: Record<string, string>): RunConfigurationSpec {
+  if (Object.keys(env).length === 0) return config;
+  return { ...config, environmentVariables: { ...env, ...(config.environmentVariables ?? {}) } };
+}
