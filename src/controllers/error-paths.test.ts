@@ -37,7 +37,10 @@ const entryWith = (ex: RunExecutor): ProviderEntry => ({ compute, executor: ex, 
 /** A source that is always stored already: these tests are about the controller's error paths, not the store. */
 const runData: RunDataPort = {
   resolveSource: async () => ({ snapshot: { digest: `sha256:${"0".repeat(64)}`, files: 1, bytes: 1 } }),
-  storage: async () => ({ runnerEnv: async () => ({}), location: "aml-runs/ns/run/attempt-1/" }),
+  storage: async () => ({
+    runnerEnv: async () => ({}), runnerUrl: async () => "", location: "aml-runs/ns/run/attempt-1/",
+    store: undefined as never, prefix: "ns/run/attempt-1/", digest: `sha256:${"0".repeat(64)}`,
+  }),
   verdict: async () => undefined,
   textFiles: async () => [],
   deleteRun: async () => 0,

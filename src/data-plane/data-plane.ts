@@ -6,9 +6,10 @@
 import { createHash } from "node:crypto";
 import { dataPlaneEnv, settingsFor, StoreConfigError, type DataPlaneEnv, type StoreSettings } from "./config.js";
 import { StoreError, StoreReason } from "./errors.js";
-import { attemptPrefix, runRootPrefix, type RunIdentity } from "./layout.js";
+import { attemptPrefix, encodeBlobPath, objectBlobName, runRootPrefix, type RunIdentity } from "./layout.js";
+import { sha256Of } from "./manifest.js";
 import { parseRunResult, resultBlobOf, type RunResult } from "./result.js";
-import { RunnerEnv } from "./runner/index.js";
+import { RunnerEnv, runnerScript } from "./runner/index.js";
 import { BlobStore } from "./store.js";
 
 /**
@@ -21,6 +22,15 @@ export interface AttemptStorage {
   runnerEnv(): Promise<Record<string, string>>;
   /** `<runs container>/<namespace>/<run>-<uid>/attempt-<n>/`, for messages and links. */
   readonly location: string;
+  /**
+   * Read SAS URL of the runner script, stored once by its sha256 among the snapshot objects (for
+   * targets that download their files themselves, e.g. a Batch resource file). Secret like the rest.
+   */
+  runnerUrl(): Promise<string>;
+  /** The store and the attempt's prefix in its runs container (ends with "/"), for targets whose own service keeps the outputs. */
+  readonly store: BlobStore;
+  readonly prefix: string;
+  readonly digest: string;
 }
 
 /** One attempt of one run and the snapshot it runs. */
@@ -67,10 +77,23 @@ export class DataPlane {
 
   /** The AttemptStorage of one attempt on `store` (what the controller hands to executors). */
   attemptStorage(store: BlobStore, a: AttemptRef, now: () => Date): AttemptStorage {
+    const prefix = attemptPrefix(a.run, a.attempt);
     return {
       runnerEnv: () => this.runnerEnv(store, a, now()),
-      location: `${store.settings.containers.runs}/${attemptPrefix(a.run, a.attempt)}`,
+      runnerUrl: () => this.runnerUrl(store, now()),
+      location: `${store.settings.containers.runs}/${prefix}`,
+      store, prefix, digest: a.digest,
     };
+  }
+
+  /** The runner as a content-addressed object of the snapshots container, and its read SAS URL. */
+  async runnerUrl(store: BlobStore, now: Date): Promise<string> {
+    const bytes = Buffer.from(runnerScript().text, "utf8");
+    const hex = sha256Of(bytes);
+    await store.ensureContainers();
+    await store.putObject(hex, bytes);
+    const [base, query] = (await store.snapshotReadUrl(now)).split("?");
+    return `${base}/${encodeBlobPath(objectBlobName(hex))}?${query ?? ""}`;
   }
 
   async readResult(store: BlobStore, run: RunIdentity, attempt: number): Promise<RunResult | undefined> {

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { Operation } from "../contracts/index.js";
 import { ContractGuard } from "./contract-guard.js";
 import { WorkspaceError, WorkspaceTree } from "./databricks-workspace.js";
+import { secretScopes } from "./databricks-secrets.js";
 import type { EmulatedService, ServiceHost, ServiceRequest } from "./emulator.js";
 
 /**
@@ -60,6 +61,8 @@ export interface DatabricksEmulator extends EmulatedService {
   run(runId: number): { life: LifeCycle; result?: string; logs: string; exitCode?: number; history: string[]; body: Record<string, unknown> } | undefined;
   runIds(): number[];
   dbfsFile(workspace: string, path: string): Buffer | undefined;
+  /** Keys stored in a secret scope of a workspace (values stay write-only). */
+  secretKeys(workspace: string, scope: string): string[];
   /** A file in the workspace tree (Workspace files), or undefined. */
   workspaceFile(workspace: string, path: string): Buffer | undefined;
 }
@@ -82,6 +85,7 @@ export function databricksService(opts: { workspaces: readonly DatabricksWorkspa
   const runs = new Map<number, RunRecord>();
   const byTaskRun = new Map<number, RunRecord>();
   const tokens = new Map<string, number>();
+  const secrets = secretScopes();
   let host: ServiceHost | undefined;
   let nextId = 1000 + Math.floor(Math.random() * 1000);
   let closed = false;
@@ -125,12 +129,19 @@ export function databricksService(opts: { workspaces: readonly DatabricksWorkspa
       r.error = `FileNotFoundError: ${py.python_file} does not exist`;
       return setLife(r, "TERMINATED", "FAILED", "Workload failed, see run output for details");
     }
+    let clusterEnv: Record<string, string>;
+    try {
+      clusterEnv = secrets.resolve(r.ws, (task.new_cluster as { spark_env_vars?: Record<string, string> } | undefined)?.spark_env_vars);
+    } catch (e) {
+      return setLife(r, "INTERNAL_ERROR", undefined, (e as Error).message);
+    }
     const dir = mkdtempSync(join(tmpdir(), `dbx-run-${r.runId}-`));
+    const shim = task.existing_cluster_id ? secrets.dbutilsShim(r.ws) : undefined;
     writeFileSync(join(dir, "main.py"), file);
     setLife(r, "RUNNING", undefined, "In run");
     const child = spawn(host?.python ?? "python3", [join(dir, "main.py"), ...(py.parameters ?? [])], {
       cwd: dir, detached: true, stdio: ["ignore", "pipe", "pipe"],
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, LANG: "C.UTF-8", PYTHONUNBUFFERED: "1", DATABRICKS_RUNTIME_VERSION: "15.4" },
+      env: { ...clusterEnv, ...(shim ? { PYTHONPATH: shim } : {}), PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, LANG: "C.UTF-8", PYTHONUNBUFFERED: "1", DATABRICKS_RUNTIME_VERSION: "15.4" },
     });
     r.child = child;
     const append = (b: Buffer) => { r.logs += b.toString(); };
@@ -143,6 +154,7 @@ export function databricksService(opts: { workspaces: readonly DatabricksWorkspa
     if (killer) clearTimeout(killer);
     r.child = undefined;
     rmSync(dir, { recursive: true, force: true });
+    if (shim) rmSync(shim, { recursive: true, force: true });
     setLife(r, "TERMINATING", undefined, "Terminating the job cluster");
     await sleep(stepMs);
     if (r.cancelRequested) return setLife(r, "TERMINATED", "CANCELED", "Run cancelled.");
@@ -172,6 +184,8 @@ export function databricksService(opts: { workspaces: readonly DatabricksWorkspa
       if (!r || r.ws !== ws.name) throw new DbError(400, "INVALID_PARAMETER_VALUE", `Run ${String(raw)} does not exist.`);
       return r;
     };
+    const secretAnswer = secrets.route(ws.name, { method, path, q, body }, (status, code, message) => { throw new DbError(status, code, message); });
+    if (secretAnswer !== undefined) return secretAnswer;
     const key = `${method} ${path}`;
     switch (key) {
       case "GET /api/2.0/preview/scim/v2/Me":
@@ -340,6 +354,7 @@ export function databricksService(opts: { workspaces: readonly DatabricksWorkspa
     },
     runIds: () => [...runs.keys()],
     dbfsFile: (ws, path) => dbfs.get(ws)?.get(path.replace(/^dbfs:/, "")),
+    secretKeys: (ws, scope) => secrets.keys(ws, scope),
     workspaceFile: (ws, path) => trees.get(ws)?.read(path),
   };
 }

@@ -1,10 +1,10 @@
 import { execFileSync, type ChildProcess } from "node:child_process";
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import { tmpdir } from "node:os";
-import { dirname, join, normalize } from "node:path";
+import { dirname, join, normalize, sep } from "node:path";
 import {
   BlobServiceClient, ContainerSASPermissions, generateBlobSASQueryParameters, SASProtocol, StorageSharedKeyCredential, type ContainerClient,
 } from "@azure/storage-blob";
@@ -620,6 +620,41 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     }
     if (n === 0) throw new Error(`no files under ${codeUri}`);
   };
+  /** `azureml://datastores/<name>/paths/<path>` → the blob container of that datastore and the blob name. */
+  const datastoreBlob = (ws: WorkspaceRecord, uri: string): { container: string; name: string } => {
+    const m = /^azureml:\/\/datastores\/([^/]+)\/paths\/(.+)$/.exec(uri);
+    if (!m) throw new Error(`input uri ${uri} is not an azureml://datastores/<name>/paths/<path> URI`);
+    const store = m[1] === "workspaceblobstore" ? defaultContainer(ws) : m[1] === "workspaceartifactstore" ? ARTIFACT_CONTAINER : undefined;
+    if (!store) throw new Error(`datastore ${m[1]} not found`);
+    return { container: store, name: decodeURIComponent(m[2]!) };
+  };
+  /**
+   * The job's uri_file inputs (download mode) are fetched with the datastore's own credentials into
+   * the job's directory, and \${{inputs.<name>}} in the command becomes the file's path.
+   */
+  const resolveInputs = async (j: JobRecord, command: string): Promise<string> => {
+    const inputs = ((j.body.properties as Record<string, unknown>).inputs ?? {}) as Record<string, { jobInputType?: string; uri?: string }>;
+    let out = command;
+    for (const [name, input] of Object.entries(inputs)) {
+      if (input.jobInputType !== "uri_file" || !input.uri) throw new Error(`input ${name}: the emulator supports uri_file inputs only`);
+      const { container: cname, name: blob } = datastoreBlob(j.ws, input.uri);
+      const dest = join(j.dir!, "inputs", name, blob.split("/").pop() ?? name);
+      mkdirSync(dirname(dest), { recursive: true });
+      writeFileSync(dest, await (await container(cname)).getBlobClient(blob).downloadToBuffer());
+      out = out.split(`\${{inputs.${name}}}`).join(dest);
+    }
+    return out;
+  };
+  const uploadOutputs = async (j: JobRecord, codeDir: string) => {
+    const root = join(codeDir, "outputs");
+    if (!blobService || !existsSync(root)) return;
+    const c = await container(ARTIFACT_CONTAINER);
+    for (const rel of readdirSync(root, { recursive: true, encoding: "utf8" })) {
+      const full = join(root, rel);
+      if (!lstatSync(full).isFile()) continue;
+      await c.getBlockBlobClient(`ExperimentRun/dcid.${j.name}/outputs/${rel.split(sep).join("/")}`).uploadFile(full);
+    }
+  };
   const runJob = async (j: JobRecord) => {
     const props = j.body.properties as Record<string, unknown>;
     const append = (s: string, rank = 0) => {
@@ -658,6 +693,12 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
           return await fail(`UserError: could not download the code snapshot: ${(e as Error).message}`);
         }
       }
+      let command: string;
+      try {
+        command = await resolveInputs(j, String(props.command));
+      } catch (e) {
+        return await fail(`UserError: could not download the job's inputs: ${(e as Error).message}`);
+      }
       await sleep(jobStepMs);
       if (j.cancelRequested) return setStatus(j, "Canceled");
       setStatus(j, "Starting");
@@ -671,7 +712,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       const layout = processLayout(props as Parameters<typeof processLayout>[0]);
       j.outputs = Array.from({ length: layout.count }, (_, rank) => j.outputs[rank] ?? "");
       const { children, exitCodes } = startProcesses({
-        command: String(props.command), cwd: codeDir, count: layout.count, onOutput: (rank, text) => append(text, rank),
+        command, cwd: codeDir, count: layout.count, onOutput: (rank, text) => append(text, rank),
         env: {
           PATH: `${envBin}:${process.env.PATH ?? "/usr/bin:/bin"}`,
           HOME: j.dir,
@@ -693,6 +734,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       clearInterval(timer);
       if (killer) clearTimeout(killer);
       j.children = [];
+      // Like the service: whatever the script left in ./outputs goes to the artifact store, whatever the outcome.
+      await uploadOutputs(j, codeDir).catch((e: unknown) => append(`\nWarning: outputs were not uploaded: ${(e as Error).message}\n`));
       if (j.cancelRequested) {
         await uploadLog(j).catch(() => undefined);
         return setStatus(j, "Canceled");

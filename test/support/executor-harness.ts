@@ -2,6 +2,10 @@
 // poll loop that plays the controller's observe cadence.
 import { randomUUID } from "node:crypto";
 import type { ComputeTarget, RunConfigurationSpec, TrainingRun } from "../../src/api/v1alpha1/index.js";
+import { dataPlaneEnv } from "../../src/data-plane/config.js";
+import { DataPlane, runIdentity } from "../../src/data-plane/data-plane.js";
+import type { BlobStore } from "../../src/data-plane/store.js";
+import { entriesOfBuffers, uploadSnapshot } from "../../src/data-plane/upload.js";
 import type { ProviderContext, RunExecutor, RunObservation, Attempt } from "../../src/providers/types.js";
 import { buildSnapshot } from "../../src/snapshot/build.js";
 
@@ -25,6 +29,17 @@ export function anAttempt(s: SubmissionSpec): Attempt {
     snapshot: buildSnapshot(Object.entries(s.files).map(([path, content]) => ({ path, content }))),
     environmentHash: "sha256:env", argv: s.argv, interpreterNeeded: true,
   };
+}
+
+/**
+ * The attempt with its snapshot in `store` (through the product's upload, so the digest is the one
+ * the plugin computes) and its AttemptStorage as the controller hands it to executors.
+ */
+export async function storedAttempt(a: Attempt, store: BlobStore, files: Record<string, string | Buffer>, modes: Record<string, number> = {}): Promise<Attempt> {
+  const entries = entriesOfBuffers(Object.entries(files).map(([path, c]) => ({ path, content: Buffer.from(c), ...(modes[path] ? { mode: modes[path] } : {}) })));
+  const up = await uploadSnapshot(store, entries);
+  const storage = new DataPlane(dataPlaneEnv({})).attemptStorage(store, { run: runIdentity(a.run.metadata), attempt: a.number, digest: up.digest }, () => new Date());
+  return { ...a, snapshot: { digest: up.digest, files: [], totalBytes: up.bytes }, storage };
 }
 
 export const ended = (o: RunObservation): boolean => o.state === "Succeeded" || o.state === "Failed" || o.state === "Lost";

@@ -4,6 +4,7 @@
   aml_runner.py materialize --workdir DIR [--state FILE] [--termination-log FILE]
   aml_runner.py run --workdir DIR [--log FILE] [--state FILE] [--kill-after S] -- ARGV...
   aml_runner.py all --workdir DIR [--log FILE] [--kill-after S] -- ARGV...   (both, one process)
+  aml_runner.py adopt --manifest FILE --workdir DIR [--log FILE] -- ARGV...
 
 materialize fetches the snapshot manifest and every object through a read SAS URL, verifies
 each sha256 and the manifest digest, and only then writes the files into DIR (which must be
@@ -13,6 +14,12 @@ with reason SnapshotCorrupt and exits 86 without running anything.
 run executes ARGV in DIR with stdout and stderr copied to the log file, forwards SIGTERM and
 SIGINT to the command, and on any exit uploads DIR/outputs/** and the log and writes
 result.json under the attempt's prefix (create/write SAS URL). It exits with the command's code.
+
+adopt is for targets whose own service writes the snapshot into the working directory (an Azure
+ML command job's code): it verifies that DIR holds exactly the files of the manifest FILE (whose
+sha256 must be AML_SNAPSHOT_DIGEST), byte for byte, sets their modes, and only then runs ARGV like
+run (exit 86 and nothing run on a mismatch). Without AML_OUTPUT_URL nothing is uploaded: that
+service keeps ./outputs and the log itself.
 
 Environment: AML_SNAPSHOT_URL (snapshots container URL + read SAS), AML_SNAPSHOT_DIGEST
 (sha256:<hex>), AML_OUTPUT_URL (the attempt's prefix URL + create/write SAS; optional).
@@ -179,6 +186,11 @@ def fetch_manifest(snapshot_url, digest):
             raw = resp.read()
     except StoreFailure as e:
         raise SnapshotProblem("SnapshotUnavailable", str(e))
+    return parse_manifest(raw, digest)
+
+
+def parse_manifest(raw, digest):
+    hexd = digest[len("sha256:"):]
     actual = hashlib.sha256(raw).hexdigest()
     if actual != hexd:
         raise SnapshotProblem("SnapshotCorrupt", "manifest does not match digest %s (got sha256:%s)" % (digest, actual))
@@ -263,6 +275,44 @@ def materialize(snapshot_url, digest, workdir, parallel=8):
     except BaseException:
         empty_dir(workdir)
         raise
+    return {"files": len(files), "bytes": sum(f["size"] for f in files)}
+
+
+def file_sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read(CHUNK)
+            if not chunk:
+                break
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def adopt(manifest_path, digest, workdir):
+    """Verifies a working directory someone else wrote against the manifest; sets the modes."""
+    if not digest.startswith("sha256:") or len(digest) != 71:
+        raise SnapshotProblem("SnapshotInvalid", "AML_SNAPSHOT_DIGEST is not sha256:<hex>")
+    with open(manifest_path, "rb") as f:
+        files = parse_manifest(f.read(), digest)
+    expected = dict((f["path"], f) for f in files)
+    found = set()
+    for d, dirs, names in os.walk(workdir):
+        dirs.sort()
+        for name in sorted(names + [x for x in dirs if os.path.islink(os.path.join(d, x))]):
+            full = os.path.join(d, name)
+            rel = os.path.relpath(full, workdir).replace(os.sep, "/")
+            f = expected.get(rel)
+            if f is None or os.path.islink(full) or not os.path.isfile(full):
+                raise SnapshotProblem("SnapshotCorrupt", "%s is in the working directory but not in the snapshot" % rel)
+            if os.path.getsize(full) != f["size"] or file_sha256(full) != f["sha256"]:
+                raise SnapshotProblem("SnapshotCorrupt", "%s: content differs from the manifest (sha256 %s)" % (rel, f["sha256"]))
+            found.add(rel)
+    missing = sorted(set(expected) - found)
+    if missing:
+        raise SnapshotProblem("SnapshotCorrupt", "%s is missing from the working directory" % missing[0])
+    for f in files:
+        os.chmod(os.path.join(workdir, f["path"]), f["mode"])
     return {"files": len(files), "bytes": sum(f["size"] for f in files)}
 
 
@@ -399,6 +449,18 @@ def do_materialize(args):
     return 0
 
 
+def do_adopt(args):
+    digest = os.environ.get("AML_SNAPSHOT_DIGEST", "")
+    try:
+        totals = adopt(args.manifest, digest, args.workdir)
+    except (SnapshotProblem, OSError, ValueError) as e:
+        reason = getattr(e, "reason", "SnapshotInvalid")
+        log("%s: %s" % (reason, e))
+        return None, EXIT_SNAPSHOT_CORRUPT
+    log("snapshot %s verified: %d files, %d bytes" % (digest, totals["files"], totals["bytes"]))
+    return {"digest": digest, "verified": True, "files": totals["files"], "bytes": totals["bytes"]}, 0
+
+
 def do_run(args, snapshot=None):
     output_url = os.environ.get("AML_OUTPUT_URL")
     if snapshot is None and args.state and os.path.exists(args.state):
@@ -454,19 +516,25 @@ def do_run(args, snapshot=None):
 
 def main(argv):
     parser = argparse.ArgumentParser(prog="aml_runner.py")
-    parser.add_argument("mode", choices=("materialize", "run", "all"))
+    parser.add_argument("mode", choices=("materialize", "run", "all", "adopt"))
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--log")
     parser.add_argument("--state", help="where materialize records the snapshot's counts for run")
     parser.add_argument("--termination-log")
     parser.add_argument("--kill-after", type=float, default=20.0, help="seconds between a forwarded signal and SIGKILL")
     parser.add_argument("--parallel", type=int, default=8)
+    parser.add_argument("--manifest", help="adopt: the snapshot manifest the working directory must match")
     # Everything after the first "--" is the command, untouched (it may have options of its own).
     split = argv.index("--") if "--" in argv else len(argv)
     args = parser.parse_args(argv[:split])
     args.argv = argv[split + 1:]
-    if args.mode in ("run", "all") and not args.argv:
+    if args.mode in ("run", "all", "adopt") and not args.argv:
         parser.error("run needs a command after --")
+    if args.mode == "adopt":
+        if not args.manifest:
+            parser.error("adopt needs --manifest")
+        snapshot, code = do_adopt(args)
+        return code if snapshot is None else do_run(args, snapshot)
     if args.mode == "materialize":
         return do_materialize(args)
     if args.mode == "all":

@@ -1,12 +1,13 @@
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { RunConfigurationSpec, TrainingRun } from "../../api/v1alpha1/index.js";
 import { TerminalError, TransientError } from "../../runtime/errors.js";
 import { BatchServiceError, classifyBatchError, type BatchTask } from "./data-plane.js";
-import { batchCommandLine, batchJobId, classifyUploadError, mapTaskState } from "./executor.js";
+import { batchJobId, mapTaskState } from "./executor.js";
+import { batchCommandLine } from "./runner-task.js";
 
 describe("mapTaskState", () => {
   it.each<[string, BatchTask, string, string]>([
@@ -24,24 +25,27 @@ describe("mapTaskState", () => {
 });
 
 describe("batchCommandLine", () => {
-  it("runs exactly the argv in src/, whatever the arguments hold (checked through sh word splitting)", () => {
+  it("hands exactly the argv to the runner, which works in src/, whatever the arguments hold (checked through sh word splitting)", () => {
     const dir = mkdtempSync(join(tmpdir(), "batch-cmd-"));
     try {
-      mkdirSync(join(dir, "src"));
-      writeFileSync(join(dir, "src", "echo.py"), "import json, os, sys\nprint(json.dumps([os.path.basename(os.getcwd())] + sys.argv[1:]))\n");
+      mkdirSync(join(dir, ".aml"));
+      writeFileSync(join(dir, ".aml", "aml_runner.py"), "import json, sys\nprint(json.dumps(sys.argv[1:]))\n");
       const args = ["a b", "it's", "$(touch pwned)", "\"q\"", "back\\slash"];
       const line = batchCommandLine({ argv: ["echo.py", ...args], interpreterNeeded: true, config: {} as RunConfigurationSpec });
       expect(line.startsWith("/bin/bash -c ")).toBe(true);
       const r = spawnSync("sh", ["-c", line], { cwd: dir, encoding: "utf8" });
-      expect(JSON.parse(r.stdout)).toEqual(["src", ...args]);
+      const argv = JSON.parse(r.stdout) as string[];
+      expect(argv.slice(0, 3)).toEqual(["all", "--workdir", "src"]);
+      expect(argv.slice(argv.indexOf("--") + 1)).toEqual(["python3", "echo.py", ...args]);
+      expect(existsSync(join(dir, "pwned"))).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
   it("uses a userManaged interpreter and runs commands as they are", () => {
-    expect(batchCommandLine({ argv: ["t.py"], interpreterNeeded: true, config: { environment: { userManaged: { interpreterPath: "/opt/py/bin/python" } } } as RunConfigurationSpec })).toContain("exec /opt/py/bin/python t.py");
-    expect(batchCommandLine({ argv: ["./run.sh", "x"], interpreterNeeded: false, config: {} as RunConfigurationSpec })).toContain("exec ./run.sh x");
+    expect(batchCommandLine({ argv: ["t.py"], interpreterNeeded: true, config: { environment: { userManaged: { interpreterPath: "/opt/py/bin/python" } } } as RunConfigurationSpec })).toContain("-- /opt/py/bin/python t.py");
+    expect(batchCommandLine({ argv: ["./run.sh", "x"], interpreterNeeded: false, config: {} as RunConfigurationSpec })).toContain("-- ./run.sh x");
   });
 });
 
@@ -63,21 +67,6 @@ describe("classifyBatchError", () => {
     ["a bad request", new BatchServiceError(400, "InvalidPropertyValue", "x"), TerminalError, "AzureError"],
   ])("classifies %s", (_what, err, cls, reason) => {
     const e = classifyBatchError(err, "call");
-    expect(e).toBeInstanceOf(cls);
-    expect((e as TerminalError).reason).toBe(reason);
-  });
-});
-
-describe("classifyUploadError (snapshot upload to the auto-storage account)", () => {
-  const storageError = (statusCode: number, code: string) => Object.assign(new Error(`${code}: storage said no`), { statusCode, code });
-  it.each([
-    ["503 ServerBusy", storageError(503, "ServerBusy"), TransientError, "Throttled"],
-    ["500 InternalError", storageError(500, "InternalError"), TransientError, "AzureError"],
-    ["a dropped connection", Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }), TransientError, "AzureError"],
-    ["403 with shared keys disabled", storageError(403, "KeyBasedAuthenticationNotPermitted"), TerminalError, "AuthorizationFailed"],
-    ["400 InvalidBlobOrBlock", storageError(400, "InvalidBlobOrBlock"), TerminalError, "SubmissionFailed"],
-  ])("classifies %s", (_what, err, cls, reason) => {
-    const e = classifyUploadError(err, "upload");
     expect(e).toBeInstanceOf(cls);
     expect((e as TerminalError).reason).toBe(reason);
   });

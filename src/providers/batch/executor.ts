@@ -1,16 +1,15 @@
 import type { ComputeTarget, Reason, RunConfigurationSpec, TrainingRun } from "../../api/v1alpha1/index.js";
 import { RunReason, TargetReason } from "../../api/v1alpha1/index.js";
-import { TerminalError, TransientError } from "../../runtime/errors.js";
+import { TerminalError } from "../../runtime/errors.js";
 import type { ResolvedAzureMlConfig } from "../shared/azure/config.js";
 import { OUTPUT_TAIL_BYTES, tailText } from "../shared/output-tail.js";
 import { decodeShape } from "../shared/handle.js";
 import { sanitizeName } from "../shared/names.js";
-import { renderCommand } from "../shared/shell-quote.js";
 import type { Attempt, AttemptState, ProviderContext, RunExecutor, RunObservation } from "../types.js";
 import { batchSpecOf, type BatchArm } from "./arm.js";
 import type { ResolvedAzureBatchConfig } from "./config.js";
 import { BatchDataPlane, BatchServiceError, classifyBatchError, isBatchNotFound, type BatchTask } from "./data-plane.js";
-import { SOURCE_DIR, uploadSnapshot, type ResourceFile } from "./snapshot-store.js";
+import { runnerTask } from "./runner-task.js";
 
 /** Persisted in TrainingRun.status.execution. Identifiers only; no SAS, key or token. */
 export interface BatchHandle {
@@ -25,16 +24,6 @@ const TASK_ID = "main";
 export function batchJobId(run: TrainingRun, attempt: number): string {
   const uid = (run.metadata.uid ?? "").replace(/-/g, "").slice(0, 12);
   return `aml-${sanitizeName(run.metadata.name ?? "run").slice(0, 30) || "run"}-${uid}-a${attempt}`;
-}
-
-/**
- * The task's command line. Batch does not run it under a shell, so it invokes bash explicitly;
- * every argument is POSIX-quoted (nothing a user wrote is spliced raw).
- */
-export function batchCommandLine(sub: Pick<Attempt, "argv" | "interpreterNeeded" | "config">): string {
-  const argv = sub.interpreterNeeded ? [sub.config.environment?.userManaged?.interpreterPath ?? "python3", ...sub.argv] : [...sub.argv];
-  const script = `cd ${SOURCE_DIR} && exec ${renderCommand(argv)}`;
-  return `/bin/bash -c ${renderCommand([script])}`;
 }
 
 /** Batch task state → attempt state and the reason shown by the display phase. */
@@ -56,35 +45,6 @@ export function mapTaskState(t: BatchTask): { state: AttemptState; reason: Reaso
       return { state: "Failed", reason: RunReason.ScriptFailed };
     }
   }
-}
-
-/**
- * nodeCount > 1: one multi-instance task on that many nodes (Batch's way to run MPI/distributed
- * work). Every node gets the snapshot (common resource files, in the task's shared directory) and
- * runs no coordination step of its own; the primary runs the command line, the others are reached
- * through AZ_BATCH_HOST_LIST as distributed launchers (mpirun, torchrun) expect.
- */
-export function multiInstance(config: RunConfigurationSpec, files: readonly ResourceFile[]): Record<string, unknown> {
-  if (config.nodeCount <= 1) return {};
-  return { multiInstanceSettings: { numberOfInstances: config.nodeCount, coordinationCommandLine: "/bin/true", commonResourceFiles: files } };
-}
-
-/**
- * Snapshot upload failures: storage's throttling and server errors (503 ServerBusy, 500, 429) and
- * dropped connections are retried; a refusal (403: no data role, or shared-key access disabled on
- * the account) waits for a human; anything else fails the submission.
- */
-export function classifyUploadError(e: unknown, what: string): Error {
-  const status = (e as { statusCode?: number } | undefined)?.statusCode;
-  const code = (e as { code?: string } | undefined)?.code ?? "";
-  const text = `${what}: ${(e as Error)?.message ?? String(e)}`.split("\n")[0]!;
-  if (status === undefined || status === 0 || status === 408 || status === 429 || status >= 500) {
-    return new TransientError(text, status === 503 || status === 429 ? 30_000 : undefined, { cause: e, reason: status === 503 || status === 429 ? TargetReason.Throttled : TargetReason.AzureError });
-  }
-  if (status === 403 || status === 401) {
-    return new TerminalError(`${text} (${code || "AuthorizationFailure"}: the identity needs a Storage Blob Data role on the auto-storage account, or the account refuses shared keys)`, TargetReason.AuthorizationFailed, { cause: e });
-  }
-  return new TerminalError(text, RunReason.SubmissionFailed, { cause: e });
 }
 
 function autoPool(config: RunConfigurationSpec, vmSize: string): Record<string, unknown> {
@@ -110,12 +70,14 @@ function autoPool(config: RunConfigurationSpec, vmSize: string): Record<string, 
 
 /**
  * TrainingRuns on Azure Batch: one job (named from run UID + attempt) with one task. submit: the
- * snapshot goes to the account's auto-storage and becomes the task's resource files; adding an
- * existing job or task is a no-op, so a repeat after a crash creates nothing new. observe: one
+ * task runs the data-plane runner (runner-task.ts), which fetches and verifies the snapshot from
+ * the run store, runs the command and uploads ./outputs and the log; adding an existing job or
+ * task is a no-op, so a repeat after a crash creates nothing new. observe: one
  * task GET plus the stdout (and, on failure, stderr) tail from the task files API. cancel:
  * terminate the task and the job.
  */
 export class BatchRunExecutor implements RunExecutor<BatchHandle> {
+  readonly readsSnapshotFromStore = true;
   private readonly planes = new Map<string, BatchDataPlane>();
 
   constructor(private readonly arm: BatchArm, private readonly azure: ResolvedAzureMlConfig, private readonly config: ResolvedAzureBatchConfig) {}
@@ -140,21 +102,14 @@ export class BatchRunExecutor implements RunExecutor<BatchHandle> {
     const client = await this.arm.client(sub.target, ctx, spec.subscriptionId);
     const account = await this.arm.account(client, spec);
     if (!account?.accountEndpoint) throw new TerminalError(`Batch account ${spec.accountName} not found`, TargetReason.ComputeNotFound);
-    const storageId = account.autoStorage?.storageAccountId;
-    if (!storageId) throw new TerminalError(`Batch account ${spec.accountName} has no auto-storage account for the snapshot`, TargetReason.InvalidSpec);
     const jobId = batchJobId(sub.run, sub.number);
     const handle: BatchHandle = { jobId, taskId: TASK_ID, accountEndpoint: account.accountEndpoint };
     const plane = await this.plane(sub.target, ctx, account.accountEndpoint);
     try {
       // Submitted before (a crash after adding the task, or a repeated call): nothing to upload.
       if (await plane.getTask(jobId, TASK_ID).then(() => true, (e: unknown) => { if (isBatchNotFound(e)) return false; throw e; })) return handle;
-      const storageAccount = storageId.split("/").pop() ?? "";
-      const blobEndpoint = await this.arm.blobEndpoint(client, storageId);
-      const storageKey = await this.arm.storageKey(client, storageId);
-      const resourceFiles = await uploadSnapshot({
-        blobEndpoint, accountName: storageAccount, accountKey: storageKey, container: this.config.snapshotContainer,
-        snapshot: sub.snapshot, now: ctx.now,
-      }).catch((e: unknown) => { throw classifyUploadError(e, `uploading the snapshot to ${storageAccount}`); });
+      if (!sub.storage) throw new TerminalError("no run data plane for this attempt (the operator has no snapshot store)", RunReason.StoreNotConfigured);
+      const task = await runnerTask(sub, sub.storage);
       const owner = `${sub.run.metadata.namespace ?? "default"}/${sub.run.metadata.name}`;
       await plane.addJob({
         id: jobId,
@@ -165,14 +120,10 @@ export class BatchRunExecutor implements RunExecutor<BatchHandle> {
         onAllTasksComplete: "noaction",
         metadata: [{ name: "amlcompute.dev/run-uid", value: sub.run.metadata.uid ?? "" }, { name: "amlcompute.dev/run", value: owner }],
       });
-      const env = { ...(sub.config.environmentVariables ?? {}), AMLCOMPUTE_RUN_ID: sub.runId, AMLCOMPUTE_ATTEMPT: String(sub.number), PYTHONUNBUFFERED: "1" };
       await plane.addTask(jobId, {
         id: TASK_ID,
         displayName: sub.runId,
-        commandLine: batchCommandLine(sub),
-        resourceFiles,
-        ...multiInstance(sub.config, resourceFiles),
-        environmentSettings: Object.entries(env).map(([name, value]) => ({ name, value })),
+        ...task,
         constraints: { maxTaskRetryCount: 0, ...(sub.config.maxRunDurationSeconds ? { maxWallClockTime: `PT${sub.config.maxRunDurationSeconds}S` } : {}) },
         userIdentity: { autoUser: { scope: "task", elevationLevel: "nonadmin" } },
       });

@@ -103,6 +103,28 @@ export class DatabricksApi {
   async cancelRun(runId: number): Promise<void> {
     await this.call("POST", "/api/2.1/jobs/runs/cancel", { run_id: runId });
   }
+
+  /** Creates a Databricks-backed secret scope; one that exists already is fine. */
+  async ensureSecretScope(scope: string): Promise<void> {
+    try {
+      await this.call("POST", "/api/2.0/secrets/scopes/create", { scope });
+    } catch (e) {
+      if (!(e instanceof DatabricksApiError && e.errorCode === "RESOURCE_ALREADY_EXISTS")) throw e;
+    }
+  }
+
+  async putSecret(scope: string, key: string, value: string): Promise<void> {
+    await this.call("POST", "/api/2.0/secrets/put", { scope, key, string_value: value });
+  }
+
+  /** Deletes a secret; one that is gone already is fine. */
+  async deleteSecret(scope: string, key: string): Promise<void> {
+    try {
+      await this.call("POST", "/api/2.0/secrets/delete", { scope, key });
+    } catch (e) {
+      if (!isDatabricksNotFound(e)) throw e;
+    }
+  }
 }
 
 /** Databricks says "does not exist" with 404, or with 400 INVALID_PARAMETER_VALUE for run and cluster ids. */

@@ -15,6 +15,8 @@ export interface DatabricksConfig {
    * Default /Shared/amlcompute, which every workspace user may write by default.
    */
   readonly filesRoot?: string;
+  /** Secret scope that holds each attempt's store SAS URLs while it runs. Default amlcompute. */
+  readonly secretScope?: string;
 }
 
 export type ResolvedDatabricksConfig = Required<Omit<DatabricksConfig, "caBundlePath">> & Pick<DatabricksConfig, "caBundlePath">;
@@ -27,5 +29,6 @@ export function resolveDatabricksConfig(c: DatabricksConfig = {}): ResolvedDatab
     runPollMs: c.runPollMs ?? 15_000,
     resyncMs: c.resyncMs ?? 300_000,
     filesRoot: (c.filesRoot ?? "/Shared/amlcompute").replace(/\/+$/, ""),
+    secretScope: c.secretScope ?? "amlcompute",
   };
 }

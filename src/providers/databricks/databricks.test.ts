@@ -28,37 +28,38 @@ describe("mapRunState", () => {
 });
 
 describe("the entry script", () => {
-  const run = (argv: string[], files: Record<string, string>, interpreterNeeded = true) => {
+  // A stand-in runner that reports what it was handed (the real one is tested in test/integration/data-plane).
+  const FAKE_RUNNER = "import json, os, sys\ndef main(argv):\n    print(json.dumps({'argv': argv, 'exe': sys.executable, 'env': {k: os.environ.get(k) for k in ('GREETING', 'AML_OUTPUT_URL')}}))\n    return int(os.environ.get('FAKE_EXIT', '0'))\n";
+  const run = (argv: string[], interpreterNeeded = true, extraEnv: Record<string, string> = {}) => {
     const dir = mkdtempSync(join(tmpdir(), "entry-test-"));
     try {
-      const list = Object.entries(files).map(([path, content]) => ({ path, content }));
-      writeFileSync(join(dir, "entry.py"), renderEntryScript({ snapshot: { digest: "sha256:x", files: list, totalBytes: 0 }, argv, interpreterNeeded, env: { GREETING: "it's \"quoted\"" } }));
-      const r = spawnSync("python3", [join(dir, "entry.py")], { encoding: "utf8", cwd: dir });
-      return { code: r.status, out: r.stdout };
+      writeFileSync(join(dir, "entry.py"), renderEntryScript({
+        argv, interpreterNeeded, env: { GREETING: "it's \"quoted\"" }, runner: FAKE_RUNNER,
+        secrets: { AML_OUTPUT_URL: ["scope", "key"] },
+      }));
+      const r = spawnSync("python3", [join(dir, "entry.py")], { encoding: "utf8", cwd: dir, env: { ...process.env, AML_OUTPUT_URL: "from-the-cluster", ...extraEnv } });
+      return { code: r.status, out: r.stdout, seen: JSON.parse(r.stdout.split("\n")[0]!) as { argv: string[]; exe: string; env: Record<string, string> } };
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   };
 
-  it("runs the script from its own snapshot with arguments, environment and exit code intact", () => {
-    const r = run(["pkg/main.py", "a b", "'; rm -rf /", "$HOME"], {
-      "pkg/main.py": "import os, sys\nfrom helper import n\nprint(sys.argv[1:], os.environ['GREETING'], n)\nsys.exit(3)\n",
-      "pkg/helper.py": "n = 7\n",
-    });
-    expect(r.out).toContain(`['a b', "'; rm -rf /", '$HOME'] it's "quoted" 7`);
+  it("hands the runner the argv intact, a fresh working directory, the environment and the driver's python; exits with its code", () => {
+    const r = run(["pkg/main.py", "a b", "'; rm -rf /", "$HOME"], true, { FAKE_EXIT: "3" });
+    const { argv } = r.seen;
+    expect(argv[0]).toBe("all");
+    expect(argv[argv.indexOf("--workdir") + 1]).toMatch(/amlcompute-/);
+    expect(argv.slice(argv.indexOf("--") + 1)).toEqual([r.seen.exe, "pkg/main.py", "a b", "'; rm -rf /", "$HOME"]);
+    expect(r.seen.env).toEqual({ GREETING: "it's \"quoted\"", AML_OUTPUT_URL: "from-the-cluster" });
     expect(r.code).toBe(3);
     expect(exitCodeFromLogs(r.out)).toBe(3);
     expect(withoutMarker(r.out)).not.toContain("[amlcompute]");
   });
 
-  it("runs a command when no interpreter is needed, and refuses paths that escape the snapshot", () => {
-    expect(exitCodeFromLogs(run(["sh", "-c", "exit 0"], {}, false).out)).toBe(0);
-    expect(run(["x.py"], { "../evil.py": "" }).code).not.toBe(0);
-  });
-
-  it("finds no exit code in logs without the marker", () => {
-    expect(exitCodeFromLogs("plain output\n")).toBeUndefined();
-    expect(exitCodeFromLogs(undefined)).toBeUndefined();
+  it("runs a command as it is when no interpreter is needed", () => {
+    const r = run(["sh", "-c", "exit 0"], false);
+    expect(r.seen.argv.slice(r.seen.argv.indexOf("--") + 1)).toEqual(["sh", "-c", "exit 0"]);
+    expect(exitCodeFromLogs(r.out)).toBe(0);
   });
 });
 

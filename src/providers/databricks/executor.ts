@@ -1,11 +1,13 @@
 import type { ComputeTarget, Reason, RunConfigurationSpec, TrainingRun } from "../../api/v1alpha1/index.js";
 import { RunReason } from "../../api/v1alpha1/index.js";
+import { RunnerEnv } from "../../data-plane/runner/index.js";
+import { TerminalError } from "../../runtime/errors.js";
 import { decodeShape } from "../shared/handle.js";
 import { sanitizeName } from "../shared/names.js";
 import type { Attempt, AttemptState, ProviderContext, RunExecutor, RunObservation } from "../types.js";
 import { classifyDatabricksError, isDatabricksNotFound, type DatabricksApi, type DatabricksRun } from "./api.js";
 import type { ResolvedDatabricksConfig } from "./config.js";
-import { exitCodeFromLogs, renderEntryScript, withoutMarker } from "./entry-script.js";
+import { exitCodeFromLogs, renderEntryScript, withoutMarker, type SecretRef } from "./entry-script.js";
 import { tailText } from "../shared/output-tail.js";
 import type { RestClient } from "../shared/rest.js";
 import { databricksSpecOf, workspaceApi } from "./workspace.js";
@@ -57,18 +59,27 @@ export function mapRunState(s: DatabricksRun["state"]): { state: AttemptState; r
   }
 }
 
+/** The runner's SAS URLs as Databricks secrets of one attempt: env name → [scope, key]. */
+function attemptSecrets(scope: string, run: TrainingRun, attempt: number): Record<string, SecretRef> {
+  const base = databricksIdempotencyToken(run, attempt);
+  return { [RunnerEnv.snapshotUrl]: [scope, `${base}.snapshot-url`], [RunnerEnv.outputUrl]: [scope, `${base}.output-url`] };
+}
+
 function libraries(config: RunConfigurationSpec): { pypi: { package: string } }[] {
   return (config.environment?.systemManaged?.pipPackages ?? []).map((p) => ({ pypi: { package: p } }));
 }
 
 /**
- * TrainingRuns on Databricks through the Jobs API. submit: the snapshot goes into the workspace as
- * one self-contained entry file (Workspace files), then one runs/submit with a spark_python_task and an
- * idempotency_token of run UID + attempt (a repeated submit after a crash gets the same run_id
- * back). observe: runs/get, plus runs/get-output of the task for the output tail. cancel:
- * runs/cancel.
+ * TrainingRuns on Databricks through the Jobs API. submit: the attempt's store SAS URLs become
+ * secrets of the operator's secret scope, the entry file (the data-plane runner plus the command,
+ * entry-script.ts; no secret in it) goes into the workspace (Workspace files), then one
+ * runs/submit with a spark_python_task and an idempotency_token of run UID + attempt (a repeated
+ * submit after a crash gets the same run_id back). observe: runs/get, plus runs/get-output of the
+ * task for the output tail. cancel: runs/cancel. release: the attempt's secrets go.
  */
 export class DatabricksRunExecutor implements RunExecutor<DatabricksHandle> {
+  readonly readsSnapshotFromStore = true;
+
   constructor(private readonly rest: RestClient, private readonly config: ResolvedDatabricksConfig) {}
 
   private api(target: ComputeTarget, ctx: ProviderContext): Promise<DatabricksApi> {
@@ -81,15 +92,18 @@ export class DatabricksRunExecutor implements RunExecutor<DatabricksHandle> {
     return `${this.config.filesRoot}/runs/${ns}/${sanitizeName(run.metadata.name ?? "run").slice(0, 60)}-${uid}-a${attempt}/entry.py`;
   }
 
-  private cluster(target: ComputeTarget, config: RunConfigurationSpec): Record<string, unknown> {
+  /** A job cluster resolves the secrets into its environment; on an existing cluster the entry script reads them. */
+  private cluster(target: ComputeTarget, config: RunConfigurationSpec, secrets: Record<string, SecretRef>): Record<string, unknown> {
     const spec = databricksSpecOf(target);
     if (spec.existingClusterId) return { existing_cluster_id: spec.existingClusterId };
+    const envVars = Object.fromEntries(Object.entries(secrets).map(([name, [scope, key]]) => [name, `{{secrets/${scope}/${key}}}`]));
     const workers = Math.max(0, config.nodeCount - 1);
     return {
       new_cluster: {
         spark_version: this.config.sparkVersion,
         node_type_id: this.config.nodeTypeId,
         num_workers: workers,
+        spark_env_vars: envVars,
         // One node runs the driver only: Databricks' single-node profile.
         ...(workers === 0 ? {
           spark_conf: { "spark.databricks.cluster.profile": "singleNode", "spark.master": "local[*]" },
@@ -107,10 +121,18 @@ export class DatabricksRunExecutor implements RunExecutor<DatabricksHandle> {
     const api = await this.api(sub.target, ctx);
     const entryPath = this.entryPath(sub.run, sub.number);
     const what = `Databricks run of ${sub.run.metadata.name} attempt ${sub.number}`;
+    if (!sub.storage) throw new TerminalError("no run data plane for this attempt (the operator has no snapshot store)", RunReason.StoreNotConfigured);
     try {
+      const runnerEnv = await sub.storage.runnerEnv();
+      const secrets = attemptSecrets(this.config.secretScope, sub.run, sub.number);
+      await api.ensureSecretScope(this.config.secretScope);
+      for (const [name, [scope, key]] of Object.entries(secrets)) await api.putSecret(scope, key, runnerEnv[name] ?? "");
       const script = renderEntryScript({
-        snapshot: sub.snapshot, argv: sub.argv, interpreterNeeded: sub.interpreterNeeded,
-        env: { ...(sub.config.environmentVariables ?? {}), AMLCOMPUTE_RUN_ID: sub.runId, AMLCOMPUTE_ATTEMPT: String(sub.number) },
+        argv: sub.argv, interpreterNeeded: sub.interpreterNeeded, secrets,
+        env: {
+          ...(sub.config.environmentVariables ?? {}), AMLCOMPUTE_RUN_ID: sub.runId, AMLCOMPUTE_ATTEMPT: String(sub.number),
+          [RunnerEnv.snapshotDigest]: runnerEnv[RunnerEnv.snapshotDigest] ?? sub.snapshot.digest,
+        },
       });
       await api.writeWorkspaceFile(entryPath, Buffer.from(script, "utf8"));
       const lib = libraries(sub.config);
@@ -122,7 +144,7 @@ export class DatabricksRunExecutor implements RunExecutor<DatabricksHandle> {
           task_key: "main",
           // A workspace file (new workspaces have no DBFS root to put it on).
           spark_python_task: { python_file: entryPath, parameters: [], source: "WORKSPACE" },
-          ...this.cluster(sub.target, sub.config),
+          ...this.cluster(sub.target, sub.config, secrets),
           ...(lib.length ? { libraries: lib } : {}),
         }],
       });
@@ -189,6 +211,17 @@ export class DatabricksRunExecutor implements RunExecutor<DatabricksHandle> {
     } catch (e) {
       if (isDatabricksNotFound(e)) return;
       throw classifyDatabricksError(e, `runs/cancel ${h.runId}`);
+    }
+  }
+
+  /** The attempt ended: its SAS URLs leave the secret scope (they expire anyway). */
+  async release({ run, target, number }: Attempt<DatabricksHandle>, ctx: ProviderContext): Promise<{ done: boolean }> {
+    try {
+      const api = await this.api(target, ctx);
+      for (const [scope, key] of Object.values(attemptSecrets(this.config.secretScope, run, number))) await api.deleteSecret(scope, key);
+      return { done: true };
+    } catch (e) {
+      throw classifyDatabricksError(e, `deleting the secrets of ${run.metadata.name} attempt ${number}`);
     }
   }
 

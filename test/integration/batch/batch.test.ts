@@ -5,13 +5,15 @@ import type { ComputeTarget } from "../../../src/api/v1alpha1/index.js";
 import type { AzureMlConfig } from "../../../src/providers/azureml/index.js";
 import { createAzureBatchProvider, type BatchHandle } from "../../../src/providers/batch/index.js";
 import type { ProviderContext, RunObservation, Attempt } from "../../../src/providers/types.js";
-import { anAttempt, ended, observeUntil } from "../../support/executor-harness.js";
+import { anAttempt, ended, observeUntil, storedAttempt } from "../../support/executor-harness.js";
+import type { BlobStore } from "../../../src/data-plane/store.js";
+import { storeOnAzurite } from "../data-plane/support.js";
 import { batchService, type BatchEmulator } from "../../azure-emulator/batch.js";
 import { startAzurite, startEmulator, type Azurite, type Emulator } from "../../azure-emulator/index.js";
 
 // The AzureBatch provider against the emulator: ARM (account, pool, auto-storage keys) with Entra
-// tokens, snapshot blobs in Azurite delivered as SAS resource files, a Batch job + task that
-// really runs, stdout and exit codes from the Batch data plane.
+// tokens, the run store in Azurite (the task's runner fetches the snapshot through SAS URLs), a
+// Batch job + task that really runs, stdout and exit codes from the Batch data plane.
 const NS = "team-batch";
 const ACCOUNT = { subscriptionId: "22222222-0000-0000-0000-000000000002", resourceGroup: "rg-batch", name: "amlbatch", pools: [{ id: "cpu-pool", vmSize: "STANDARD_D2S_V3", nodes: 2 }] };
 let emu: Emulator;
@@ -19,6 +21,7 @@ let azurite: Azurite;
 let batch: BatchEmulator;
 let config: AzureMlConfig;
 let entry: ReturnType<typeof createAzureBatchProvider>;
+let store: BlobStore;
 const secrets = new Map<string, Record<string, string>>();
 const ctx = (): ProviderContext => ({
   kube: undefined as never, log: pino({ level: "silent" }), now: new Date(), signal: new AbortController().signal,
@@ -27,6 +30,7 @@ const ctx = (): ProviderContext => ({
 
 beforeAll(async () => {
   azurite = await startAzurite();
+  ({ store } = await storeOnAzurite(azurite));
   batch = batchService({ accounts: [ACCOUNT, { ...ACCOUNT, name: "nostorage", noAutoStorage: true }], stepMs: 50 });
   emu = await startEmulator({
     services: [batch],
@@ -60,8 +64,8 @@ function target(extra: Partial<NonNullable<ComputeTarget["spec"]["azureBatch"]>>
   } as ComputeTarget;
 }
 
-const submission = (t: ComputeTarget, files: Record<string, string>, argv: string[], attempt = 1): Attempt =>
-  anAttempt({ target: t, files, argv, attempt, config: { framework: "Python", environmentVariables: { GREETING: "hello batch" } } });
+const submission = (t: ComputeTarget, files: Record<string, string>, argv: string[], attempt = 1): Promise<Attempt> =>
+  storedAttempt(anAttempt({ target: t, files, argv, attempt, config: { framework: "Python", environmentVariables: { GREETING: "hello batch" } } }), store, files);
 const until = (sub: Attempt, handle: unknown, done: (o: RunObservation) => boolean, timeoutMs?: number): Promise<RunObservation> =>
   observeUntil({ executor: entry.executor!, ctx, sub, handle }, done, timeoutMs);
 
@@ -92,15 +96,15 @@ describe("AzureBatch attach", () => {
 describe("AzureBatch runs", () => {
   it("runs the snapshot as a job + task on an auto-pool with real output and exit code 0; resubmit adds nothing", async () => {
     const t = target();
-    const sub = submission(t, {
+    const sub = await submission(t, {
       "train.py": "import os, sys\nfrom lib.helper import twice\nprint('loss', twice(0.25), os.environ['GREETING'], sys.argv[1:], os.environ['AZ_BATCH_TASK_ID'])\n",
       "lib/__init__.py": "",
       "lib/helper.py": "def twice(x):\n    return x * 2\n",
     }, ["train.py", "--lr", "it's 0.1"]);
     const h = await entry.executor!.submit(sub, ctx()) as BatchHandle;
-    const requests = emu.controls.count({ path: /listKeys$/ });
+    const adds = emu.controls.count({ method: "POST", path: /\/tasks$/ });
     await entry.executor!.submit(sub, ctx());
-    expect(emu.controls.count({ path: /listKeys$/ })).toBe(requests); // found the task: no second upload
+    expect(emu.controls.count({ method: "POST", path: /\/tasks$/ })).toBe(adds); // found the task: nothing added again
     expect(batch.jobIds(ACCOUNT.name).filter((id) => id === h.jobId)).toHaveLength(1);
     const o = await until(sub, h, ended);
     expect(o).toMatchObject({ state: "Succeeded", exitCode: 0, links: { batchJobId: h.jobId, batchTaskId: "main" } });
@@ -116,7 +120,8 @@ describe("AzureBatch runs", () => {
   });
 
   it("nodeCount > 1 is one multi-instance task on an auto-pool with inter-node communication", async () => {
-    const sub = anAttempt({ target: target(), files: { "hosts.py": "import os\nprint('hosts', os.environ['AZ_BATCH_HOST_LIST'])\n" }, argv: ["hosts.py"], config: { framework: "MPI", nodeCount: 3, processCountPerNode: 1 } });
+    const files = { "hosts.py": "import os\nprint('hosts', os.environ['AZ_BATCH_HOST_LIST'])\n" };
+    const sub = await storedAttempt(anAttempt({ target: target(), files, argv: ["hosts.py"], config: { framework: "MPI", nodeCount: 3, processCountPerNode: 1 } }), store, files);
     const h = await entry.executor!.submit(sub, ctx()) as BatchHandle;
     const o = await until(sub, h, ended);
     expect(o).toMatchObject({ state: "Succeeded", exitCode: 0 });
@@ -128,7 +133,7 @@ describe("AzureBatch runs", () => {
   });
 
   it("reports a failing script with exit code 3, stdout and stderr", async () => {
-    const sub = submission(target({ poolId: "cpu-pool" }), { "fail.py": "import sys\nprint('about to fail')\nprint('bad input', file=sys.stderr)\nsys.exit(3)\n" }, ["fail.py"]);
+    const sub = await submission(target({ poolId: "cpu-pool" }), { "fail.py": "import sys\nprint('about to fail')\nprint('bad input', file=sys.stderr)\nsys.exit(3)\n" }, ["fail.py"]);
     const h = await entry.executor!.submit(sub, ctx());
     const o = await until(sub, h, ended);
     expect(o).toMatchObject({ state: "Failed", reason: "ScriptFailed", exitCode: 3 });
@@ -138,7 +143,7 @@ describe("AzureBatch runs", () => {
   });
 
   it("cancel terminates the running task and the job", async () => {
-    const sub = submission(target(), { "slow.py": "import time\nprint('started', flush=True)\ntime.sleep(60)\n" }, ["slow.py"]);
+    const sub = await submission(target(), { "slow.py": "import time\nprint('started', flush=True)\ntime.sleep(60)\n" }, ["slow.py"]);
     const h = await entry.executor!.submit(sub, ctx()) as BatchHandle;
     await until(sub, h, (o) => o.state === "Running" && (o.outputTail ?? "").includes("started"));
     await entry.executor!.cancel({ ...sub, handle: h }, ctx());
@@ -150,10 +155,10 @@ describe("AzureBatch runs", () => {
   });
 
   it("an unknown job is Lost; bad credentials fail submit as a terminal AuthenticationFailed", async () => {
-    const sub = submission(target(), { "a.py": "print(1)\n" }, ["a.py"]);
+    const sub = await submission(target(), { "a.py": "print(1)\n" }, ["a.py"]);
     const ep = `${new URL(emu.url).host}/batch/${ACCOUNT.name}`;
     expect(await entry.executor!.observe({ ...sub, handle: { jobId: "aml-gone", taskId: "main", accountEndpoint: ep } }, ctx())).toMatchObject({ state: "Lost" });
-    const bad = submission(target({}, { credentialsSecretRef: { name: "bad-credentials" } }), { "a.py": "print(1)\n" }, ["a.py"]);
+    const bad = await submission(target({}, { credentialsSecretRef: { name: "bad-credentials" } }), { "a.py": "print(1)\n" }, ["a.py"]);
     await expect(entry.executor!.submit(bad, ctx())).rejects.toMatchObject({ name: "TerminalError", reason: "AuthenticationFailed" });
   });
 });

@@ -5,18 +5,25 @@ import type { ComputeTarget } from "../../../src/api/v1alpha1/index.js";
 import { createDatabricksProvider } from "../../../src/providers/databricks/index.js";
 import type { DatabricksHandle } from "../../../src/providers/databricks/index.js";
 import type { ProviderContext, RunObservation, Attempt } from "../../../src/providers/types.js";
-import { anAttempt, ended, observeUntil } from "../../support/executor-harness.js";
+import { anAttempt, ended, observeUntil, storedAttempt } from "../../support/executor-harness.js";
+import type { Azurite } from "../../azure-emulator/azurite.js";
+import type { BlobStore } from "../../../src/data-plane/store.js";
+import { storeOnAzurite } from "../data-plane/support.js";
 import { TransientError } from "../../../src/runtime/errors.js";
 import { databricksService, type DatabricksEmulator } from "../../azure-emulator/databricks.js";
 import { startEmulator, type Emulator } from "../../azure-emulator/index.js";
 
 // The Databricks provider against the emulator's workspace REST: the token really authenticates,
-// runs/submit really runs the uploaded python file, states/outputs come from the Jobs API.
+// runs/submit really runs the uploaded python file (the data-plane runner, which fetches the
+// snapshot from the run store on Azurite with SAS URLs kept in a secret scope), states/outputs
+// come from the Jobs API.
 const NS = "team-dbx";
 const TOKEN = `dapi${randomUUID().replace(/-/g, "")}`;
 let emu: Emulator;
 let dbx: DatabricksEmulator;
 let entry: ReturnType<typeof createDatabricksProvider>;
+let azurite: Azurite;
+let store: BlobStore;
 const secrets = new Map<string, Record<string, string>>();
 const ctx = (): ProviderContext => ({
   kube: undefined as never, log: pino({ level: "silent" }), now: new Date(), signal: new AbortController().signal,
@@ -26,6 +33,7 @@ const ctx = (): ProviderContext => ({
 beforeAll(async () => {
   dbx = databricksService({ workspaces: [{ name: "adb-1", token: TOKEN, userName: "ml@example.com", clusters: ["0101-abc"] }], stepMs: 50 });
   emu = await startEmulator({ services: [dbx] });
+  ({ az: azurite, store } = await storeOnAzurite());
   entry = createDatabricksProvider({ caBundlePath: emu.caPath, runPollMs: 100 });
   secrets.set(`${NS}/dbx-token`, { token: TOKEN });
   secrets.set(`${NS}/wrong-token`, { token: "dapi-not-the-token" });
@@ -33,6 +41,7 @@ beforeAll(async () => {
 afterAll(async () => {
   expect(emu?.controls.contractViolations ?? []).toEqual([]);
   await emu?.close();
+  await azurite?.close();
 });
 
 function target(extra: Partial<NonNullable<ComputeTarget["spec"]["databricks"]>> = {}): ComputeTarget {
@@ -46,8 +55,8 @@ function target(extra: Partial<NonNullable<ComputeTarget["spec"]["databricks"]>>
   } as ComputeTarget;
 }
 
-const submission = (t: ComputeTarget, files: Record<string, string>, argv: string[], attempt = 1): Attempt =>
-  anAttempt({ target: t, files, argv, attempt, config: { framework: "PySpark", environmentVariables: { GREETING: "hej" } } });
+const submission = (t: ComputeTarget, files: Record<string, string>, argv: string[], attempt = 1): Promise<Attempt> =>
+  storedAttempt(anAttempt({ target: t, files, argv, attempt, config: { framework: "PySpark", environmentVariables: { GREETING: "hej" } } }), store, files);
 const until = (sub: Attempt, handle: unknown, done: (o: RunObservation) => boolean, timeoutMs?: number): Promise<RunObservation> =>
   observeUntil({ executor: entry.executor!, ctx, sub, handle }, done, timeoutMs);
 
@@ -86,7 +95,7 @@ describe("Databricks attach", () => {
 describe("Databricks runs", () => {
   it("runs the snapshot with real output and exit code 0; a repeated submit is the same run", async () => {
     const t = target();
-    const sub = submission(t, {
+    const sub = await submission(t, {
       "train.py": "import os, sys\nfrom helper import twice\nprint('loss', twice(0.25), os.environ['GREETING'], sys.argv[1:])\n",
       "helper.py": "def twice(x):\n    return x * 2\n",
     }, ["train.py", "--epochs", "2 words"]);
@@ -105,12 +114,18 @@ describe("Databricks runs", () => {
     expect(body.tasks[0]!.spark_python_task).toMatchObject({ source: "WORKSPACE", python_file: expect.stringMatching(/^\/Shared\/amlcompute\/runs\//) });
     expect(dbx.workspaceFile("adb-1", body.tasks[0]!.spark_python_task.python_file)).toBeDefined();
     expect(dbx.run(h.runId)!.history).toEqual(["PENDING", "RUNNING", "TERMINATING", "TERMINATED/SUCCESS"]);
+    // The SAS URLs live in the secret scope, referenced by the job cluster; not in the run or the file.
+    expect(JSON.stringify(body)).not.toContain("sig=");
+    expect(dbx.workspaceFile("adb-1", body.tasks[0]!.spark_python_task.python_file)!.toString()).not.toContain("sig=");
+    expect(dbx.secretKeys("adb-1", "amlcompute")).toContain(`${sub.run.metadata.uid}-a1.output-url`);
+    await entry.executor!.release!({ ...sub, handle: h }, ctx());
+    expect(dbx.secretKeys("adb-1", "amlcompute")).not.toContain(`${sub.run.metadata.uid}-a1.output-url`);
     await entry.executor!.cleanup({ ...sub, target: t, handle: h }, ctx());
     expect(dbx.workspaceFile("adb-1", body.tasks[0]!.spark_python_task.python_file)).toBeUndefined();
   });
 
   it("reports a failing script as Failed with its exit code and output", async () => {
-    const sub = submission(target({ existingClusterId: "0101-abc" }), { "fail.py": "import sys\nprint('about to fail')\nsys.exit(3)\n" }, ["fail.py"]);
+    const sub = await submission(target({ existingClusterId: "0101-abc" }), { "fail.py": "import sys\nprint('about to fail')\nsys.exit(3)\n" }, ["fail.py"]);
     const h = await entry.executor!.submit(sub, ctx());
     const o = await until(sub, h, ended);
     expect(o).toMatchObject({ state: "Failed", reason: "ScriptFailed", exitCode: 3 });
@@ -119,7 +134,7 @@ describe("Databricks runs", () => {
   });
 
   it("cancels a running run through runs/cancel", async () => {
-    const sub = submission(target(), { "slow.py": "import time\nprint('started', flush=True)\ntime.sleep(60)\n" }, ["slow.py"]);
+    const sub = await submission(target(), { "slow.py": "import time\nprint('started', flush=True)\ntime.sleep(60)\n" }, ["slow.py"]);
     const h = await entry.executor!.submit(sub, ctx());
     await until(sub, h, (o) => o.state === "Running");
     await entry.executor!.cancel({ ...sub, handle: h }, ctx());
@@ -129,9 +144,9 @@ describe("Databricks runs", () => {
   });
 
   it("a wrong token fails submit as a terminal AuthenticationFailed; an unknown run is Lost", async () => {
-    const bad = submission(target({ tokenSecretRef: { name: "wrong-token", key: "token" } }), { "a.py": "print(1)\n" }, ["a.py"]);
+    const bad = await submission(target({ tokenSecretRef: { name: "wrong-token", key: "token" } }), { "a.py": "print(1)\n" }, ["a.py"]);
     await expect(entry.executor!.submit(bad, ctx())).rejects.toMatchObject({ name: "TerminalError", reason: "AuthenticationFailed" });
-    const good = submission(target(), { "a.py": "print(1)\n" }, ["a.py"]);
+    const good = await submission(target(), { "a.py": "print(1)\n" }, ["a.py"]);
     expect(await entry.executor!.observe({ ...good, handle: { runId: 1, entryPath: "dbfs:/x" } }, ctx())).toMatchObject({ state: "Lost" });
   });
 
