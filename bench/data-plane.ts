@@ -76,6 +76,7 @@ export async function measureDataPlane(): Promise<DataPlaneBench> {
     const again = await uploadSnapshot(store, (await snapshotDirectory(root)).entries);
     const resubmit = secondsSince(t);
 
+    console.log(`store: ${megabytes} MB submit ${submit} s (cp -r ${copy} s), re-submit ${resubmit} s, ${again.uploadedFiles} file(s) / ${again.uploadedBytes} bytes uploaded`);
     await requireCluster();
     await installCrds();
     const ns = await createNamespace("bench-dataplane");

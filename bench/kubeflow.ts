@@ -2,10 +2,10 @@
 // from the Go module proxy (the machine's Go settings) into the cache folder the Kubernetes binaries
 // use, run as a local process scoped to one namespace, like our own operator.
 import { execFileSync, spawn } from "node:child_process";
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, renameSync } from "node:fs";
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { apply, clusterKubeconfig, kubectl, repoRoot } from "../test/cluster/kubectl.js";
+import { apply, clusterKubeconfig, kubectl, repoRoot, waitFor } from "../test/cluster/kubectl.js";
 import { freePort, type RunningOperator } from "../test/e2e/support/operator.js";
 
 export const KUBEFLOW_MODULE = "github.com/kubeflow/training-operator";
@@ -14,6 +14,8 @@ const COMMAND = "cmd/training-operator.v1";
 /** The cert rotator's fixed names (cmd/training-operator.v1 flags and pkg/cert). */
 const WEBHOOK_SECRET = "training-operator-webhook-cert";
 const WEBHOOK_CONFIG = "validator.training-operator.kubeflow.org";
+/** Where the webhook server reads its serving certificate (pkg/cert certDir); in a pod, the Secret is mounted there. */
+const CERT_DIR = "/tmp/k8s-webhook-server/serving-certs";
 
 const cacheDir = (): string =>
   join(process.env.AML_CACHE_DIR ?? join(homedir(), ".cache", "aml-compute-operator"), `kubeflow-training-operator-${KUBEFLOW_VERSION}`);
@@ -47,12 +49,15 @@ export function ensureKubeflow(log: (msg: string) => void): KubeflowBuild {
   mkdirSync(join(dir, "crds"), { recursive: true });
   copyFileSync(join(info.Dir, "manifests", "base", "crds", "kubeflow.org_pytorchjobs.yaml"), crd);
   renameSync(join(tmp, "training-operator.v1"), binary);
+  rmSync(tmp, { recursive: true, force: true });
   return { binary, crd, goVersion };
 }
 
 export async function installPyTorchJobCrd(build: KubeflowBuild): Promise<void> {
   await kubectl(["apply", "--server-side", "--force-conflicts", "-f", build.crd]);
-  await kubectl(["wait", "--for=condition=Established", "--timeout=60s", "crd/pytorchjobs.kubeflow.org"]);
+  // Right after the apply the CRD has no conditions yet, and `kubectl wait` fails instead of waiting.
+  await waitFor("PyTorchJob CRD Established", 60_000, async () =>
+    (await kubectl(["wait", "--for=condition=Established", "--timeout=10s", "crd/pytorchjobs.kubeflow.org"], { allowFail: true })).code === 0);
 }
 
 /**
@@ -78,7 +83,24 @@ export async function launchKubeflow(build: KubeflowBuild, namespace: string): P
   const log = createWriteStream(logFile);
   child.stdout.pipe(log);
   child.stderr.pipe(log);
+  await mountWebhookCerts(namespace);
   return { process: child, healthPort, metricsPort, logFile };
+}
+
+/**
+ * Plays the kubelet's part: the rotator writes the serving certificate into the Secret and then
+ * waits for it to appear as files in CERT_DIR (a Secret volume in the real Deployment).
+ */
+async function mountWebhookCerts(namespace: string): Promise<void> {
+  const data = await waitFor("training-operator webhook certificate in its Secret", 60_000, async () => {
+    const r = await kubectl(["-n", namespace, "get", "secret", WEBHOOK_SECRET, "-o", "json"], { allowFail: true });
+    const secret = r.code === 0 ? (JSON.parse(r.stdout) as { data?: Record<string, string> }) : undefined;
+    return secret?.data?.["tls.crt"] && secret.data["tls.key"] ? secret.data : undefined;
+  });
+  mkdirSync(CERT_DIR, { recursive: true });
+  for (const name of ["tls.crt", "tls.key", "ca.crt"]) {
+    if (data[name]) writeFileSync(join(CERT_DIR, name), Buffer.from(data[name], "base64"), { mode: 0o600 });
+  }
 }
 
 /** Removes the cluster-scoped webhook configuration launchKubeflow created. */

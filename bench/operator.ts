@@ -4,8 +4,8 @@ import { spawn } from "node:child_process";
 import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { clusterKubeconfig, repoRoot } from "../test/cluster/kubectl.js";
-import { ensureOperatorBuilt, freePort, metricsText, operatorEntry, stopOperator, type RunningOperator } from "../test/e2e/support/operator.js";
 import { clusterServicesEnv } from "../test/e2e/support/services.js";
+import { ensureOperatorBuilt, freePort, operatorEntry, stopOperator, type RunningOperator } from "../test/e2e/support/operator.js";
 
 export type { RunningOperator };
 export { stopOperator };
@@ -56,50 +56,4 @@ export function rssMiB(op: RunningOperator): number {
   return Math.round((kib / 1024) * 10) / 10;
 }
 
-/** rest_client_requests_total summed over codes, by HTTP method (client-go's series: ours and Kubeflow's). */
-export async function requestsByMethod(op: RunningOperator): Promise<Record<string, number>> {
-  return sumSeries(await metricsText(op), "rest_client_requests_total", (labels) => /method="([A-Z]+)"/.exec(labels)?.[1] ?? "?");
-}
-
-/** aml_apiserver_requests_total by "verb kind" (our operator only). */
-export async function requestsByVerbAndKind(op: RunningOperator): Promise<Record<string, number>> {
-  return sumSeries(await metricsText(op), "aml_apiserver_requests_total", (labels) =>
-    `${/verb="([a-z]+)"/.exec(labels)?.[1] ?? "?"} ${/kind="([A-Za-z]+)"/.exec(labels)?.[1] ?? "?"}`);
-}
-
-/** Sums the samples of one Prometheus counter, grouped by a key taken from each sample's labels. */
-export function sumSeries(text: string, name: string, keyOf: (labels: string) => string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(`${name}{`)) continue;
-    const key = keyOf(line.slice(name.length, line.lastIndexOf("}") + 1));
-    out[key] = (out[key] ?? 0) + Number(line.split(" ").pop());
-  }
-  return out;
-}
-
-export const totalOf = (counts: Record<string, number>): number => Object.values(counts).reduce((a, b) => a + b, 0);
-
-/** after − before, per method (methods absent from both are omitted). */
-export function deltaOf(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.keys(after).sort().map((m) => [m, (after[m] ?? 0) - (before[m] ?? 0)]));
-}
-
-/**
- * Waits until the operator has sent no API request for `quietMs` (its queues are drained; idle
- * watches send nothing). Returns the counts at that point. Gives up after `timeoutMs`.
- */
-export async function waitIdle(op: RunningOperator, quietMs = 3_000, timeoutMs = 180_000): Promise<Record<string, number>> {
-  const deadline = performance.now() + timeoutMs;
-  let last = await requestsByMethod(op);
-  let since = performance.now();
-  while (performance.now() < deadline) {
-    await sleep(250);
-    const now = await requestsByMethod(op);
-    if (totalOf(now) !== totalOf(last)) {
-      last = now;
-      since = performance.now();
-    } else if (performance.now() - since >= quietMs) return now;
-  }
-  throw new Error(`operator not idle after ${timeoutMs} ms: is something else (e2e tests?) running TrainingRuns on this cluster?`);
-}
+export { deltaOf, requestsByMethod, requestsByVerbAndKind, sumSeries, totalOf, waitIdle } from "../test/e2e/support/operator-metrics.js";

@@ -109,8 +109,8 @@ ${renderTables(r)}
 
 ## How measured
 
-The operator runs as a child process (\`src/main.ts\`, \`LOG_LEVEL=info\`) against the local cluster,
-exactly as the e2e tests start it. The bench process has its own client (\`KubeClientImpl\`, separate
+The operator runs as a child process (\`node dist/src/main.js\`, as the image runs it, \`LOG_LEVEL=info\`)
+against the local cluster, exactly as the e2e tests start it. The bench process has its own client (\`KubeClientImpl\`, separate
 request counters) and its own watches of TrainingRuns, of Jobs and of Pods labelled
 \`amlcompute.dev/run-uid\`; every timestamp is taken in the bench process with \`performance.now()\`,
 so clocks never have to agree. **apply → Job created**: from the moment the bench's create call of a

@@ -32,10 +32,17 @@ stop_operator() {
 start_operator() {
   if operator_running; then echo "operator already running (pid $(cat "$PIDFILE"), log $LOG)"; return; fi
   mkdir -p "$STATE/logs"
-  # The run data plane's store (Azurite) and MLflow addresses that cluster-up wrote.
-  if [[ -f $STATE/services.env ]]; then set -a; source "$STATE/services.env"; set +a; fi
-  HEALTH_PORT="${HEALTH_PORT:-18081}" METRICS_PORT="${METRICS_PORT:-18080}" \
-    nohup node --import tsx src/main.ts >"$LOG" 2>&1 </dev/null &
+  [[ -f $STATE/services.env ]] || die "$STATE/services.env missing (make cluster-up writes it)"
+  # The run data plane's store and the MLflow server the cluster embeds (AML_STORE_*, MLFLOW_*).
+  # Scoped to the demo's namespace: the cluster may be shared with tests that run their own operator.
+  (
+    set -a
+    # shellcheck source=/dev/null
+    source "$STATE/services.env"
+    set +a
+    WATCH_NAMESPACE="$NS" HEALTH_PORT="${HEALTH_PORT:-18081}" METRICS_PORT="${METRICS_PORT:-18080}" \
+      exec nohup node --import tsx src/main.ts >"$LOG" 2>&1 </dev/null
+  ) &
   echo $! >"$PIDFILE"
   for _ in $(seq 1 120); do
     curl -fsS "http://127.0.0.1:${HEALTH_PORT:-18081}/readyz" >/dev/null 2>&1 && { echo "operator ready (pid $(cat "$PIDFILE"), log $LOG)"; return; }

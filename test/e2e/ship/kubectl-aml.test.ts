@@ -1,20 +1,22 @@
 // kubectl-aml against the local cluster and the real operator: the plugin runs as users run it
 // (bin/kubectl-aml, a separate process), so exit codes and streamed output are the real ones.
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clusterKubeconfig, createNamespace, deleteNamespace, repoRoot, requireCluster, waitFor } from "../../cluster/kubectl.js";
 import { apply, condition, getRun, getTarget, localTarget, runConfiguration, waitForPhase } from "../support/aml.js";
 import { installCrds, startOperator, stopOperator, type RunningOperator } from "../support/operator.js";
+import { clusterServicesEnv } from "../support/services.js";
 
 interface Result { code: number; stdout: string; stderr: string }
 
 function plugin(args: string[], timeoutMs = 180_000): Promise<Result> {
   return new Promise((resolve, reject) => {
     const child = spawn(join(repoRoot, "bin/kubectl-aml"), args, {
-      env: { ...process.env, KUBECONFIG: clusterKubeconfig, KUBECTL_AML_NODE: process.execPath, KUBECTL_AML_FROM_SOURCE: "1" },
+      // The store the plugin uploads snapshots to: the local cluster's Azurite.
+      env: { ...process.env, ...clusterServicesEnv(), KUBECONFIG: clusterKubeconfig, KUBECTL_AML_NODE: process.execPath, KUBECTL_AML_FROM_SOURCE: "1" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -86,8 +88,8 @@ describe("kubectl aml", () => {
     expect(r.code, r.stderr).toBe(0);
     const run = await getRun(ns, createdName(r));
     expect(run.status?.phase).toBe("Completed");
-    const paths = run.spec.source.inline?.files.map((f) => f.path).sort();
-    expect(paths).toEqual([".amlignore", ".gitignore", "pkg/__init__.py", "pkg/util.py", "train.py"]);
+    expect(r.stderr).toMatch(/: 5 files,/); // .amlignore, .gitignore, pkg/__init__.py, pkg/util.py, train.py
+    expect(run.spec.source.snapshot?.digest).toBe(run.status?.snapshotDigest);
     expect(r.stderr).toContain(run.status?.snapshotDigest ?? "no digest in status");
   });
 
@@ -139,12 +141,13 @@ describe("kubectl aml", () => {
     expect(lines[2]?.slice(0, 4)).toEqual(["old-adla", "DataLakeAnalytics", "False", "TargetRetired"]);
   });
 
-  it("refuses a source over 900 KiB, naming source.blob, and creates nothing", async () => {
-    const src = dir({ "train.py": "print(1)\n", "weights.txt": "x".repeat(1024 * 1024) });
+  it("refuses a source over 300 MiB before uploading, naming its largest files, and creates nothing", async () => {
+    const src = dir({ "train.py": "print(1)\n", "ckpt/weights.pt": "" });
+    truncateSync(join(src, "ckpt/weights.pt"), 301 * 1024 * 1024); // sparse: nothing is written
     const r = await plugin(["submit", src, "--script", "train.py", "--config", "python", "--name", "too-big", "-n", ns]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("source.blob");
-    expect(r.stderr).toContain("900 KiB");
+    expect(r.stderr).toContain("over the limit of 300.0 MiB");
+    expect(r.stderr).toContain("ckpt/weights.pt (301.0 MiB)");
     await expect(getRun(ns, "too-big")).rejects.toThrow(/NotFound|not found/);
   });
 });
