@@ -24,7 +24,9 @@ live_runs() { # <workdir>
 launcher_alive() { # <pid> <run dir>
   kill -0 "$1" 2>/dev/null || return 1
   [ -r "/proc/$1/cmdline" ] || return 0
-  tr '\0' '\n' <"/proc/$1/cmdline" | grep -qxF -- "$2"
+  local args # captured first: a pipe into grep -q can lose its producer to SIGPIPE
+  args=$(tr '\0' '\n' <"/proc/$1/cmdline")
+  grep -qxF -- "$2" <<<"$args"
 }
 
 prepare() { # <workdir> [<uid> <attempt> <launcher name>]: layout, absolute path, state of one run
