@@ -1,5 +1,5 @@
 import {
-  ErrorReason, FINALIZER, Kinds, Labels, RunReason, type ComputeTarget, type Reason, type TrainingRun, type TrainingRunStatus,
+  ErrorReason, FINALIZER, Kinds, Labels, RunReason, TERMINAL_PHASES, type ComputeTarget, type Reason, type TrainingRun, type TrainingRunStatus,
 } from "../../api/v1alpha1/index.js";
 import type { KubeClient } from "../../kube/client.js";
 import { BuiltinKinds, keyOf, type KubeObject, type ObjectKey } from "../../kube/types.js";
@@ -111,6 +111,9 @@ function recordTransition(kube: KubeClient, run: TrainingRun, status: TrainingRu
   // A run created suspended (e.g. queued by Kueue) is not news; thousands of them must not mean thousands of Events.
   if (cond?.reason === "Suspended") return;
   const warning = status.phase === "Failed" || cond?.severity === "Warning";
+  // The phase itself is in status (kubectl get shows it); an Event per phase change cost every run
+  // four extra writes. Events mark what someone may need to look back at: the end of a run, retries, warnings.
+  if (!warning && !TERMINAL_PHASES.includes(status.phase ?? "Queued") && cond?.reason !== RunReason.Retrying) return;
   kube.recordEvent(run, warning ? "Warning" : "Normal", cond?.reason ?? status.phase ?? "Unknown", `${status.phase}: ${cond?.message ?? ""}`);
 }
 

@@ -139,7 +139,7 @@ describe("helm chart aml-compute-operator", () => {
     expect(verbsOf("", "services")).toEqual(["create", "delete"]);
     expect(verbsOf("", "pods/log")).toEqual(["get", "list", "watch"]);
     expect(verbsOf("", "configmaps")).toEqual(["create", "delete", "get"]);
-    expect(verbsOf("", "secrets")).toEqual(["get"]);
+    expect(verbsOf("", "secrets")).toEqual(["create", "delete", "get"]);
     expect(verbsOf("events.k8s.io", "events")).toEqual(["create", "patch"]);
     for (const r of rules) {
       expect(r.verbs).not.toContain("*");
