@@ -4,9 +4,9 @@
 // blob that stops the run before anything runs, outputs of a canceled run, deletion with the run.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { clusterKubeconfig, createNamespace, deleteNamespace, kubectl, repoRoot, requireCluster, waitFor } from "../cluster/kubectl.js";
 import { DataPlane } from "../../src/data-plane/data-plane.js";
@@ -17,39 +17,9 @@ import type { BlobStore } from "../../src/data-plane/store.js";
 import { entriesOfBuffers, uploadSnapshot } from "../../src/data-plane/upload.js";
 import { git, startGitServer, type GitServer } from "../support/git-http.js";
 import { apply, condition, getRun, localTarget, patchRun, runConfiguration, waitForPhase } from "./support/aml.js";
-import { DIGEST_CHECK } from "./support/digest-check.js";
+import { sourceTree, WEIGHTS } from "../support/source-tree.js";
 import { installCrds, startOperator, stopOperator, type RunningOperator } from "./support/operator.js";
 import { clusterServicesEnv } from "./support/services.js";
-
-const WEIGHTS = randomBytes(100_000);
-
-/** The nested tree of the issue: binary file, non-ASCII name, empty file, executable, ≥3 levels. */
-function sourceTree(extra: Record<string, string> = {}): string {
-  const root = mkdtempSync(join(tmpdir(), "dp-e2e-src-"));
-  const files: Record<string, string | Buffer> = {
-    "train.py": `import os, sys\nexec(open("check/digest.py").read())\n` +
-      `assert os.access("bin/run.sh", os.X_OK), "exec bit lost"\n` +
-      `os.makedirs("outputs/ü", exist_ok=True)\n` +
-      `open("outputs/model.bin", "wb").write(open("data/weights.bin", "rb").read()[::-1])\n` +
-      `open("outputs/ü/résumé.txt", "w").write("naïve ✓")\n` +
-      `print("wrote outputs")\n`,
-    "check/digest.py": DIGEST_CHECK,
-    "data/weights.bin": WEIGHTS,
-    "naïve/日本語/ファイル.txt": "non-ASCII name\n",
-    "a/b/c/deep.txt": "three levels\n",
-    "empty.txt": "",
-    "bin/run.sh": "#!/bin/sh\necho hi\n",
-    ".amlignore": "*.tmp\n",
-    "scratch.tmp": "ignored",
-    ...extra,
-  };
-  for (const [p, c] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, p)), { recursive: true });
-    writeFileSync(join(root, p), c);
-  }
-  chmodSync(join(root, "bin/run.sh"), 0o755);
-  return root;
-}
 
 interface Cli { code: number | null; stdout: string; stderr: string }
 

@@ -1,6 +1,18 @@
 // Shared by provider-level executor tests: an Attempt as the controller builds it, and a
 // poll loop that plays the controller's observe cadence.
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import type { Io } from "../../src/cli/commands.js";
+import { download } from "../../src/cli/download.js";
+import type { CliKube } from "../../src/cli/kube.js";
+import { snapshotDirectory } from "../../src/cli/snapshot-dir.js";
+import type { OutputsStatus } from "../../src/api/v1alpha1/index.js";
+import { verdictOf } from "../../src/data-plane/run-data.js";
+import { expect } from "vitest";
+import { sourceTree, WEIGHTS } from "./source-tree.js";
 import type { ComputeTarget, RunConfigurationSpec, TrainingRun } from "../../src/api/v1alpha1/index.js";
 import { dataPlaneEnv } from "../../src/data-plane/config.js";
 import { DataPlane, runIdentity } from "../../src/data-plane/data-plane.js";
@@ -57,4 +69,44 @@ export async function observeUntil(
     if (Date.now() > deadline) throw new Error(`timed out; last observation ${JSON.stringify(o)}`);
     await new Promise((r) => setTimeout(r, o.pollAfterMs ?? 100));
   }
+}
+
+/**
+ * The data plane's round trip on one target: the nested tree (support/source-tree.ts) goes into
+ * the store the way `kubectl aml submit DIR` sends it, the executor runs train.py (which checks
+ * its working directory against the digest and writes outputs), the controller's verdict gives
+ * status.outputs, and `kubectl aml download`'s code fetches the outputs back into a directory.
+ */
+export async function treeRoundTrip(at: { executor: RunExecutor; ctx: () => ProviderContext; sub: Attempt; store: BlobStore }): Promise<{
+  observation: RunObservation; outputs: OutputsStatus | undefined; downloaded: string;
+}> {
+  const snap = await snapshotDirectory(sourceTree());
+  const up = await uploadSnapshot(at.store, snap.entries);
+  const run = at.sub.run;
+  const sub: Attempt = {
+    ...at.sub, argv: ["train.py"], interpreterNeeded: true,
+    snapshot: { digest: up.digest, files: [], totalBytes: up.bytes },
+    storage: new DataPlane(dataPlaneEnv({})).attemptStorage(at.store, { run: runIdentity(run.metadata), attempt: at.sub.number, digest: up.digest }, () => new Date()),
+  };
+  const handle = await at.executor.submit(sub, at.ctx());
+  const observation = await observeUntil({ executor: at.executor, ctx: at.ctx, sub, handle }, ended, 60_000);
+  const result = await new DataPlane(dataPlaneEnv({})).readResult(at.store, runIdentity(run.metadata), sub.number);
+  const outputs = result ? verdictOf(at.store.settings.containers.runs, run, sub.number, result).outputs : undefined;
+  const downloaded = mkdtempSync(join(tmpdir(), "dp-download-"));
+  const kube = { getRun: async () => ({ ...run, status: { outputs, attempts: sub.number } }) } as unknown as CliKube;
+  const quiet = { out: new PassThrough(), err: new PassThrough() } as unknown as Io;
+  await download(kube, async () => at.store, { name: run.metadata.name ?? "", dir: downloaded }, quiet);
+  return { observation, outputs, downloaded };
+}
+
+/** What every target must show after treeRoundTrip: the exact tree ran, outputs came back byte-exact. */
+export function expectTreeKept(r: Awaited<ReturnType<typeof treeRoundTrip>>): void {
+  expect(r.observation, r.observation.outputTail).toMatchObject({ state: "Succeeded", exitCode: 0 });
+  expect(r.observation.outputTail).toContain("files 8");
+  expect(r.observation.outputTail).toContain("digest ok");
+  expect(r.outputs).toMatchObject({ attempt: 1, files: 2, bytes: WEIGHTS.length + Buffer.byteLength("naïve ✓") });
+  expect(JSON.stringify(r.outputs)).not.toMatch(/sig=|AccountKey/);
+  expect(readFileSync(join(r.downloaded, "outputs/model.bin"))).toEqual(Buffer.from(WEIGHTS).reverse());
+  expect(readFileSync(join(r.downloaded, "outputs/ü/résumé.txt"), "utf8")).toBe("naïve ✓");
+  expect(readFileSync(join(r.downloaded, "logs/output.log"), "utf8")).toContain("wrote outputs");
 }

@@ -5,7 +5,7 @@ import type { ComputeTarget } from "../../../src/api/v1alpha1/index.js";
 import type { AzureMlConfig } from "../../../src/providers/azureml/index.js";
 import { createAzureBatchProvider, type BatchHandle } from "../../../src/providers/batch/index.js";
 import type { ProviderContext, RunObservation, Attempt } from "../../../src/providers/types.js";
-import { anAttempt, ended, observeUntil, storedAttempt } from "../../support/executor-harness.js";
+import { anAttempt, ended, expectTreeKept, observeUntil, storedAttempt, treeRoundTrip } from "../../support/executor-harness.js";
 import type { BlobStore } from "../../../src/data-plane/store.js";
 import { storeOnAzurite } from "../data-plane/support.js";
 import { batchService, type BatchEmulator } from "../../azure-emulator/batch.js";
@@ -94,6 +94,11 @@ describe("AzureBatch attach", () => {
 });
 
 describe("AzureBatch runs", () => {
+  it("runs the nested tree exactly as submitted (digest checked in its working directory) and keeps outputs byte-exact", async () => {
+    const sub = await submission(target(), { "placeholder.py": "" }, ["train.py"]);
+    expectTreeKept(await treeRoundTrip({ executor: entry.executor!, ctx, sub, store }));
+  });
+
   it("runs the snapshot as a job + task on an auto-pool with real output and exit code 0; resubmit adds nothing", async () => {
     const t = target();
     const sub = await submission(t, {

@@ -5,7 +5,7 @@ import type { ComputeTarget } from "../../../src/api/v1alpha1/index.js";
 import { createDatabricksProvider } from "../../../src/providers/databricks/index.js";
 import type { DatabricksHandle } from "../../../src/providers/databricks/index.js";
 import type { ProviderContext, RunObservation, Attempt } from "../../../src/providers/types.js";
-import { anAttempt, ended, observeUntil, storedAttempt } from "../../support/executor-harness.js";
+import { anAttempt, ended, expectTreeKept, observeUntil, storedAttempt, treeRoundTrip } from "../../support/executor-harness.js";
 import type { Azurite } from "../../azure-emulator/azurite.js";
 import type { BlobStore } from "../../../src/data-plane/store.js";
 import { storeOnAzurite } from "../data-plane/support.js";
@@ -93,6 +93,11 @@ describe("Databricks attach", () => {
 });
 
 describe("Databricks runs", () => {
+  it("runs the nested tree exactly as submitted (digest checked in its working directory) and keeps outputs byte-exact", async () => {
+    const sub = await submission(target(), { "placeholder.py": "" }, ["train.py"]);
+    expectTreeKept(await treeRoundTrip({ executor: entry.executor!, ctx, sub, store }));
+  });
+
   it("runs the snapshot with real output and exit code 0; a repeated submit is the same run", async () => {
     const t = target();
     const sub = await submission(t, {
