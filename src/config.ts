@@ -15,7 +15,7 @@ export interface Config {
   identity: string;
   healthPort: number;
   metricsPort: number;
-  /** Only one replica reconciles; others keep warm caches. Off for a single local process. */
+  /** Only one replica reconciles; others keep warm caches. On in a cluster, off for a local process (LEADER_ELECT overrides). */
   leaderElection: { enabled: boolean; namespace: string; name: string };
   trainingRunConcurrency: number;
   /** Client-side API request budget (client-go's QPS/Burst); qps 0 disables it. */
@@ -53,7 +53,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     healthPort: int(env, "HEALTH_PORT", 8081),
     metricsPort: int(env, "METRICS_PORT", 8080),
     leaderElection: {
-      enabled: (env.LEADER_ELECT ?? "false") === "true",
+      // In a cluster another replica can always appear (scaling, a rollout's surge): elect a leader
+      // unless told otherwise. A process outside the cluster (development, tests) runs alone.
+      enabled: (env.LEADER_ELECT ?? (env.KUBERNETES_SERVICE_HOST ? "true" : "false")) === "true",
       namespace: env.LEADER_ELECTION_NAMESPACE ?? env.POD_NAMESPACE ?? "default",
       name: env.LEADER_ELECTION_ID ?? "aml-compute-operator",
     },

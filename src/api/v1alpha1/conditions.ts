@@ -84,6 +84,8 @@ export const RunReason = {
   SubmissionFailed: "SubmissionFailed",
   Lost: "Lost",
   OOMKilled: "OOMKilled",
+  /** The container could not start (bad command, missing executable); the runtime's message says why. */
+  StartError: "StartError",
   /** Azure ML accepted a cancel and is stopping the job. */
   CancelRequested: "CancelRequested",
   /** ResourcesReleased=True: release and cleanup are done. */

@@ -62,7 +62,9 @@ export const RunConfigurationSpecFields = {
     minimum: 1, maximum: 86400,
     description: "Local, nodeCount > 1 (gang scheduling): a rank not scheduled this long after its pod was created fails the attempt with reason Unschedulable and the other ranks are stopped. Default 300.",
   })),
-  environmentVariables: Type.Optional(StringMap({ maxProperties: 200, description: "Environment variables for the script." })),
+  // Map keys cannot carry a maxLength, so a CEL rule on them would have an unbounded cost: every
+  // provider's validate() checks the names instead (src/providers/shared/validate.ts).
+  environmentVariables: Type.Optional(StringMap({ maxProperties: 200, description: "Environment variables for the script; names are shell identifiers (letters, digits, _; not starting with a digit)." })),
   maxRunDurationSeconds: Type.Optional(Type.Integer({ minimum: 1, description: "Runs longer than this are stopped and fail with DeadlineExceeded." })),
   resources: Type.Optional(ResourceSettings),
 };

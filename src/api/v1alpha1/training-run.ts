@@ -72,7 +72,10 @@ const immutable = (field: string): { rule: string; message: string } => ({
 export const TrainingRunSpec = Type.Object({
   experimentName: Type.String({ minLength: 1, maxLength: 255, default: "default", description: "Experiment the run belongs to (groups runs, as in Azure ML)." }),
   source: Source,
-  script: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: "Script to run, relative to the source root (e.g. train.py)." })),
+  script: Type.Optional(Type.String({
+    minLength: 1, maxLength: 1024, description: "Script to run, relative to the source root (e.g. train.py).",
+    ...cel({ rule: "!self.startsWith('/') && !self.split('/').exists(s, s == '..')", message: "script must be a path inside the source: relative, without '..'" }),
+  })),
   arguments: Type.Optional(Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 200, description: "Arguments passed to the script, as a list (never through a shell)." })),
   command: Type.Optional(Type.Array(Type.String({ maxLength: 4096 }), { minItems: 1, maxItems: 200, description: "A command to run instead of a script, as an argv list." })),
   runConfigurationRef: Type.Optional(LocalObjectRef("The RunConfiguration to use; it is snapshotted when the run starts.")),

@@ -37,4 +37,14 @@ describe("environmentHash", () => {
     expect(environmentHash({ ...managed([]), docker: { enabled: true, gpu: false, baseImage: "a" } }))
       .not.toBe(environmentHash({ ...managed([]), docker: { enabled: true, gpu: false, baseImage: "b" } }));
   });
+  it("differs between targets whose image or environment cache differ, so one target's failed build never fails another's runs", () => {
+    const local = (spec: object) => aComputeTarget((t) => ({ ...t, spec: { ...t.spec, local: spec } as never }));
+    const cfg = managed(["six==1.16.0"]);
+    const a = local({ image: "localhost/aml-training:py3", environmentCache: { hostPath: "/var/lib/a" } });
+    const b = local({ image: "localhost/other:py3", environmentCache: { hostPath: "/var/lib/a" } });
+    const c = local({ image: "localhost/aml-training:py3", environmentCache: { claimName: "envs" } });
+    expect(environmentHash(cfg, a)).not.toBe(environmentHash(cfg, b));
+    expect(environmentHash(cfg, a)).not.toBe(environmentHash(cfg, c));
+    expect(environmentHash(cfg, a)).toBe(environmentHash(cfg, local({ image: "localhost/aml-training:py3", environmentCache: { hostPath: "/var/lib/a" } })));
+  });
 });

@@ -41,7 +41,7 @@ export function decideRunConfigurationStatus(rc: RunConfiguration, world: RunCon
   return {
     observedGeneration: generation,
     conditions,
-    environmentHash: environmentHash(rc.spec),
+    environmentHash: environmentHash(rc.spec, target),
     ...(target ? { targetType: target.spec.type } : {}),
   };
 }

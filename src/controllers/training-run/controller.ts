@@ -1,5 +1,5 @@
 import {
-  ErrorReason, FINALIZER, Kinds, Labels, RunReason, TERMINAL_PHASES, type ComputeTarget, type Reason, type TrainingRun, type TrainingRunStatus,
+  Annotations, ErrorReason, FINALIZER, Kinds, Labels, RunReason, TERMINAL_PHASES, type ComputeTarget, type Reason, type TrainingRun, type TrainingRunStatus,
 } from "../../api/v1alpha1/index.js";
 import type { KubeClient } from "../../kube/client.js";
 import { BuiltinKinds, keyOf, type KubeObject, type ObjectKey } from "../../kube/types.js";
@@ -161,7 +161,8 @@ function runsWaitingOn(kube: KubeClient, matches: (run: TrainingRun) => boolean)
 export function trainingRunController(input: TrainingRunDeps): ControllerSpec {
   const deps: TrainingRunDeps = { ...input, guard: input.guard ?? new StaleReadGuard() };
   const byLabel = (obj: KubeObject): ObjectKey[] => {
-    const name = obj.metadata.labels?.[Labels.run];
+    // The annotation holds the full run name; the label only a value that fits in 63 characters.
+    const name = obj.metadata.annotations?.[Annotations.run] ?? obj.metadata.labels?.[Labels.run];
     return name ? [{ namespace: obj.metadata.namespace ?? "", name }] : [];
   };
   const byEnvironment = (obj: KubeObject): ObjectKey[] => {

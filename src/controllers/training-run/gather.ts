@@ -96,7 +96,7 @@ export async function gatherRun(run: TrainingRun, providers: ProviderRegistry, c
     if (invalid) return { world: { ...world, problem: { ...invalid, terminal: true } } };
   }
   world.executorReleases = executor.release !== undefined;
-  const envHash = run.status?.environmentHash ?? environmentHash(config);
+  const envHash = run.status?.environmentHash ?? environmentHash(config, target);
   world.environmentHash = envHash;
   let snapshot: Snapshot | undefined;
   if (!started && isTrue(target.status?.conditions, ConditionType.Ready) && !run.spec.cancel && !run.spec.suspend) {

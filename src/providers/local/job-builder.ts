@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { Labels } from "../../api/v1alpha1/index.js";
+import { Annotations, Labels, runLabelValue } from "../../api/v1alpha1/index.js";
 import type { KubeObject } from "../../kube/types.js";
 import type { Attempt } from "../types.js";
 import {
@@ -82,7 +82,8 @@ export function buildRunJob(sub: Attempt): KubeObject {
   const image = sub.config.docker?.baseImage ?? local.image;
   const layout = layoutOfAttempt(sub);
   const name = layout.jobName;
-  const labels = baseLabels({ [Labels.run]: sub.run.metadata.name ?? "", ...attemptPodLabels(sub) });
+  const labels = baseLabels({ [Labels.run]: runLabelValue(sub.run.metadata.name ?? ""), ...attemptPodLabels(sub) });
+  const annotations = { [Annotations.run]: sub.run.metadata.name ?? "" };
   const script = sub.interpreterNeeded ? [interpreterFor(sub), ...sub.argv] : [...sub.argv];
   // Several slots per pod: the runner runs the launcher, which starts one process per slot.
   const argv = needsLauncher(layout) ? launchedArgv(interpreterFor(sub), script) : script;
@@ -91,7 +92,7 @@ export function buildRunJob(sub: Attempt): KubeObject {
   const deadline = sub.config.maxRunDurationSeconds ?? sub.run.spec.activeDeadlineSeconds;
   return {
     apiVersion: "batch/v1", kind: "Job",
-    metadata: { name, namespace: sub.run.metadata.namespace, labels, ownerReferences: [ownerReferenceTo(sub.run)] },
+    metadata: { name, namespace: sub.run.metadata.namespace, labels, annotations, ownerReferences: [ownerReferenceTo(sub.run)] },
     spec: {
       backoffLimit: 0,
       completions: sub.config.nodeCount,
@@ -99,7 +100,7 @@ export function buildRunJob(sub: Attempt): KubeObject {
       ...(sub.config.nodeCount > 1 ? { completionMode: "Indexed" } : {}),
       ...(deadline ? { activeDeadlineSeconds: deadline } : {}),
       template: {
-        metadata: { labels },
+        metadata: { labels, annotations },
         spec: {
           ...basePodSpec(local),
           // The pause container becomes PID 1, so the script gets SIGTERM's default action on
@@ -147,7 +148,7 @@ export function buildHeadlessService(sub: Attempt, layout: Layout): KubeObject |
     apiVersion: "v1", kind: "Service",
     metadata: {
       name: layout.serviceName, namespace: sub.run.metadata.namespace,
-      labels: baseLabels({ [Labels.run]: sub.run.metadata.name ?? "", ...attemptPodLabels(sub) }),
+      labels: baseLabels({ [Labels.run]: runLabelValue(sub.run.metadata.name ?? ""), ...attemptPodLabels(sub) }),
       ownerReferences: [ownerReferenceTo(sub.run)],
     },
     spec: {

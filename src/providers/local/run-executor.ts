@@ -1,6 +1,6 @@
 import { BuiltinKinds, type KubeObject, type ResourceKind } from "../../kube/types.js";
 import { isReason, Labels, RunReason } from "../../api/v1alpha1/index.js";
-import { ConflictError, TerminalError } from "../../runtime/errors.js";
+import { ConflictError, InvalidError, TerminalError } from "../../runtime/errors.js";
 import { decodeShape } from "../shared/handle.js";
 import { OUTPUT_TAIL_BYTES, tailText } from "../shared/output-tail.js";
 import type { Attempt, ProviderContext, RunExecutor, RunObservation } from "../types.js";
@@ -33,7 +33,12 @@ async function createIfAbsent(ctx: ProviderContext, obj: KubeObject, kind: Resou
   try {
     await ctx.kube.create(kind, obj);
   } catch (err) {
-    if (!(err instanceof ConflictError && err.alreadyExists)) throw err;
+    if (err instanceof ConflictError && err.alreadyExists) return;
+    // The API server refused the object itself: retrying the same object cannot help.
+    if (err instanceof InvalidError) {
+      throw new TerminalError(`the API server refused ${kind.kind} ${obj.metadata.name ?? ""}: ${err.message}`, RunReason.SubmissionFailed, { cause: err });
+    }
+    throw err;
   }
 }
 
@@ -102,16 +107,31 @@ async function observeRunJob(sub: LocalAttempt, h: LocalHandle, ctx: ProviderCon
   if (jobCondition(job, "Failed") || jobCondition(job, "FailureTarget")) {
     const terminated = failedPod ? containerState(failedPod, TRAIN_CONTAINER)?.terminated : undefined;
     const reason = jobFailureReason(job);
+    const deleted = failedPod?.metadata.deletionTimestamp !== undefined || (!terminated && reason !== "DeadlineExceeded");
+    if (deleted) {
+      // Someone deleted the pod (its SIGTERM exit 143 is not the script's verdict): lost, retried within backoffLimit.
+      return { state: "Lost", reason: RunReason.Lost, message: `pod ${shownPod?.metadata.name ?? `of Job ${h.jobName}`} was deleted before the script finished`, links: podLinks };
+    }
+    if (terminated?.reason === "StartError" || terminated?.reason === "ContainerCannotRun") {
+      return {
+        state: "Failed", exitCode: terminated.exitCode, reason: RunReason.StartError,
+        message: `the container could not start: ${terminated.message ?? terminated.reason}`, links: podLinks,
+      };
+    }
     return {
       state: "Failed",
       ...(terminated ? { exitCode: terminated.exitCode } : {}),
       reason: reason === "DeadlineExceeded" ? "DeadlineExceeded" : (terminated?.reason === "OOMKilled" ? "OOMKilled" : "ScriptFailed"),
-      message: terminated ? `container exited with code ${terminated.exitCode}${terminated.reason ? ` (${terminated.reason})` : ""}` : `Job failed: ${reason ?? "unknown"}`,
+      message: terminated
+        ? `container exited with code ${terminated.exitCode}${terminated.reason ? ` (${terminated.reason}${terminated.message ? `: ${terminated.message}` : ""})` : ""}`
+        : `Job failed: ${reason ?? "unknown"}`,
       outputTail: await tail(ctx, shownPod, TRAIN_CONTAINER),
       links: podLinks,
     };
   }
-  if (sub.config.nodeCount > 1) {
+  // One rank or many: an attempt that cannot be scheduled (FailedScheduling) or whose pods cannot be
+  // created (FailedCreate, e.g. a missing PriorityClass) fails with the reason once the bound passed.
+  {
     const bound = sub.config.schedulingTimeoutSeconds ?? DEFAULT_SCHEDULING_TIMEOUT_SECONDS;
     const gang = gangTimeout(job, pods, { ranks: sub.config.nodeCount, boundSeconds: bound, now: ctx.now });
     // observe only reports; release (the attempt has ended) stops the ranks that were placed.

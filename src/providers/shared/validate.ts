@@ -6,8 +6,22 @@ export const unsupported = (message: string): ValidationProblem => ({ reason: Ru
 
 type Rule = (config: RunConfigurationSpec, target: ComputeTarget) => string | undefined;
 
-/** The first rule that objects, as a ValidationProblem. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** What no target can run: checked by every provider before its own rules. */
+function commonProblem(config: RunConfigurationSpec): ValidationProblem | undefined {
+  const bad = Object.keys(config.environmentVariables ?? {}).filter((name) => !ENV_NAME.test(name));
+  if (bad.length === 0) return undefined;
+  return {
+    reason: RunConfigReason.InvalidSpec,
+    message: `environment variable names must match [A-Za-z_][A-Za-z0-9_]* (every target passes them to a shell or a container): ${bad.map((n) => JSON.stringify(n)).join(", ")}`,
+  };
+}
+
+/** The common checks, then the first of the provider's rules that objects, as a ValidationProblem. */
 export const firstProblem = (...rules: Rule[]) => (config: RunConfigurationSpec, target: ComputeTarget): ValidationProblem | undefined => {
+  const common = commonProblem(config);
+  if (common) return common;
   for (const rule of rules) {
     const message = rule(config, target);
     if (message) return unsupported(message);

@@ -1,0 +1,75 @@
+import pino from "pino";
+import { describe, expect, it } from "vitest";
+import { aComputeTarget, aTrainingRun } from "../../../test/fixtures/builders.js";
+import { MemoryKube } from "../../../test/support/memory-kube.js";
+import { Annotations, Labels, runLabelValue } from "../../api/v1alpha1/index.js";
+import type { KubeClient } from "../../kube/client.js";
+import { BuiltinKinds, type KubeObject } from "../../kube/types.js";
+import { InvalidError } from "../../runtime/errors.js";
+import type { Attempt, ProviderContext } from "../types.js";
+import { localRunExecutor, type LocalHandle } from "./run-executor.js";
+
+const now = new Date("2025-01-01T00:10:00Z");
+const ctxOf = (kube: KubeClient): ProviderContext => ({ kube, log: pino({ level: "silent" }), now, signal: new AbortController().signal, readSecret: async () => undefined });
+const run = aTrainingRun();
+const handle: LocalHandle = { jobName: "run-job-1", jobCreated: true, submittedAt: now.toISOString() };
+const attempt = (h: LocalHandle | undefined = handle): Attempt<LocalHandle> => ({
+  run, target: aComputeTarget(), number: 1, handle: h, runId: "exp_1", environmentHash: "h", argv: ["train.py"], interpreterNeeded: true,
+  snapshot: { digest: "sha256:x", files: [], totalBytes: 0 },
+  // Only runnerEnv is read when a Local Job is built; the store itself is not touched here.
+  storage: {
+    runnerEnv: async () => ({ AML_SNAPSHOT_DIGEST: "sha256:x" }), location: "aml-runs/ns/run/attempt-1/",
+    runnerUrl: async () => "", store: undefined as never, prefix: "ns/run/attempt-1/", digest: "sha256:x",
+  },
+  config: { computeTargetRef: { name: "local" }, framework: "Python", nodeCount: 1, processCountPerNode: 1 },
+});
+const failedJob: KubeObject = {
+  metadata: { name: "run-job-1", namespace: "ns" },
+  status: { conditions: [{ type: "Failed", status: "True", reason: "BackoffLimitExceeded" }] },
+};
+const podLabels = { [Labels.runUid]: run.metadata.uid ?? "", [Labels.attempt]: "1", [Labels.role]: "run" };
+const pod = (terminated: Record<string, unknown>, meta: Record<string, unknown> = {}): KubeObject => ({
+  metadata: { name: "run-job-1-abcde", namespace: "ns", labels: podLabels, ...meta },
+  status: { phase: "Failed", containerStatuses: [{ name: "train", state: { terminated } }] },
+});
+
+describe("Local executor: attempts that end without the script's verdict", () => {
+  it("reports a pod deleted from outside as Lost, not as ScriptFailed with exit 143", async () => {
+    const kube = new MemoryKube();
+    kube.put(BuiltinKinds.Job, failedJob);
+    kube.put(BuiltinKinds.Pod, pod({ exitCode: 143, reason: "Error" }, { deletionTimestamp: now.toISOString() }));
+    expect(await localRunExecutor.observe(attempt(), ctxOf(kube))).toMatchObject({ state: "Lost", reason: "Lost", message: expect.stringContaining("deleted") });
+    const gone = new MemoryKube();
+    gone.put(BuiltinKinds.Job, failedJob);
+    expect(await localRunExecutor.observe(attempt(), ctxOf(gone))).toMatchObject({ state: "Lost" });
+  });
+
+  it("carries the runtime's message when the container could not start", async () => {
+    const kube = new MemoryKube();
+    kube.put(BuiltinKinds.Job, failedJob);
+    kube.put(BuiltinKinds.Pod, pod({ exitCode: 128, reason: "StartError", message: 'exec: "python9": executable file not found in $PATH' }));
+    expect(await localRunExecutor.observe(attempt(), ctxOf(kube))).toMatchObject({ state: "Failed", reason: "StartError", exitCode: 128, message: expect.stringContaining("python9") });
+  });
+
+  it("turns a Job the API server refuses into a terminal SubmissionFailed that says why", async () => {
+    const kube = new MemoryKube();
+    kube.create = async () => { throw new InvalidError('Job.batch "x" is invalid: metadata.labels: Invalid value'); };
+    await expect(localRunExecutor.submit(attempt(undefined), ctxOf(kube))).rejects.toMatchObject({ name: "TerminalError", reason: "SubmissionFailed", message: expect.stringContaining("metadata.labels") });
+  });
+});
+
+describe("names and label values of the objects a run creates", () => {
+  it("fit in a label value whatever the run's name, and keep the full name in an annotation", async () => {
+    const long = `${"a".repeat(70)}.with.dots`;
+    expect(runLabelValue("train")).toBe("train");
+    expect(runLabelValue(long).length).toBeLessThanOrEqual(63);
+    expect(runLabelValue(long)).not.toBe(runLabelValue(`${"a".repeat(70)}.other`));
+    const kube = new MemoryKube();
+    const a = { ...attempt(undefined), run: { ...run, metadata: { ...run.metadata, name: long } } };
+    await localRunExecutor.submit(a, ctxOf(kube));
+    const [job] = kube.list<KubeObject>(BuiltinKinds.Job);
+    expect(job?.metadata.name?.length).toBeLessThanOrEqual(63);
+    expect(job?.metadata.labels?.[Labels.run]?.length).toBeLessThanOrEqual(63);
+    expect(job?.metadata.annotations?.[Annotations.run]).toBe(long);
+  });
+});
