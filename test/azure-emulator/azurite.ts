@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { EmulatorTls } from "./tls.js";
 
 /** Azurite's well-known development account (public, documented by Microsoft). */
 export const AZURITE_ACCOUNT = "devstoreaccount1";
@@ -30,13 +31,18 @@ export async function freePort(): Promise<number> {
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-/** Starts azurite-blob (in-memory) on a free loopback port and waits until it listens. */
-export async function startAzurite(): Promise<Azurite> {
+/**
+ * Starts azurite-blob (in-memory) on a free loopback port and waits until it listens. With `tls`
+ * it serves HTTPS with that certificate and accepts Entra bearer tokens (`--oauth basic`: issuer,
+ * audience and expiry are checked), so clients can use their identity as against a real account.
+ */
+export async function startAzurite(opts: { tls?: EmulatorTls } = {}): Promise<Azurite> {
   const port = await freePort();
   const bin = join(repoRoot, "node_modules", ".bin", "azurite-blob");
+  const secure = opts.tls ? ["--cert", join(opts.tls.dir, "server.pem"), "--key", join(opts.tls.dir, "server.key"), "--oauth", "basic"] : [];
   const child: ChildProcess = spawn(bin, [
     "--blobHost", "127.0.0.1", "--blobPort", String(port), "--inMemoryPersistence",
-    "--disableTelemetry", "--skipApiVersionCheck", "--loose", "--silent",
+    "--disableTelemetry", "--skipApiVersionCheck", "--loose", "--silent", ...secure,
   ], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   await new Promise<void>((resolve, reject) => {
@@ -56,7 +62,7 @@ export async function startAzurite(): Promise<Azurite> {
     });
   });
   return {
-    blobEndpoint: `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`,
+    blobEndpoint: `${opts.tls ? "https" : "http"}://127.0.0.1:${port}/${AZURITE_ACCOUNT}`,
     port,
     accountName: AZURITE_ACCOUNT,
     accountKey: AZURITE_KEY,

@@ -1,13 +1,16 @@
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, type ChildProcess } from "node:child_process";
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import { tmpdir } from "node:os";
 import { dirname, join, normalize, sep } from "node:path";
-import { StorageSharedKeyCredential, BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import {
+  BlobServiceClient, ContainerSASPermissions, generateBlobSASQueryParameters, SASProtocol, StorageSharedKeyCredential, type ContainerClient,
+} from "@azure/storage-blob";
 import type { Operation } from "../contracts/index.js";
 import { ContractGuard } from "./contract-guard.js";
+import { processLayout, startProcesses } from "./ml-job-processes.js";
 import { generateTls, type EmulatorTls } from "./tls.js";
 
 /**
@@ -56,8 +59,15 @@ export interface EmulatorOptions {
   readonly dedicatedCoreQuota?: number;
   /** Pause between job state changes (ms). Default 150. */
   readonly jobStepMs?: number;
+  /**
+   * How the workspace's datastores authenticate: a stored account key (default), a stored SAS
+   * token, or None — identity-based access, where clients use their own Entra identity.
+   */
+  readonly datastoreCredentials?: "AccountKey" | "Sas" | "None";
   /** Blob storage behind the workspace datastores (Azurite). Needed for jobs. */
   readonly azurite?: EmulatorAzurite;
+  /** TLS material to serve with (e.g. shared with an HTTPS Azurite, so one CA covers both). Default: generated. */
+  readonly tls?: EmulatorTls;
   /** Further services on the same HTTPS server (databricks.ts, batch.ts); they see requests before ARM routing. */
   readonly services?: readonly EmulatedService[];
 }
@@ -198,9 +208,11 @@ interface JobRecord {
   body: Record<string, unknown>;
   status: JobStatus;
   createdAt: string;
-  exitCode?: number;
-  output: string;
-  child?: ChildProcess;
+  /** Exit codes of the processes, for tests only: Azure ML reports none. */
+  exitCodes?: number[];
+  /** Output of each process (rank 0 first); what the logs in the artifact store hold. */
+  outputs: string[];
+  children: ChildProcess[];
   cancelRequested: boolean;
   dir?: string;
   history: JobStatus[];
@@ -222,7 +234,10 @@ export interface EmulatorControls {
   /** Put a compute straight into the store (as if someone created it in the portal). */
   seedCompute(ws: EmulatorWorkspace, name: string, props: { vmSize?: string; minNodes?: number; maxNodes?: number; attached?: boolean; resourceId?: string; computeType?: string; properties?: Record<string, unknown> }): void;
   compute(ws: EmulatorWorkspace, name: string): Record<string, unknown> | undefined;
-  job(ws: EmulatorWorkspace, name: string): { status: JobStatus; exitCode?: number; output: string; history: JobStatus[]; body: Record<string, unknown> } | undefined;
+  /** The properties of a code version (by its ARM id), e.g. the codeUri a client registered. */
+  codeVersion(ws: EmulatorWorkspace, id: string): { codeUri?: string } | undefined;
+  /** A job as the emulator ran it; exitCodes are the processes' own, which Azure ML never reports. */
+  job(ws: EmulatorWorkspace, name: string): { status: JobStatus; exitCodes?: number[]; output: string; outputs: string[]; history: JobStatus[]; body: Record<string, unknown> } | undefined;
   /** Number of tokens issued by the token endpoint. */
   readonly tokensIssued: number;
   /** How many requests were rejected with 429 so far. */
@@ -277,7 +292,7 @@ const lc = (s: string) => s.toLowerCase();
 const nowIso = () => new Date().toISOString();
 
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
-  const tls: EmulatorTls = generateTls();
+  const tls: EmulatorTls = opts.tls ?? generateTls();
   const tenantId = opts.tenantId ?? randomUUID();
   const clients = opts.clients ?? [{ clientId: randomUUID(), clientSecret: randomBytes(18).toString("base64url") }];
   const guard = new ContractGuard("azureml");
@@ -325,6 +340,11 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     ? new BlobServiceClient(opts.azurite.blobEndpoint, new StorageSharedKeyCredential(opts.azurite.accountName, opts.azurite.accountKey))
     : undefined;
   const defaultContainer = (ws: WorkspaceRecord) => `azureml-blobstore-${ws.workspaceId}`;
+  const datastoreCredentials = opts.datastoreCredentials ?? "AccountKey";
+  /** A container SAS (read, add, create, write, list) valid for a day, as a Sas datastore stores one. */
+  const containerSas = (containerName: string): string => generateBlobSASQueryParameters({
+    containerName, permissions: ContainerSASPermissions.parse("racwl"), expiresOn: new Date(Date.now() + 86_400_000), protocol: SASProtocol.HttpsAndHttp,
+  }, new StorageSharedKeyCredential(opts.azurite!.accountName, opts.azurite!.accountKey)).toString();
   const ARTIFACT_CONTAINER = "azureml";
   const ensuredContainers = new Set<string>();
   const container = async (name: string): Promise<ContainerClient> => {
@@ -547,7 +567,6 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const jobView = (j: JobRecord): Record<string, unknown> => {
     const props = { ...(j.body.properties as Record<string, unknown>) };
     const userProps = { ...((props.properties as Record<string, string>) ?? {}) };
-    if (j.exitCode !== undefined) userProps["azureml.exitCode"] = String(j.exitCode);
     return {
       id: `${j.ws.id}/jobs/${j.name}`,
       name: j.name,
@@ -564,7 +583,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       },
     };
   };
-  const logPath = (job: string) => `ExperimentRun/dcid.${job}/user_logs/std_log.txt`;
+  const logPath = (job: string, name: string) => `ExperimentRun/dcid.${job}/user_logs/${name}`;
   const setStatus = (j: JobRecord, s: JobStatus) => {
     if (j.status === s) return;
     j.status = s;
@@ -574,11 +593,14 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const uploadLog = async (j: JobRecord) => {
     if (!blobService) return;
     const c = await container(ARTIFACT_CONTAINER);
-    await c.getBlockBlobClient(logPath(j.name)).upload(j.output, Buffer.byteLength(j.output));
+    const layout = processLayout(j.body.properties as Parameters<typeof processLayout>[0]);
+    await Promise.all(j.outputs.map((text, rank) => c.getBlockBlobClient(logPath(j.name, layout.logName(rank))).upload(text, Buffer.byteLength(text))));
   };
   const resolveAsset = (map: Map<string, AssetRecord>, id: string): AssetRecord | undefined => map.get(lc(id));
   const downloadCode = async (codeUri: string, dir: string) => {
     if (!opts.azurite) throw new Error("no blob storage configured");
+    // The service reads codeUri as a storage path with its own credentials; a query (a SAS) is no part of a path.
+    if (new URL(codeUri).search) throw new Error(`codeUri ${codeUri.replace(/\?.*$/, "?…")} carries a query string; it must be a plain storage URL`);
     const base = opts.azurite.blobEndpoint.replace(/\/$/, "");
     if (!codeUri.startsWith(base + "/")) throw new Error(`codeUri ${codeUri} is not in the workspace storage account`);
     const rest = codeUri.slice(base.length + 1);
@@ -635,9 +657,9 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   };
   const runJob = async (j: JobRecord) => {
     const props = j.body.properties as Record<string, unknown>;
-    const append = (s: string) => {
-      j.output += s;
-      if (j.output.length > 1_000_000) j.output = j.output.slice(-1_000_000);
+    const append = (s: string, rank = 0) => {
+      const text = (j.outputs[rank] ?? "") + s;
+      j.outputs[rank] = text.length > 1_000_000 ? text.slice(-1_000_000) : text;
     };
     const fail = async (msg: string) => {
       append(`\n${msg}\n`);
@@ -687,10 +709,10 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       const envBin = join(j.dir, "env-bin");
       mkdirSync(envBin);
       if (pythonExe) symlinkSync(pythonExe, join(envBin, "python"));
-      const child = spawn("bash", ["-c", command], {
-        cwd: codeDir,
-        detached: true,
-        stdio: ["ignore", "pipe", "pipe"],
+      const layout = processLayout(props as Parameters<typeof processLayout>[0]);
+      j.outputs = Array.from({ length: layout.count }, (_, rank) => j.outputs[rank] ?? "");
+      const { children, exitCodes } = startProcesses({
+        command, cwd: codeDir, count: layout.count, onOutput: (rank, text) => append(text, rank),
         env: {
           PATH: `${envBin}:${process.env.PATH ?? "/usr/bin:/bin"}`,
           HOME: j.dir,
@@ -702,34 +724,28 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
           ...envVars,
         },
       });
-      j.child = child;
+      j.children = children;
       setStatus(j, "Running");
-      child.stdout?.on("data", (b: Buffer) => append(b.toString()));
-      child.stderr?.on("data", (b: Buffer) => append(b.toString()));
       const timer = setInterval(() => void uploadLog(j).catch(() => undefined), 1000);
       const timeout = (props.limits as { timeout?: string } | undefined)?.timeout;
       const limitMs = timeout ? isoDurationMs(timeout) : undefined;
-      const killer = limitMs ? setTimeout(() => killGroup(child.pid, "SIGKILL"), limitMs) : undefined;
-      const code: number = await new Promise((resolve) => child.once("close", (c, sig) => resolve(c ?? (sig ? 128 + 9 : 1))));
+      const killer = limitMs ? setTimeout(() => { for (const c of children) killGroup(c.pid, "SIGKILL"); }, limitMs) : undefined;
+      const exited = await exitCodes;
       clearInterval(timer);
       if (killer) clearTimeout(killer);
-      j.child = undefined;
+      j.children = [];
       // Like the service: whatever the script left in ./outputs goes to the artifact store, whatever the outcome.
       await uploadOutputs(j, codeDir).catch((e: unknown) => append(`\nWarning: outputs were not uploaded: ${(e as Error).message}\n`));
       if (j.cancelRequested) {
         await uploadLog(j).catch(() => undefined);
         return setStatus(j, "Canceled");
       }
-      j.exitCode = code;
+      j.exitCodes = exited;
       setStatus(j, "Finalizing");
       await uploadLog(j).catch(() => undefined);
       await sleep(jobStepMs);
-      if (code === 0) setStatus(j, "Completed");
-      else {
-        append(`\nExecution failed. User process 'bash' exited with status code ${code}. Please check log file 'user_logs/std_log.txt' for error details.\n`);
-        await uploadLog(j).catch(() => undefined);
-        setStatus(j, "Failed");
-      }
+      // Azure ML reports the outcome as the job status only: no exit code, nothing added to the user's log.
+      setStatus(j, exited.every((c) => c === 0) ? "Completed" : "Failed");
     } catch (e) {
       await fail(`SystemError: ${(e as Error).message}`);
     } finally {
@@ -880,18 +896,26 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       properties: {
         datastoreType: "AzureBlob", accountName: opts.azurite!.accountName, containerName: s.container,
         endpoint: "core.windows.net", protocol: "https", serviceDataAccessAuthIdentity: "None",
-        isDefault: s.isDefault, credentials: { credentialsType: "AccountKey" }, tags: {}, properties: {},
+        isDefault: s.isDefault, credentials: { credentialsType: datastoreCredentials }, tags: {}, properties: {},
       },
     });
     if (seg.length === 1 && method === "GET") {
       const onlyDefault = query.get("isDefault");
-      return { status: 200, body: { value: stores.filter((s) => onlyDefault === null || String(s.isDefault) === onlyDefault).map(view) } };
+      const listed = stores.filter((s) => onlyDefault === null || String(s.isDefault) === onlyDefault);
+      // A workspace's datastore containers exist from the workspace's creation on.
+      for (const s of listed) await container(s.container);
+      return { status: 200, body: { value: listed.map(view) } };
     }
     const s = stores.find((x) => x.name === seg[1]);
     if (!s) throw new ArmError(404, "UserError", `Datastore ${seg[1]} not found.`);
     await container(s.container);
     if (seg.length === 2 && method === "GET") return { status: 200, body: view(s) };
     if (seg.length === 3 && lc(seg[2]!) === "listsecrets" && method === "POST") {
+      if (datastoreCredentials === "None") {
+        // Identity-based access: there is no stored secret (SecretsType has no "None"); clients use their own identity.
+        throw new ArmError(400, "UserError", `Datastore ${s.name} uses identity-based data access (credentialsType None) and has no secrets to list.`);
+      }
+      if (datastoreCredentials === "Sas") return { status: 200, body: { secretsType: "Sas", sasToken: containerSas(s.container) } };
       return { status: 200, body: { secretsType: "AccountKey", key: opts.azurite.accountKey } };
     }
     throw new ArmError(404, "NotFound", "Not found.");
@@ -909,7 +933,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       if (!["Completed", "Failed", "Canceled"].includes(existing.status)) {
         existing.cancelRequested = true;
         setStatus(existing, "CancelRequested");
-        killGroup(existing.child?.pid, "SIGTERM");
+        for (const c of existing.children) killGroup(c.pid, "SIGTERM");
       }
       const opId = randomUUID();
       operations.set(opId, {
@@ -944,7 +968,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       if (p.codeId && !resolveAsset(codes, String(p.codeId))) throw new ArmError(400, "UserError", `Code ${String(p.codeId)} not found.`);
       const computeName = String(p.computeId ?? "").split("/").pop() ?? "";
       if (!computeName || !getCompute(ws, computeName)) throw new ArmError(400, "UserError", `Compute ${computeName || "(none)"} not found in workspace ${ws.name}.`);
-      const j: JobRecord = { key, ws, name, body: { properties: p }, status: "NotStarted", createdAt: nowIso(), output: "", cancelRequested: false, history: ["NotStarted"] };
+      const j: JobRecord = { key, ws, name, body: { properties: p }, status: "NotStarted", createdAt: nowIso(), outputs: [""], children: [], cancelRequested: false, history: ["NotStarted"] };
       jobs.set(key, j);
       void runJob(j);
       return { status: 201, body: jobView(j) };
@@ -1193,9 +1217,10 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       const c = ws && getCompute(ws, name);
       return c ? computeView(c) : undefined;
     },
+    codeVersion: (_w, id) => codes.get(lc(id))?.properties as { codeUri?: string } | undefined,
     job: (w, name) => {
       const j = jobs.get(`${wsKey(w.subscriptionId, w.resourceGroup, w.name)}/${lc(name)}`);
-      return j ? { status: j.status, exitCode: j.exitCode, output: j.output, history: [...j.history], body: j.body } : undefined;
+      return j ? { status: j.status, exitCodes: j.exitCodes, output: j.outputs[0] ?? "", outputs: [...j.outputs], history: [...j.history], body: j.body } : undefined;
     },
     get tokensIssued() { return tokensIssued; },
     get throttled() { return throttled; },
@@ -1210,11 +1235,11 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       closed = true;
       for (const s of services) await s.close?.();
       for (const j of jobs.values()) {
-        killGroup(j.child?.pid, "SIGKILL");
+        for (const c of j.children) killGroup(c.pid, "SIGKILL");
       }
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      rmSync(tls.dir, { recursive: true, force: true });
+      if (!opts.tls) rmSync(tls.dir, { recursive: true, force: true });
     },
   };
 }

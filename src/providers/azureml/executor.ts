@@ -1,16 +1,18 @@
 import { createHash } from "node:crypto";
 import type { AzureMachineLearningWorkspaces, CommandJob, JobBase } from "@azure/arm-machinelearning";
+import type { TokenCredential } from "@azure/identity";
 import { BlobServiceClient, StorageSharedKeyCredential, AnonymousCredential, type ContainerClient } from "@azure/storage-blob";
 import { stringify as toYaml } from "yaml";
 import { TERMINAL_PHASES, type Reason, type AmlComputeTargetSpec, type ComputeTarget, type RunConfigurationSpec, type TrainingRun } from "../../api/v1alpha1/index.js";
 import { RunReason, TargetReason } from "../../api/v1alpha1/index.js";
 import { TerminalError, TransientError } from "../../runtime/errors.js";
+import { exitCodeFromLogs, withExitMarker, withoutMarker } from "../shared/exit-marker.js";
 import { decodeShape } from "../shared/handle.js";
 import { sanitizeName } from "../shared/names.js";
 import { OUTPUT_TAIL_BYTES } from "../shared/output-tail.js";
 import { renderCommand } from "../shared/shell-quote.js";
 import type { Attempt, AttemptState, ProviderContext, RunExecutor, RunObservation, Snapshot } from "../types.js";
-import type { AzureClients } from "../shared/azure/clients.js";
+import type { AzureClients, ResolvedCredential } from "../shared/azure/clients.js";
 import { ComputeOps, OWNER_TAG, OWNER_UID_TAG, type ComputeParams } from "../shared/azure/compute-ops.js";
 import type { ResolvedAzureMlConfig } from "../shared/azure/config.js";
 import { classifyArmError, isNotFound } from "../shared/azure/errors.js";
@@ -73,7 +75,12 @@ export function mapJobStatus(status: string | undefined): { state: AttemptState;
   }
 }
 
-interface StoreAccess { container: ContainerClient; expires: number }
+/**
+ * A workspace datastore opened for the operator. `url` is the container's plain storage URL (what
+ * a code version's codeUri names): never the SAS a Sas datastore authenticates with, which stays
+ * in memory and out of every asset.
+ */
+interface StoreAccess { container: ContainerClient; url: string; expires: number }
 
 function condaFile(config: RunConfigurationSpec): string | undefined {
   const sys = config.environment?.systemManaged;
@@ -108,7 +115,9 @@ export function distribution(config: RunConfigurationSpec): CommandJob["distribu
  * TrainingRuns on AmlCompute as Azure ML command jobs. submit: snapshot → workspace default blob
  * datastore (skipped when the code version of that digest exists), environment version keyed by
  * the environment hash, command job named from run UID + attempt (GET first; PUT is idempotent).
- * observe: one GET of the job, plus the tail of user_logs/std_log.txt from the artifact store.
+ * observe: one GET of the job, plus the tail of the job's user log (std_log.txt, or rank 0's
+ * std_log_process_00.txt for distributed jobs) from the artifact store, whose last line carries
+ * the exit code.
  */
 export class AmlRunExecutor implements RunExecutor<AmlHandle> {
   private readonly stores = new Map<string, StoreAccess>();
@@ -135,14 +144,20 @@ export class AmlRunExecutor implements RunExecutor<AmlHandle> {
     return `/subscriptions/${h.subscriptionId}/resourceGroups/${h.resourceGroup}/providers/Microsoft.MachineLearningServices/workspaces/${h.workspace}`;
   }
 
-  /** Container client for a workspace datastore; credentials from listSecrets, kept in memory only. */
-  private async store(arm: AzureMachineLearningWorkspaces, rg: string, ws: string, which: "default" | "workspaceartifactstore"): Promise<ContainerClient> {
-    const key = `${arm.subscriptionId}/${rg}/${ws}/${which}`.toLowerCase();
+  /**
+   * A workspace datastore, opened the way the Azure ML SDK opens it: with the secret the datastore
+   * stores (account key or SAS, from listSecrets, kept in memory only) or, for an identity-based
+   * datastore (credentialsType None: no stored secret), with the caller's own Entra identity.
+   */
+  private async store(arm: AzureMachineLearningWorkspaces, where: { rg: string; ws: string; credential: ResolvedCredential }, which: "default" | "workspaceartifactstore"): Promise<StoreAccess> {
+    const { rg, ws } = where;
+    // Per credential too: a store opened for one namespace's identity is never lent to another's.
+    const key = `${where.credential.cacheKey}|${arm.subscriptionId}/${rg}/${ws}/${which}`.toLowerCase();
     const cached = this.stores.get(key);
-    if (cached && cached.expires > Date.now()) return cached.container;
+    if (cached && cached.expires > Date.now()) return cached;
     try {
       let name: string;
-      let props: { accountName?: string; containerName?: string; endpoint?: string; protocol?: string; datastoreType?: string };
+      let props: { accountName?: string; containerName?: string; endpoint?: string; protocol?: string; datastoreType?: string; credentials?: { credentialsType?: string } };
       if (which === "default") {
         const page = await arm.datastores.list(rg, ws, { isDefault: true }).byPage().next();
         const ds = (page.value as { name?: string; properties: typeof props }[] | undefined)?.[0];
@@ -157,24 +172,26 @@ export class AmlRunExecutor implements RunExecutor<AmlHandle> {
       if (props.datastoreType !== "AzureBlob" || !props.accountName || !props.containerName) {
         throw new TerminalError(`datastore ${name} of workspace ${ws} is not an Azure Blob datastore`, TargetReason.AzureError);
       }
-      const secrets = await arm.datastores.listSecrets(rg, ws, name) as { secretsType: string; key?: string; sasToken?: string };
       const base = this.config.blobEndpointTemplate
         .replace("{account}", props.accountName)
         .replace("{endpoint}", props.endpoint ?? "core.windows.net")
         .replace("{protocol}", props.protocol ?? "https");
-      const opts = { retryOptions: { maxTries: 1 } };
-      const service = secrets.secretsType === "AccountKey" && secrets.key
-        ? new BlobServiceClient(base, new StorageSharedKeyCredential(props.accountName, secrets.key), opts)
-        : secrets.secretsType === "Sas" && secrets.sasToken
-          ? new BlobServiceClient(`${base}?${secrets.sasToken.replace(/^\?/, "")}`, new AnonymousCredential(), opts)
-          : undefined;
-      if (!service) throw new TerminalError(`datastore ${name} uses ${secrets.secretsType} credentials; AccountKey or Sas is required`, TargetReason.AzureError);
-      const container = service.getContainerClient(props.containerName);
-      this.stores.set(key, { container, expires: Date.now() + 10 * 60_000 });
-      return container;
+      const service = await this.blobService(arm, { rg, ws, name, base, accountName: props.accountName, identityBased: props.credentials?.credentialsType === "None", credential: where.credential.credential });
+      const access: StoreAccess = { container: service.getContainerClient(props.containerName), url: `${base.replace(/\/+$/, "")}/${props.containerName}`, expires: Date.now() + 10 * 60_000 };
+      this.stores.set(key, access);
+      return access;
     } catch (e) {
       throw classifyArmError(e, `datastore of workspace ${ws}`);
     }
+  }
+
+  private async blobService(arm: AzureMachineLearningWorkspaces, d: { rg: string; ws: string; name: string; base: string; accountName: string; identityBased: boolean; credential: TokenCredential }): Promise<BlobServiceClient> {
+    const opts = { retryOptions: { maxTries: 1 } };
+    if (d.identityBased) return new BlobServiceClient(d.base, d.credential, opts);
+    const secrets = await arm.datastores.listSecrets(d.rg, d.ws, d.name) as { secretsType: string; key?: string; sasToken?: string };
+    if (secrets.secretsType === "AccountKey" && secrets.key) return new BlobServiceClient(d.base, new StorageSharedKeyCredential(d.accountName, secrets.key), opts);
+    if (secrets.secretsType === "Sas" && secrets.sasToken) return new BlobServiceClient(`${d.base}?${secrets.sasToken.replace(/^\?/, "")}`, new AnonymousCredential(), opts);
+    throw new TerminalError(`datastore ${d.name} uses ${secrets.secretsType} credentials; AccountKey, Sas or identity-based access (None) is required`, TargetReason.AzureError);
   }
 
   private async uploadSnapshot(container: ContainerClient, snapshot: Snapshot, prefix: string): Promise<void> {
@@ -236,11 +253,11 @@ export class AmlRunExecutor implements RunExecutor<AmlHandle> {
         haveCode = false;
       }
       if (!haveCode) {
-        const container = await this.store(arm, rg, ws, "default");
+        const store = await this.store(arm, { rg, ws, credential: await this.clients.credentialFor(sub.target, ctx) }, "default");
         const prefix = `LocalUpload/${digest}`;
-        await this.uploadSnapshot(container, sub.snapshot, prefix);
+        await this.uploadSnapshot(store.container, sub.snapshot, prefix);
         await arm.codeVersions.createOrUpdate(rg, ws, codeName, "1", {
-          properties: { codeUri: `${container.url}/${prefix}`, isAnonymous: true, description: `Snapshot ${digest} (${sub.snapshot.files.length} files, ${sub.snapshot.totalBytes} bytes)` },
+          properties: { codeUri: `${store.url}/${prefix}`, isAnonymous: true, description: `Snapshot ${digest} (${sub.snapshot.files.length} files, ${sub.snapshot.totalBytes} bytes)` },
         });
       }
 
@@ -264,8 +281,9 @@ export class AmlRunExecutor implements RunExecutor<AmlHandle> {
       const job: CommandJob = {
         jobType: "Command",
         // A script runs with the environment's interpreter (`python` in Azure ML images).
-        // Azure ML's command is a shell line: every argument quoted, nothing spliced raw.
-        command: renderCommand(sub.interpreterNeeded ? [sub.config.environment?.userManaged?.interpreterPath ?? "python", ...sub.argv] : sub.argv),
+        // Azure ML's command is a shell line: every argument quoted, nothing spliced raw. Azure ML
+        // reports no exit code (a job is Completed or Failed): the last log line carries it.
+        command: withExitMarker(renderCommand(sub.interpreterNeeded ? [sub.config.environment?.userManaged?.interpreterPath ?? "python", ...sub.argv] : sub.argv)),
         codeId,
         environmentId,
         computeId: `${wsId}/computes/${computeName}`,
@@ -286,10 +304,17 @@ export class AmlRunExecutor implements RunExecutor<AmlHandle> {
     }
   }
 
-  private async tail(arm: AzureMachineLearningWorkspaces, h: AmlHandle): Promise<string | undefined> {
+  /**
+   * The end of the job's user log. A job without a distribution writes user_logs/std_log.txt; a
+   * distributed one (PyTorch, TensorFlow, Mpi) writes one std_log_process_NN.txt per process and
+   * no std_log.txt, so the tail is rank 0's.
+   */
+  private async tail(arm: AzureMachineLearningWorkspaces, h: AmlHandle, where: { credential: ResolvedCredential; distributed: boolean }): Promise<string | undefined> {
     try {
-      const container = await this.store(arm, h.resourceGroup, h.workspace, "workspaceartifactstore");
-      const blob = container.getBlobClient(`ExperimentRun/dcid.${h.jobName}/user_logs/std_log.txt`);
+      const { container } = await this.store(arm, { rg: h.resourceGroup, ws: h.workspace, credential: where.credential }, "workspaceartifactstore");
+      const names = where.distributed ? ["std_log_process_00.txt", "std_log.txt"] : ["std_log.txt", "std_log_process_00.txt"];
+      const blob = await firstExisting(names.map((n) => container.getBlobClient(`ExperimentRun/dcid.${h.jobName}/user_logs/${n}`)));
+      if (!blob) return undefined;
       const props = await blob.getProperties();
       const size = props.contentLength ?? 0;
       if (size === 0) return "";
@@ -322,15 +347,13 @@ export class AmlRunExecutor implements RunExecutor<AmlHandle> {
     const studioUrl = props.services?.Studio?.endpoint ?? undefined;
     const links = { azureJobName: h.jobName, computeName: h.computeName, ...(studioUrl ? { studioUrl } : {}) };
     const terminal = state === "Succeeded" || state === "Failed";
-    const outputTail = state === "Running" || terminal ? await this.tail(arm, h) : undefined;
-    let exitCode: number | undefined;
-    const reported = props.properties?.["azureml.exitCode"];
-    if (reported && /^-?\d+$/.test(reported)) exitCode = Number(reported);
-    else if (status === "Completed") exitCode = 0;
-    else if (status === "Failed" && outputTail) {
-      const m = /exited with (?:status|exit) code (-?\d+)/i.exec(outputTail);
-      if (m) exitCode = Number(m[1]);
-    }
+    const log = state === "Running" || terminal
+      ? await this.tail(arm, h, { credential: await this.clients.credentialFor(sub.target, ctx), distributed: distribution(sub.config) !== undefined })
+      : undefined;
+    // The exit code is the one the command's last log line carries; a job that never ran it has none.
+    const marked = exitCodeFromLogs(log);
+    const exitCode = terminal ? marked ?? (status === "Completed" ? 0 : undefined) : undefined;
+    const outputTail = log === undefined ? undefined : withoutMarker(log);
     return {
       state,
       reason,
@@ -391,4 +414,10 @@ export class AmlRunExecutor implements RunExecutor<AmlHandle> {
       throw new TransientError(`deleting run-based compute ${a.handle?.computeName ?? runBasedComputeName(a.run)}`, r.requeueAfterMs, { reason: TargetReason.Deleting });
     }
   }
+}
+
+/** The first blob of the list that exists (one HEAD each, in order). */
+async function firstExisting<T extends { exists(): Promise<boolean> }>(blobs: readonly T[]): Promise<T | undefined> {
+  for (const b of blobs) if (await b.exists()) return b;
+  return undefined;
 }

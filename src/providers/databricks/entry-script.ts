@@ -1,7 +1,7 @@
+import { EXIT_MARKER } from "../shared/exit-marker.js";
 import { runnerScript } from "../../data-plane/runner/index.js";
 
-/** The line the entry script prints last; Databricks reports no exit code, so we carry it in the log. */
-export const EXIT_MARKER = "[amlcompute] exit code ";
+export { EXIT_MARKER, exitCodeFromLogs, withoutMarker } from "../shared/exit-marker.js";
 
 /** An environment variable the entry script takes from a Databricks secret: [scope, key]. */
 export type SecretRef = readonly [scope: string, key: string];
@@ -68,18 +68,4 @@ def main():
 
 main()
 `;
-}
-
-/** Exit code from the entry script's last marker line, if the log has one. */
-export function exitCodeFromLogs(logs: string | undefined): number | undefined {
-  if (!logs) return undefined;
-  const i = logs.lastIndexOf(EXIT_MARKER);
-  if (i < 0) return undefined;
-  const m = /^(-?\d+)/.exec(logs.slice(i + EXIT_MARKER.length));
-  return m ? Number(m[1]) : undefined;
-}
-
-/** The user's output without our marker line. */
-export function withoutMarker(logs: string): string {
-  return logs.split("\n").filter((l) => !l.startsWith(EXIT_MARKER)).join("\n");
 }

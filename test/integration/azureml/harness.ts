@@ -4,7 +4,8 @@ import type { ComputeTarget, TrainingRun } from "../../../src/api/v1alpha1/index
 import type { ProviderContext, TargetObservation } from "../../../src/providers/types.js";
 import { createAmlComputeProvider, type AzureMlConfig } from "../../../src/providers/azureml/index.js";
 import { TransientError } from "../../../src/runtime/errors.js";
-import { startAzurite, startEmulator, type Azurite, type Emulator, type EmulatorOptions } from "../../azure-emulator/index.js";
+import { getCACertificates, setDefaultCACertificates } from "node:tls";
+import { generateTls, startAzurite, startEmulator, type Azurite, type Emulator, type EmulatorOptions } from "../../azure-emulator/index.js";
 
 export const WS = { subscriptionId: "11111111-2222-3333-4444-555555555555", resourceGroup: "rg-ml", name: "ws-test", location: "westeurope" };
 export const NS = "team-a";
@@ -21,9 +22,17 @@ export interface Env {
   close(): Promise<void>;
 }
 
-export async function startEnv(opts: EmulatorOptions & { withAzurite?: boolean } = {}): Promise<Env> {
-  const azurite = opts.withAzurite ? await startAzurite() : undefined;
+/**
+ * The emulator (and Azurite when asked). `azuriteTls`: Azurite serves HTTPS and accepts Entra
+ * tokens, as a storage account does for identity-based access; emulator and Azurite then share
+ * one test CA, which this test process trusts (as an operator trusts a private CA).
+ */
+export async function startEnv(opts: EmulatorOptions & { withAzurite?: boolean; azuriteTls?: boolean } = {}): Promise<Env> {
+  const shared = opts.azuriteTls ? generateTls() : undefined;
+  if (shared) setDefaultCACertificates([...getCACertificates("default"), shared.caPem]);
+  const azurite = opts.withAzurite || shared ? await startAzurite({ tls: shared }) : undefined;
   const emu = await startEmulator({
+    ...(shared ? { tls: shared } : {}),
     workspaces: [WS], provisioningMs: 1200, updatingMs: 400, deletingMs: 600, retryAfterSeconds: 1,
     ...(azurite ? { azurite: { blobEndpoint: azurite.blobEndpoint, accountName: azurite.accountName, accountKey: azurite.accountKey } } : {}),
     ...opts,
@@ -37,7 +46,7 @@ export async function startEnv(opts: EmulatorOptions & { withAzurite?: boolean }
     authorityHost: emu.url,
     disableInstanceDiscovery: true,
     caBundlePath: emu.caPath,
-    ...(azurite ? { blobEndpointTemplate: `http://127.0.0.1:${azurite.port}/{account}` } : {}),
+    ...(azurite ? { blobEndpointTemplate: `${azurite.blobEndpoint.split("://")[0]}://127.0.0.1:${azurite.port}/{account}` } : {}),
     operationPollMs: 100,
     jobPollMs: 200,
     resyncMs: 60_000,
