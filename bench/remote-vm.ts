@@ -1,5 +1,5 @@
 /**
- * RemoteVM benchmark (DESIGN.md §5): a real sshd on 127.0.0.1, the real SSH provider. Runs the same
+ * RemoteVM benchmark (bytes uploaded and environment reuse on a second run): a real sshd on 127.0.0.1, the real SSH provider. Runs the same
  * 60-file source with a system-managed environment twice and reports, for the second run, the file
  * content bytes uploaded (goal: 0) and the time to finish (goal: no package install).
  */
