@@ -1,5 +1,5 @@
 /**
- * ARM benchmark (requests per provisioning, behaviour under 429s) against the emulator, through the real SDK and provider: requests
+ * ARM benchmark against the emulator, through the real SDK and provider: requests
  * per provisioning, and a fleet of targets provisioned while ARM throttles (no request storm: the
  * per-subscription budget and Retry-After bound what is sent).
  */
