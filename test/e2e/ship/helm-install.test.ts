@@ -10,6 +10,7 @@ import {
 } from "../../cluster/kubectl.js";
 import { apply, localTarget, runConfiguration, scriptRun, waitForPhase } from "../support/aml.js";
 import { freePort, installCrds } from "../support/operator.js";
+import { clusterServicesEnv } from "../support/services.js";
 
 const CHART = join(repoRoot, "deploy/helm/aml-compute-operator");
 const IMAGE = "localhost/aml-compute-operator:e2e";
@@ -87,6 +88,10 @@ describe("Helm install of the locally built image", () => {
 
   it("installs, becomes ready with leader election, and its operator completes an example run", async () => {
     const [health, metrics] = [await freePort(), await freePort()];
+    // The run data plane's store: the Azurite that cluster-up embeds, its connection string in a
+    // Secret of the release namespace, as the chart's store values expect.
+    const store = clusterServicesEnv();
+    await kubectl(["-n", system, "create", "secret", "generic", "aml-store", `--from-literal=connectionString=${store.AML_STORE_CONNECTION_STRING ?? ""}`]);
     const out = await must(helm, helmArgs(
       "install", release, CHART, "-n", system, "--wait", "--timeout", "3m",
       "--set", `image.repository=${IMAGE.split(":")[0]}`, "--set", `image.tag=${IMAGE.split(":")[1]}`, "--set", "image.pullPolicy=Never",
@@ -95,6 +100,8 @@ describe("Helm install of the locally built image", () => {
       "--set", `watchNamespace=${ns}`,
       // No kube-proxy or pod network here: host network, and the API server's real address.
       "--set", "hostNetwork=true", "--set", "kubernetesApi.host=127.0.0.1", "--set-string", "kubernetesApi.port=6443",
+      "--set", `store.url=${store.AML_STORE_URL ?? ""}`, "--set", `store.targetUrl=${store.AML_STORE_TARGET_URL ?? ""}`,
+      "--set", "store.connectionStringSecret=aml-store",
       "--set", `ports.health=${health}`, "--set", `ports.metrics=${metrics}`, "--set", `metrics.service.port=${metrics}`,
     ), { timeoutMs: 240_000 });
     installed = true;
