@@ -2,7 +2,7 @@
 """aml_runner: the run's data plane on a compute target (Python 3.8+ standard library only).
 
   aml_runner.py materialize --workdir DIR [--state FILE] [--termination-log FILE]
-  aml_runner.py run --workdir DIR [--log FILE] [--state FILE] [--kill-after S] -- ARGV...
+  aml_runner.py run --workdir DIR [--log FILE] [--state FILE] [--kill-after S] [--pid-file FILE] -- ARGV...
   aml_runner.py all --workdir DIR [--log FILE] [--kill-after S] -- ARGV...   (both, one process)
   aml_runner.py adopt --manifest FILE --workdir DIR [--log FILE] -- ARGV...
 
@@ -318,12 +318,21 @@ def adopt(manifest_path, digest, workdir):
 
 # ---------------------------------------------------------------- run
 
+def write_pid(path, pid):
+    """Written to a temporary name, then renamed: a reader never sees a partial number."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("%d\n" % pid)
+    os.replace(tmp, path)
+
+
 class Runner(object):
-    def __init__(self, argv, workdir, log_path, kill_after):
+    def __init__(self, argv, workdir, log_path, kill_after, pid_file=None):
         self.argv = argv
         self.workdir = workdir
         self.log_path = log_path
         self.kill_after = kill_after
+        self.pid_file = pid_file
         self.child = None
         self.canceled = None
 
@@ -362,6 +371,10 @@ class Runner(object):
                 out.write(msg)
                 logf.write(msg)
                 return 127, None
+            if self.pid_file:
+                # The command's process group: a supervisor that outlives this runner (a VM's
+                # launcher) can still stop the command if the runner itself is killed.
+                write_pid(self.pid_file, self.child.pid)
             if self.canceled:
                 self.forward(signal.Signals[self.canceled], None)
             fd = self.child.stdout.fileno()
@@ -467,7 +480,7 @@ def do_run(args, snapshot=None):
         with open(args.state) as f:
             snapshot = json.load(f)
     log_path = args.log or os.path.join(tempfile.gettempdir(), "aml-output.log")
-    runner = Runner(args.argv, args.workdir, log_path, args.kill_after)
+    runner = Runner(args.argv, args.workdir, log_path, args.kill_after, args.pid_file)
     signal.signal(signal.SIGTERM, runner.forward)
     signal.signal(signal.SIGINT, runner.forward)
     started = now()
@@ -523,6 +536,7 @@ def main(argv):
     parser.add_argument("--termination-log")
     parser.add_argument("--kill-after", type=float, default=20.0, help="seconds between a forwarded signal and SIGKILL")
     parser.add_argument("--parallel", type=int, default=8)
+    parser.add_argument("--pid-file", help="run: where the command's process id (its process group) is written once it started")
     parser.add_argument("--manifest", help="adopt: the snapshot manifest the working directory must match")
     # Everything after the first "--" is the command, untouched (it may have options of its own).
     split = argv.index("--") if "--" in argv else len(argv)

@@ -48,6 +48,8 @@ export interface RunnerCommand {
   readonly state?: string;
   readonly terminationLog?: string;
   readonly killAfterSeconds?: number;
+  /** run/all: file that receives the command's process id (= its process group id) once started. */
+  readonly pidFile?: string;
 }
 
 /** argv of one runner invocation; `argv` is the user's command (script + arguments), never a shell line. */
@@ -58,6 +60,7 @@ export function runnerArgv(mode: "materialize" | "run" | "all", c: RunnerCommand
     ...(c.state ? ["--state", c.state] : []),
     ...(c.terminationLog ? ["--termination-log", c.terminationLog] : []),
     ...(c.killAfterSeconds !== undefined ? ["--kill-after", String(c.killAfterSeconds)] : []),
+    ...(c.pidFile && mode !== "materialize" ? ["--pid-file", c.pidFile] : []),
     ...(mode === "materialize" ? [] : ["--", ...argv]),
   ];
 }

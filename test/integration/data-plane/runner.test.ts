@@ -123,6 +123,14 @@ describe("aml_runner.py against Azurite", () => {
     expect(await dp.readResult(store, run, attempt)).toMatchObject({ reason: "Canceled", exitCode: 0, outputs: { files: 1 } });
   });
 
+  it("writes the command's process group id to --pid-file, so a supervisor can stop it without the runner", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "runner-pid-"));
+    const pidFile = join(dir, "command.pid");
+    const res = await runner(runnerArgv("all", { script: RUNNER, workdir: join(dir, "w"), pidFile }, ["python3", "-c", "import os; print('pgid', os.getpgid(0))"]), await attemptEnv(++n));
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain(`pgid ${readFileSync(pidFile, "utf8").trim()}`);
+  });
+
   it("refuses a tampered object before anything runs: SnapshotCorrupt, empty working dir", async () => {
     const tampered = (await uploadSnapshot(store, entriesOfBuffers([
       { path: "main.py", content: Buffer.from("open('/tmp/should-not-exist-' + 'x', 'w')\n") },
