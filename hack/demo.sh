@@ -40,6 +40,8 @@ start_operator() {
     # shellcheck source=/dev/null
     source "$STATE/services.env"
     set +a
+    # This single-node cluster's administrator (you) allows the examples' node cache directory.
+    LOCAL_ALLOWED_HOST_PATH_PREFIXES="${LOCAL_ALLOWED_HOST_PATH_PREFIXES:-/var/lib/amlcompute}" \
     WATCH_NAMESPACE="$NS" HEALTH_PORT="${HEALTH_PORT:-18081}" METRICS_PORT="${METRICS_PORT:-18080}" \
       exec nohup node --import tsx src/main.ts >"$LOG" 2>&1 </dev/null
   ) &

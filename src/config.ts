@@ -8,6 +8,7 @@ import { dataPlaneEnv, type DataPlaneEnv } from "./data-plane/config.js";
 import type { AzureMlConfig } from "./providers/shared/azure/config.js";
 import { azureMlConfigFromEnv } from "./providers/azureml/env.js";
 import { hdInsightConfigFromEnv, type HdInsightConfig } from "./providers/hdinsight/config.js";
+import { localTargetsConfigFromEnv, type LocalTargetsConfig } from "./providers/local/host-path.js";
 import { trackingConfigFromEnv, type TrackingConfig } from "./metrics/tracking.js";
 
 export interface Config {
@@ -32,6 +33,8 @@ export interface Config {
   dataPlane: DataPlaneEnv;
   /** spark-submit path and master for HDInsight head nodes (docs/attached-targets.md). */
   hdInsight: HdInsightConfig;
+  /** Node directories Local targets may use as environment caches (LOCAL_ALLOWED_HOST_PATH_PREFIXES). */
+  localTargets: LocalTargetsConfig;
   /** MLflow tracking server for Local/RemoteVM runs (README, Metrics). */
   tracking: TrackingConfig;
   /** Python with Optuna for Bayesian sweeps (hack/suggestion-env.sh prints one). */
@@ -66,6 +69,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(env.KUBECONFIG_PATH ? { kubeconfig: env.KUBECONFIG_PATH } : {}),
     azureml: azureMlConfigFromEnv(env),
     hdInsight: hdInsightConfigFromEnv(env),
+    localTargets: localTargetsConfigFromEnv(env),
     tracking: trackingConfigFromEnv(env),
     suggestionPython: env.SUGGESTION_PYTHON || "python3",
     dataPlane: dataPlaneEnv(env),

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     logger, registry, identity: config.identity, rateLimit: config.apiRateLimit, http2: config.apiHttp2, ...(config.watchNamespace ? { watchNamespace: config.watchNamespace } : {}),
   };
   const kube = config.kubeconfig ? KubeClientImpl.fromFile(config.kubeconfig, kubeOpts) : KubeClientImpl.fromDefault(kubeOpts);
-  const providers = operatorProviders({ azureml: config.azureml, hdInsight: config.hdInsight });
+  const providers = operatorProviders({ azureml: config.azureml, hdInsight: config.hdInsight, local: config.localTargets });
   const manager = new Manager({
     kube, logger, metricsRegistry: registry, healthPort: config.healthPort, metricsPort: config.metricsPort,
     ...(config.leaderElection.enabled

@@ -1,6 +1,7 @@
 import type { ComputeTargetType } from "../api/v1alpha1/index.js";
 import type { AzureMlConfig } from "./shared/azure/config.js";
 import type { HdInsightConfig } from "./hdinsight/config.js";
+import type { LocalTargetsConfig } from "./local/host-path.js";
 import type { ProviderEntry, ProviderRegistry } from "./types.js";
 
 type Loader = () => Promise<ProviderEntry>;
@@ -49,6 +50,7 @@ export const registryOf = (entries: Partial<Record<ComputeTargetType, ProviderEn
 export interface ProvidersConfig {
   readonly azureml?: AzureMlConfig;
   readonly hdInsight?: HdInsightConfig;
+  readonly local?: LocalTargetsConfig;
 }
 
 /**
@@ -62,7 +64,7 @@ export function operatorProviders(config: ProvidersConfig = {}): ProviderRegistr
   const aml = once(async () => (await import("./azureml/index.js")).createAmlComputeProvider(config.azureml));
   const remoteVm = once(async () => (await import("./ssh/index.js")).createRemoteVmProvider());
   return lazyRegistry({
-    Local: async () => (await import("./local/index.js")).createLocalProvider(),
+    Local: async () => (await import("./local/index.js")).createLocalProvider(config.local),
     AmlCompute: aml,
     RemoteVM: remoteVm,
     AzureBatch: async () => (await import("./batch/index.js")).createAzureBatchProvider(config.azureml, {}, (await aml()).clients),

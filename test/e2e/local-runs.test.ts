@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNamespace, deleteNamespace, kubectl, kubectlJson, requireCluster, waitFor } from "../cluster/kubectl.js";
 import {
-  apply, condition, getRun, getRunConfiguration, getTarget, jobsOfRun, localTarget, patchRun, podsOfRun, runConfiguration,
+  apply, condition, getRun, getRunConfiguration, getTarget, jobsOfRun, DEV_CACHE, localTarget, patchRun, podsOfRun, runConfiguration,
   scriptRun, waitForPhase,
 } from "./support/aml.js";
 import { DIGEST_CHECK } from "./support/digest-check.js";
@@ -26,7 +26,7 @@ describe("TrainingRun on a Local target", () => {
     await installCrds();
     ns = await createNamespace("e2e-local");
     op = await startOperator({ WATCH_NAMESPACE: ns });
-    await apply(localTarget(ns), runConfiguration(ns, "python", { environmentVariables: { GREETING: "hello" } }));
+    await apply(localTarget(ns, "local", DEV_CACHE), runConfiguration(ns, "python", { environmentVariables: { GREETING: "hello" } }));
   });
 
   afterAll(async () => {

@@ -3,7 +3,7 @@
 // script and reads the metrics back into status.metrics through MLflow's REST API.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNamespace, deleteNamespace, requireCluster } from "../cluster/kubectl.js";
-import { apply, localTarget, runConfiguration, scriptRun, waitForPhase } from "./support/aml.js";
+import { apply, DEV_CACHE, localTarget, runConfiguration, scriptRun, waitForPhase } from "./support/aml.js";
 import { installCrds, startOperator, stopOperator, type RunningOperator } from "./support/operator.js";
 import { mlflowEnv } from "./support/services.js";
 
@@ -25,7 +25,7 @@ describe("MLflow metrics on a Local target", () => {
     ns = await createNamespace("e2e-metrics");
     op = await startOperator({ WATCH_NAMESPACE: ns, ...mlflow });
     await apply(
-      localTarget(ns),
+      localTarget(ns, "local", DEV_CACHE),
       runConfiguration(ns, "with-mlflow", { environment: { systemManaged: { pipPackages: ["mlflow-skinny==3.17.2"] } } }),
     );
   });

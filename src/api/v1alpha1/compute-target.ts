@@ -48,14 +48,17 @@ export const LocalTargetSpec = Type.Object({
   serviceAccountName: Type.Optional(Type.String({ maxLength: 253, description: "ServiceAccount run pods use; must exist in the namespace. Default: the namespace's default account." })),
   nodeSelector: Type.Optional(StringMap({ description: "Node labels run pods must match." })),
   priorityClassName: Type.Optional(Type.String({ maxLength: 253, description: "PriorityClass of run pods." })),
-  environmentCache: Type.Object({
-    claimName: Type.Optional(Type.String({ maxLength: 253, description: "A ReadWriteMany PersistentVolumeClaim holding built environments (production)." })),
-    hostPath: Type.Optional(Type.String({ maxLength: 4096, pattern: "^/", description: "A node directory holding built environments (single-node and development clusters)." })),
+  environmentCache: Type.Optional(Type.Object({
+    claimName: Type.Optional(Type.String({ maxLength: 253, description: "A ReadWriteMany PersistentVolumeClaim in this namespace holding built environments (production)." })),
+    hostPath: Type.Optional(Type.String({
+      maxLength: 4096, pattern: "^(/[^/]+)+$",
+      description: "A node directory holding built environments (single-node and development clusters). Accepted only under a prefix the operator's administrator allows (chart value localTargets.allowedHostPathPrefixes); otherwise the target is Ready=False HostPathNotAllowed.",
+      ...cel({ rule: "!self.matches('(^|/)[.][.]?(/|$)')", message: "hostPath must be a normalized absolute path (no . or .. segments)" }),
+    })),
   }, {
-    default: { hostPath: "/var/lib/amlcompute/environments" },
-    description: "Where system-managed environments are built once per content hash and reused by later runs.",
+    description: "Where system-managed environments are built once per content hash and reused by later runs. Without it, runs on this target use user-managed environments only.",
     ...cel({ rule: "has(self.claimName) != has(self.hostPath)", message: "set exactly one of environmentCache.claimName and environmentCache.hostPath" }),
-  }),
+  })),
 }, { description: "Runs execute as Kubernetes Jobs in this cluster." });
 
 export const AmlComputeTargetSpec = Type.Object({

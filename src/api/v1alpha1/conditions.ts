@@ -32,6 +32,8 @@ export const TargetReason = {
   InvalidSpec: "InvalidSpec",
   SecretNotFound: "SecretNotFound",
   ServiceAccountNotFound: "ServiceAccountNotFound",
+  /** local.environmentCache.hostPath is not under a prefix the operator's administrator allows. */
+  HostPathNotAllowed: "HostPathNotAllowed",
   AuthenticationFailed: "AuthenticationFailed",
   HostKeyMismatch: "HostKeyMismatch",
   Unreachable: "Unreachable",

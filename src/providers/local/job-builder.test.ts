@@ -9,9 +9,10 @@ type PodSpec = { subdomain?: string; containers: Container[]; initContainers: Co
 type JobSpec = { completionMode?: string; completions: number; parallelism: number; backoffLimit: number; activeDeadlineSeconds?: number; template: { spec: PodSpec } };
 
 const snapshot = buildSnapshot([{ path: "train.py", content: "print(1)" }, { path: "lib/util.py", content: "x = 1" }]);
-function submission(config: Partial<Attempt["config"]> = {}): Attempt {
+const withClaim = aComputeTarget((t) => ({ ...t, spec: { ...t.spec, local: { image: "img", imagePullPolicy: "IfNotPresent", environmentCache: { claimName: "envs" } } } }));
+function submission(config: Partial<Attempt["config"]> = {}, target = aComputeTarget()): Attempt {
   return {
-    run: aTrainingRun(), target: aComputeTarget(), number: 2, handle: undefined, runId: "exp_1", snapshot, environmentHash: "abc123",
+    run: aTrainingRun(), target, number: 2, handle: undefined, runId: "exp_1", snapshot, environmentHash: "abc123",
     argv: ["train.py", "--lr", "0.1; rm -rf /"], interpreterNeeded: true,
     config: { computeTargetRef: { name: "local" }, framework: "Python", nodeCount: 1, processCountPerNode: 1, ...config },
   };
@@ -32,7 +33,7 @@ describe("buildRunJob", () => {
   });
 
   it("runs system-managed environments from the environment cache", () => {
-    const c = specOf(submission({ environment: { systemManaged: { pipPackages: ["six"] } } })).template.spec.containers[0]!;
+    const c = specOf(submission({ environment: { systemManaged: { pipPackages: ["six"] } } }, withClaim)).template.spec.containers[0]!;
     expect(userArgv(c)[0]).toBe("/aml/envs/abc123/bin/python");
   });
 
@@ -99,7 +100,7 @@ describe("buildRunJob", () => {
   });
 
   it("passes pip packages to the environment build as arguments, not shell text", () => {
-    const job = buildEnvironmentJob(submission({ environment: { systemManaged: { pipPackages: ["six==1.16.0", "$(evil)"] } } }));
+    const job = buildEnvironmentJob(submission({ environment: { systemManaged: { pipPackages: ["six==1.16.0", "$(evil)"] } } }, withClaim));
     const c = (job.spec as JobSpec).template.spec.containers[0]!;
     expect(c.command.slice(-2)).toEqual(["six==1.16.0", "$(evil)"]);
     expect(job.metadata.name).toBe("aml-env-abc123");

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { Annotations, Labels, runLabelValue } from "../../api/v1alpha1/index.js";
+import { Annotations, Labels, RunConfigReason, runLabelValue } from "../../api/v1alpha1/index.js";
+import { TerminalError } from "../../runtime/errors.js";
 import type { KubeObject } from "../../kube/types.js";
 import type { Attempt } from "../types.js";
 import {
@@ -7,11 +8,12 @@ import {
   TERMINATION_GRACE_SECONDS,
 } from "./data-plane-parts.js";
 import { distributionEnv, fitName, JOB_NAME_MAX, layoutOf, MASTER_PORT, needsLauncher, type Layout } from "./distribution.js";
+import { NO_CACHE } from "./host-path.js";
 import { launchedArgv } from "./launcher.js";
 import { ownerReferenceTo } from "./owner.js";
 import { isSystemManaged, localSpecOf } from "./local-spec.js";
 import {
-  baseLabels, basePodSpec, cacheOwnershipInit, environmentCacheVolume, Paths, restrictedContainerSecurity,
+  baseLabels, basePodSpec, cacheOwnershipInit, environmentCacheMount, environmentCacheVolume, Paths, restrictedContainerSecurity,
   scratchMounts, scratchVolumes,
 } from "./pod-parts.js";
 
@@ -88,11 +90,13 @@ export function buildRunJob(sub: Attempt): KubeObject {
   // Several slots per pod: the runner runs the launcher, which starts one process per slot.
   const argv = needsLauncher(layout) ? launchedArgv(interpreterFor(sub), script) : script;
   const secret = attemptSecretName(name);
-  const systemManaged = isSystemManaged(sub.config);
+  // validate() refuses a system-managed environment on a target without a cache.
+  const cache = isSystemManaged(sub.config) ? local.environmentCache : undefined;
+  const namespace = sub.run.metadata.namespace ?? "";
   const deadline = sub.config.maxRunDurationSeconds ?? sub.run.spec.activeDeadlineSeconds;
   return {
     apiVersion: "batch/v1", kind: "Job",
-    metadata: { name, namespace: sub.run.metadata.namespace, labels, annotations, ownerReferences: [ownerReferenceTo(sub.run)] },
+    metadata: { name, namespace, labels, annotations, ownerReferences: [ownerReferenceTo(sub.run)] },
     spec: {
       backoffLimit: 0,
       completions: sub.config.nodeCount,
@@ -121,14 +125,14 @@ export function buildRunJob(sub: Attempt): KubeObject {
             volumeMounts: [
               ...runContainerMounts,
               ...scratchMounts,
-              ...(systemManaged ? [{ name: "envs", mountPath: Paths.envs, readOnly: true }] : []),
+              ...(cache ? [environmentCacheMount(cache, namespace, true)] : []),
               ...(sub.config.docker?.shmSize ? [{ name: "dshm", mountPath: "/dev/shm" }] : []),
             ],
           }],
           volumes: [
             ...dataPlaneVolumes(),
             ...scratchVolumes,
-            ...(systemManaged ? [environmentCacheVolume(local)] : []),
+            ...(cache ? [environmentCacheVolume(cache)] : []),
             ...(sub.config.docker?.shmSize ? [{ name: "dshm", emptyDir: { medium: "Memory", sizeLimit: sub.config.docker.shmSize } }] : []),
           ],
         },
@@ -180,12 +184,15 @@ export const envBuildJobName = (hash: string): string => `aml-env-${hash}`;
 /** The environment-build Job (shared by every run with the same hash in the namespace). */
 export function buildEnvironmentJob(sub: Attempt): KubeObject {
   const local = localSpecOf(sub.target);
+  const cache = local.environmentCache;
+  if (!cache) throw new TerminalError(NO_CACHE, RunConfigReason.UnsupportedOnTarget);
+  const namespace = sub.run.metadata.namespace ?? "";
   const image = sub.config.docker?.baseImage ?? local.image;
   const packages = sub.config.environment?.systemManaged?.pipPackages ?? [];
   const labels = baseLabels({ [Labels.envHash]: sub.environmentHash, [Labels.role]: "environment-build" });
   return {
     apiVersion: "batch/v1", kind: "Job",
-    metadata: { name: envBuildJobName(sub.environmentHash), namespace: sub.run.metadata.namespace, labels },
+    metadata: { name: envBuildJobName(sub.environmentHash), namespace, labels },
     spec: {
       backoffLimit: 1,
       ttlSecondsAfterFinished: 86400,
@@ -193,15 +200,15 @@ export function buildEnvironmentJob(sub: Attempt): KubeObject {
         metadata: { labels },
         spec: {
           ...basePodSpec(local),
-          initContainers: cacheOwnershipInit(local, image),
+          initContainers: cacheOwnershipInit(cache, namespace, image, local.imagePullPolicy),
           containers: [{
             name: "build", image, imagePullPolicy: local.imagePullPolicy,
             command: ["/bin/sh", "-c", ENV_BUILD_SCRIPT, "build-environment", ...packages],
             env: [{ name: "AML_ENV_HASH", value: sub.environmentHash }, { name: "HOME", value: Paths.tmp }],
             securityContext: restrictedContainerSecurity,
-            volumeMounts: [{ name: "envs", mountPath: Paths.envs }, ...scratchMounts],
+            volumeMounts: [environmentCacheMount(cache, namespace, false), ...scratchMounts],
           }],
-          volumes: [environmentCacheVolume(local), ...scratchVolumes],
+          volumes: [environmentCacheVolume(cache), ...scratchVolumes],
         },
       },
     },

@@ -4,7 +4,6 @@ import type { ComputeTarget, LocalTargetSpec, RunConfigurationSpec } from "../..
 export const LOCAL_DEFAULTS: LocalTargetSpec = {
   image: "localhost/aml-training:py3",
   imagePullPolicy: "IfNotPresent",
-  environmentCache: { hostPath: "/var/lib/amlcompute/environments" },
 };
 
 export const localSpecOf = (target: ComputeTarget): LocalTargetSpec => ({ ...LOCAL_DEFAULTS, ...target.spec.local });

@@ -10,6 +10,7 @@ import type { Attempt, ProviderContext } from "../types.js";
 import { localRunExecutor, type LocalHandle } from "./run-executor.js";
 
 const now = new Date("2025-01-01T00:10:00Z");
+const executor = localRunExecutor({ allowedHostPathPrefixes: [] });
 const ctxOf = (kube: KubeClient): ProviderContext => ({ kube, log: pino({ level: "silent" }), now, signal: new AbortController().signal, readSecret: async () => undefined });
 const run = aTrainingRun();
 const handle: LocalHandle = { jobName: "run-job-1", jobCreated: true, submittedAt: now.toISOString() };
@@ -38,23 +39,23 @@ describe("Local executor: attempts that end without the script's verdict", () =>
     const kube = new MemoryKube();
     kube.put(BuiltinKinds.Job, failedJob);
     kube.put(BuiltinKinds.Pod, pod({ exitCode: 143, reason: "Error" }, { deletionTimestamp: now.toISOString() }));
-    expect(await localRunExecutor.observe(attempt(), ctxOf(kube))).toMatchObject({ state: "Lost", reason: "Lost", message: expect.stringContaining("deleted") });
+    expect(await executor.observe(attempt(), ctxOf(kube))).toMatchObject({ state: "Lost", reason: "Lost", message: expect.stringContaining("deleted") });
     const gone = new MemoryKube();
     gone.put(BuiltinKinds.Job, failedJob);
-    expect(await localRunExecutor.observe(attempt(), ctxOf(gone))).toMatchObject({ state: "Lost" });
+    expect(await executor.observe(attempt(), ctxOf(gone))).toMatchObject({ state: "Lost" });
   });
 
   it("carries the runtime's message when the container could not start", async () => {
     const kube = new MemoryKube();
     kube.put(BuiltinKinds.Job, failedJob);
     kube.put(BuiltinKinds.Pod, pod({ exitCode: 128, reason: "StartError", message: 'exec: "python9": executable file not found in $PATH' }));
-    expect(await localRunExecutor.observe(attempt(), ctxOf(kube))).toMatchObject({ state: "Failed", reason: "StartError", exitCode: 128, message: expect.stringContaining("python9") });
+    expect(await executor.observe(attempt(), ctxOf(kube))).toMatchObject({ state: "Failed", reason: "StartError", exitCode: 128, message: expect.stringContaining("python9") });
   });
 
   it("turns a Job the API server refuses into a terminal SubmissionFailed that says why", async () => {
     const kube = new MemoryKube();
     kube.create = async () => { throw new InvalidError('Job.batch "x" is invalid: metadata.labels: Invalid value'); };
-    await expect(localRunExecutor.submit(attempt(undefined), ctxOf(kube))).rejects.toMatchObject({ name: "TerminalError", reason: "SubmissionFailed", message: expect.stringContaining("metadata.labels") });
+    await expect(executor.submit(attempt(undefined), ctxOf(kube))).rejects.toMatchObject({ name: "TerminalError", reason: "SubmissionFailed", message: expect.stringContaining("metadata.labels") });
   });
 });
 
@@ -66,7 +67,7 @@ describe("names and label values of the objects a run creates", () => {
     expect(runLabelValue(long)).not.toBe(runLabelValue(`${"a".repeat(70)}.other`));
     const kube = new MemoryKube();
     const a = { ...attempt(undefined), run: { ...run, metadata: { ...run.metadata, name: long } } };
-    await localRunExecutor.submit(a, ctxOf(kube));
+    await executor.submit(a, ctxOf(kube));
     const [job] = kube.list<KubeObject>(BuiltinKinds.Job);
     expect(job?.metadata.name?.length).toBeLessThanOrEqual(63);
     expect(job?.metadata.labels?.[Labels.run]?.length).toBeLessThanOrEqual(63);

@@ -10,7 +10,8 @@ import { buildEnvironmentJob, buildHeadlessService, buildRunJob, envBuildJobName
 import {
   containerState, firstFailedPod, gangTimeout, jobCondition, jobFailureReason, rankOf, unschedulable, waitingProblem, type Job, type Pod,
 } from "./job-status.js";
-import { isSystemManaged } from "./local-spec.js";
+import { usableEnvironmentCache, type LocalTargetsConfig } from "./host-path.js";
+import { isSystemManaged, localSpecOf } from "./local-spec.js";
 
 const OUTPUT_TAIL_LINES = 40;
 /** How long a just-created Job may be missing from the cache before we call it Lost. */
@@ -165,8 +166,11 @@ async function stopIfActive(ctx: ProviderContext, job: Job): Promise<void> {
   await ctx.kube.patchSpec(BuiltinKinds.Job, { namespace: job.metadata.namespace ?? "", name: job.metadata.name ?? "" }, { suspend: true });
 }
 
-/** Runs attempts as batch/v1 Jobs in this cluster; system-managed environments build first. */
-export const localRunExecutor: RunExecutor<LocalHandle> = {
+/**
+ * Runs attempts as batch/v1 Jobs in this cluster; system-managed environments build first, into a
+ * cache whose node directory (if any) the administrator allowed.
+ */
+export const localRunExecutor = (config: LocalTargetsConfig): RunExecutor<LocalHandle> => ({
   readsSnapshotFromStore: true,
   decodeHandle: (raw) => decodeShape<LocalHandle>(raw, {
     jobName: "string", serviceName: "string?", envJobName: "string?", jobCreated: "boolean", submittedAt: "string",
@@ -180,6 +184,8 @@ export const localRunExecutor: RunExecutor<LocalHandle> = {
       ? { ...base, envJobName: envBuildJobName(sub.environmentHash), jobCreated: false }
       : { ...base, jobCreated: false };
     if (handle.envJobName) {
+      // Checked again here, not only in the target's Ready: no pod ever mounts a refused path.
+      usableEnvironmentCache(localSpecOf(sub.target), config);
       const envJob = envJobOf(ctx, sub);
       if (!envJob) await createIfAbsent(ctx, buildEnvironmentJob(sub));
       if (!envJob || !jobCondition(envJob, "Complete")) return handle;
@@ -225,4 +231,4 @@ export const localRunExecutor: RunExecutor<LocalHandle> = {
       await ctx.kube.delete(BuiltinKinds.Job, { namespace: job.metadata.namespace ?? "", name: job.metadata.name ?? "" }, { propagation: "Background" });
     }
   },
-};
+});

@@ -4,6 +4,9 @@ import type { ComputeTarget, RunConfiguration, TrainingRun } from "../../../src/
 
 export const API_VERSION = "amlcompute.dev/v1alpha1";
 
+/** A node directory startOperator allows: targets of runs with system-managed environments use it. */
+export const DEV_CACHE = { environmentCache: { hostPath: "/var/lib/amlcompute/cache" } };
+
 export function localTarget(ns: string, name = "local", local: Record<string, unknown> = {}): object {
   return { apiVersion: API_VERSION, kind: "ComputeTarget", metadata: { name, namespace: ns }, spec: { type: "Local", local } };
 }

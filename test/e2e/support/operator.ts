@@ -84,7 +84,8 @@ export async function startOperator(env: Record<string, string> = {}): Promise<R
     env: {
       // The run data plane's store (Azurite) and other embedded services, as cluster-up wrote them.
       ...process.env, ...clusterServicesEnv(), KUBECONFIG: clusterKubeconfig, HEALTH_PORT: String(healthPort), METRICS_PORT: String(metricsPort),
-      LOG_LEVEL: "debug", ...env,
+      // The test cluster's administrator allows node caches under /var/lib/amlcompute (DEV_CACHE).
+      LOG_LEVEL: "debug", LOCAL_ALLOWED_HOST_PATH_PREFIXES: "/var/lib/amlcompute", ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
