@@ -21,9 +21,9 @@ export class ContractGuard {
   }
 
   /** Why the request breaks the document, or undefined when it does not. */
-  requestError(op: Operation | undefined, query: URLSearchParams, body: unknown): string | undefined {
+  requestError(op: Operation | undefined, query: URLSearchParams, body: unknown, path?: string): string | undefined {
     if (!op) return undefined;
-    const v = this.contract.request(op, { query, body });
+    const v = this.contract.request(op, { query, body, ...(path !== undefined ? { path } : {}) });
     return v.length ? `${op.operationId}: ${formatViolations(v)}` : undefined;
   }
 

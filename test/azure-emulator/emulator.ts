@@ -130,22 +130,6 @@ const ARM_AUDIENCE = "https://management.azure.com";
 /** The VM size Azure ML gives a compute cluster created without one. */
 const DEFAULT_VM_SIZE = "STANDARD_DS3_V2";
 
-/**
- * Azure ML's compute names, as the create-compute documentation states them for clusters: 3 to 24
- * letters, digits and hyphens, a letter first, and any hyphen followed by a letter somewhere after
- * it. Attached computes are limited to 16 characters.
- */
-export function computeNameProblem(name: string, attached: boolean): string | undefined {
-  const max = attached ? 16 : 24;
-  if (name.length < 3 || name.length > max) return `must be between 3 and ${max} characters long`;
-  if (!/^[A-Za-z][A-Za-z0-9-]*$/.test(name)) return "must start with a letter and use only letters, digits and the - character";
-  if (name.includes("-") && !/-[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*$/.test(name)) return "must have a letter after its last - character";
-  return undefined;
-}
-const checkComputeName = (name: string, attached: boolean): void => {
-  const problem = computeNameProblem(name, attached);
-  if (problem) throw new ArmError(400, "BadRequest", `Compute name '${name}' is invalid: an ${attached ? "attached compute" : "Azure ML compute cluster"} name ${problem}.`);
-};
 const PROVIDER = "Microsoft.MachineLearningServices";
 
 type ProvisioningState = "Creating" | "Updating" | "Succeeded" | "Failed" | "Deleting" | "Canceled";
@@ -796,7 +780,6 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         if (!p?.computeType) throw new ArmError(400, "BadRequest", "properties.computeType is required.");
         computeType = String(p.computeType);
         props = (p.properties ?? {}) as Record<string, unknown>;
-        if (!existing) checkComputeName(name, Boolean(p.resourceId));
         // What the service fills in for an AmlCompute created without them.
         if (computeType === "AmlCompute" && !p.resourceId) props = { vmSize: DEFAULT_VM_SIZE, vmPriority: "Dedicated", osType: "Linux", ...props };
         if (existing && existing.computeType !== computeType) {
@@ -985,7 +968,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       throw new ArmError(400, "InvalidApiVersionParameter", `The api-version '${apiVersion}' is invalid. The supported versions are '${apiVersions.join(",")}'.`);
     }
     // The request against the published document: body schema, read-only fields, documented query.
-    const broken = guard.requestError(guard.operation(method, path), query, body);
+    const broken = guard.requestError(guard.operation(method, path), query, body, path);
     if (broken) throw new ArmError(400, "BadRequest", broken);
     const op = opRoute.exec(path);
     if (op) {

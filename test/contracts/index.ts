@@ -38,6 +38,8 @@ export interface Operation {
   readonly plane?: "management" | "data";
   readonly apiVersions?: readonly string[];
   readonly request?: string;
+  /** Schema of the request as a whole, `{ path: {placeholder: value}, body }`: rules on URL parameters (names), some depending on the body. */
+  readonly pathSchema?: string;
   readonly lro?: boolean;
   readonly query?: Readonly<Record<string, { readonly required?: boolean; readonly enum?: readonly string[] }>>;
   readonly responses: Readonly<Record<string, ResponseContract>>;
@@ -95,7 +97,7 @@ function templateRegExp(path: string, caseInsensitive: boolean): RegExp {
 /** One service's contracts: operations by method + path, and request/response validators. */
 export class ServiceContract {
   private readonly validators = new Map<string, ValidateFunction>();
-  private readonly ops: { op: Operation; re: RegExp }[];
+  private readonly ops: { op: Operation; re: RegExp; params: string[] }[];
   readonly apiVersions: readonly string[];
 
   constructor(readonly service: Service) {
@@ -110,7 +112,9 @@ export class ServiceContract {
     }
     const ops = JSON.parse(readFileSync(join(root, service, "operations.json"), "utf8")) as OperationsFile;
     this.apiVersions = ops.apiVersions ?? [];
-    this.ops = ops.operations.map((op) => ({ op, re: templateRegExp(op.path, service !== "databricks") }));
+    this.ops = ops.operations.map((op) => ({
+      op, re: templateRegExp(op.path, service !== "databricks"), params: [...op.path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]!),
+    }));
   }
 
   /** The operation a request is, or undefined when the contracts do not cover it. */
@@ -125,8 +129,15 @@ export class ServiceContract {
     return fn(body) ? [] : (fn.errors ?? []).filter((e) => !NOISE.has(e.keyword) || e.keyword === "oneOf").map(describe);
   }
 
-  /** Request checks: api-version, documented query parameters, the body schema. */
-  request(op: Operation, req: { query: URLSearchParams; body: unknown }): Violation[] {
+  /** The URL's values of an operation's {placeholders}. */
+  pathParameters(op: Operation, path: string): Record<string, string> {
+    const entry = this.ops.find((o) => o.op === op);
+    const m = entry?.re.exec(path);
+    return Object.fromEntries((entry?.params ?? []).map((name, i) => [name, decodeURIComponent(m?.[i + 1] ?? "")]));
+  }
+
+  /** Request checks: api-version, documented query parameters, URL parameter rules, the body schema. */
+  request(op: Operation, req: { query: URLSearchParams; body: unknown; path?: string }): Violation[] {
     const out: Violation[] = [];
     const versions = op.apiVersions ?? this.apiVersions;
     if (versions.length) {
@@ -141,6 +152,13 @@ export class ServiceContract {
       } else if (rule.enum && !rule.enum.includes(v)) {
         out.push({ where: `?${name}`, message: `'${v}' is not one of ${rule.enum.join(", ")}` });
       }
+    }
+    if (op.pathSchema && req.path !== undefined) {
+      const params = this.pathParameters(op, req.path);
+      out.push(...this.check("request", op.pathSchema, { path: params, body: req.body }).map((v) => {
+        const name = /^\/path\/([^/]+)$/.exec(v.where)?.[1];
+        return name ? { where: `{${name}} '${params[name]}'`, message: v.message } : v;
+      }));
     }
     if (op.request) {
       if (req.body === undefined) out.push({ where: "(body)", message: "is required" });

@@ -61,11 +61,27 @@ export const LocalTargetSpec = Type.Object({
   })),
 }, { description: "Runs execute as Kubernetes Jobs in this cluster." });
 
+/**
+ * Azure ML compute names. Two Microsoft documents state them differently, and the stricter of both
+ * holds: MicrosoftDocs/azure-docs `articles/machine-learning/how-to-create-attach-compute-cluster.md`
+ * @ 00766527bd628336b0aa71d410f0b54b263dfef9 (clusters: 3 to 24 letters, digits and "-", a letter
+ * first, any "-" followed by a letter later in the name) and
+ * `articles/azure-resource-manager/management/resource-name-rules.md`
+ * @ 0d589b2126d6bf76b10cf7b057f2ab8194e6a2e8 (workspaces/computes: 3-32 for AML compute, 2-16 for
+ * other compute types, i.e. attached ones). A letter after the last "-" is a letter after every "-".
+ * RE2 syntax, as the API server's `pattern` requires.
+ */
+export const AZURE_COMPUTE_NAME = {
+  pattern: "^[A-Za-z]([A-Za-z0-9-]*[A-Za-z])?[0-9]*$",
+  minLength: 3,
+  maxLength: { cluster: 24, attached: 16 },
+} as const;
+
 export const AmlComputeTargetSpec = Type.Object({
   workspace: AzureWorkspaceRef,
   computeName: Type.Optional(Type.String({
-    minLength: 2, maxLength: 24, pattern: "^[a-zA-Z][a-zA-Z0-9-]*$",
-    description: "Name of the compute in the workspace. Default: the ComputeTarget's name.",
+    minLength: AZURE_COMPUTE_NAME.minLength, maxLength: AZURE_COMPUTE_NAME.maxLength.cluster, pattern: AZURE_COMPUTE_NAME.pattern,
+    description: "Name of the compute in the workspace: 3-24 letters, digits and -, a letter first and a letter after the last -. Default: the ComputeTarget's name when it follows these rules, else a name derived from it (the name, cut, plus - and six letters of its hash).",
   })),
   mode: StringEnum(["Provision", "Attach"] as const, {
     default: "Provision",

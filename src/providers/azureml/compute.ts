@@ -7,12 +7,13 @@ import type { AzureClients } from "../shared/azure/clients.js";
 import type { ResolvedAzureMlConfig } from "../shared/azure/config.js";
 import { classifyArmError } from "../shared/azure/errors.js";
 import { ComputeOps, OWNER_TAG, OWNER_UID_TAG, readOperation, type ComputeParams } from "../shared/azure/compute-ops.js";
+import { amlComputeName } from "./names.js";
 import { decideAmlCompute, type AmlComputePlan, type AmlComputeWorld } from "./compute-decide.js";
 
 export function targetParams(target: ComputeTarget, spec: AmlComputeTargetSpec): ComputeParams {
   if (!spec.vmSize) throw new TerminalError("amlCompute.vmSize is required when mode is Provision", TargetReason.InvalidSpec);
   return {
-    computeName: spec.computeName ?? target.metadata.name ?? "",
+    computeName: amlComputeName(target, spec),
     location: spec.location,
     vmSize: spec.vmSize,
     vmPriority: spec.vmPriority,
@@ -43,7 +44,7 @@ export class AmlComputeProvider implements ComputeProvider {
     } catch (e) {
       throw classifyArmError(e, "ARM access");
     }
-    return { ops: new ComputeOps(arm, spec.workspace.resourceGroup, spec.workspace.name), spec, name: spec.computeName ?? target.metadata.name ?? "" };
+    return { ops: new ComputeOps(arm, spec.workspace.resourceGroup, spec.workspace.name), spec, name: amlComputeName(target, spec) };
   }
 
   /** Read-only: the spec, the operation recorded in status (resumed: one poll) and Azure's compute. */

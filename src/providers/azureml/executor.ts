@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { AzureMachineLearningWorkspaces, CommandJob, JobBase } from "@azure/arm-machinelearning";
 import type { TokenCredential } from "@azure/identity";
 import { BlobServiceClient, StorageSharedKeyCredential, AnonymousCredential, type ContainerClient } from "@azure/storage-blob";
@@ -16,6 +15,7 @@ import type { AzureClients, ResolvedCredential } from "../shared/azure/clients.j
 import { ComputeOps, OWNER_TAG, OWNER_UID_TAG, type ComputeParams } from "../shared/azure/compute-ops.js";
 import type { ResolvedAzureMlConfig } from "../shared/azure/config.js";
 import { classifyArmError, isNotFound } from "../shared/azure/errors.js";
+import { amlComputeName, runBasedComputeName } from "./names.js";
 
 const ENV_NAME = "amlcompute-env";
 
@@ -37,11 +37,6 @@ export interface AmlHandle {
 export function azureJobName(run: TrainingRun, attempt: number): string {
   const uid = (run.metadata.uid ?? sanitizeName(run.metadata.name ?? "")).replace(/-/g, "").slice(0, 12);
   return `${sanitizeName(run.metadata.name ?? "").slice(0, 40) || "run"}-${uid}-a${attempt}`;
-}
-
-/** Name of the temporary compute of a run-based run: ≤ 24 chars, starts with a letter, stable per run. */
-export function runBasedComputeName(run: TrainingRun): string {
-  return `rb-${createHash("sha256").update(run.metadata.uid ?? `${run.metadata.namespace}/${run.metadata.name}`).digest("hex").slice(0, 16)}`;
 }
 
 /** Azure ML job status → attempt state (reason keeps Azure's word for the display phase). */
@@ -216,7 +211,7 @@ export class AmlRunExecutor implements RunExecutor<AmlHandle> {
     const arm = await this.arm(sub.target, ctx, subscriptionId);
     const rb = sub.run.spec.runBasedCompute;
     const jobName = azureJobName(sub.run, sub.number);
-    const computeName = rb ? runBasedComputeName(sub.run) : (spec.computeName ?? sub.target.metadata.name ?? "");
+    const computeName = rb ? runBasedComputeName(sub.run) : amlComputeName(sub.target, spec);
     const handle: AmlHandle = { jobName, computeName, subscriptionId, resourceGroup: rg, workspace: ws, ...(rb ? { runBasedCompute: true } : {}) };
     const wsId = this.wsId(handle);
     try {

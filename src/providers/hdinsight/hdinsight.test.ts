@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ComputeTarget, RunConfigurationSpec, TrainingRun } from "../../api/v1alpha1/index.js";
 import type { Attempt } from "../types.js";
+import { computeNameProblem } from "../shared/azure/compute-names.js";
 import { attachedComputeName, hdInsightComputeBody } from "./registration.js";
 import { asRemoteVmSubmission, asRemoteVmTarget, sparkSubmitArgv, validateHdInsight } from "./remote-vm-view.js";
 
@@ -56,7 +57,7 @@ describe("HDInsight workspace registration", () => {
   it("keeps a valid ComputeTarget name and derives a stable valid one otherwise", () => {
     expect(attachedComputeName("spark-hdi")).toBe("spark-hdi");
     for (const n of ["spark.hdi", "a-very-long-computetarget-name-for-spark", "9lives", "x"]) {
-      expect(attachedComputeName(n)).toMatch(/^[a-zA-Z][a-zA-Z0-9-]{1,23}$/);
+      expect(computeNameProblem(attachedComputeName(n), "attached"), n).toBeUndefined();
       expect(attachedComputeName(n)).toBe(attachedComputeName(n));
     }
   });

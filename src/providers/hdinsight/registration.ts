@@ -1,9 +1,9 @@
-import { createHash } from "node:crypto";
 import type { ComputeResource } from "@azure/arm-machinelearning";
 import type { AzureWorkspaceRef, ComputeTarget, HdInsightTargetSpec } from "../../api/v1alpha1/index.js";
 import { TargetReason } from "../../api/v1alpha1/index.js";
 import { TerminalError } from "../../runtime/errors.js";
 import type { AzureClients } from "../shared/azure/clients.js";
+import { deriveComputeName } from "../shared/azure/compute-names.js";
 import { ComputeOps, readOperation, type ArmOperation } from "../shared/azure/compute-ops.js";
 import type { ResolvedAzureMlConfig } from "../shared/azure/config.js";
 import { classifyArmError } from "../shared/azure/errors.js";
@@ -11,22 +11,8 @@ import type { ProviderContext, TargetObservation } from "../types.js";
 
 type Status = NonNullable<TargetObservation["status"]>;
 
-/** Azure ML compute names: 2-24 letters, digits and hyphens, starting with a letter. */
-const VALID_COMPUTE_NAME = /^[a-zA-Z][a-zA-Z0-9-]{1,23}$/;
-
-/**
- * Name of the attached compute in the workspace: the ComputeTarget's name when Azure ML accepts
- * it, else a derived one (invalid characters → "-", cut to fit, plus 6 hex of the name's sha256
- * so two long names that share a prefix do not collide). Stable for a given name.
- */
-export function attachedComputeName(targetName: string): string {
-  if (VALID_COMPUTE_NAME.test(targetName) && !targetName.endsWith("-")) return targetName;
-  const hash = createHash("sha256").update(targetName).digest("hex").slice(0, 6);
-  let base = targetName.replace(/[^a-zA-Z0-9-]/g, "-");
-  if (!/^[a-zA-Z]/.test(base)) base = `h${base}`;
-  base = base.slice(0, 24 - 1 - hash.length).replace(/-+$/, "");
-  return `${base}-${hash}`;
-}
+/** Name of the attached compute in the workspace: the ComputeTarget's name when Azure ML accepts it, else one derived from it. */
+export const attachedComputeName = (targetName: string): string => deriveComputeName(targetName, "attached");
 
 /**
  * The PUT body of an attached HDInsight compute (ARM Compute, computeType HDInsight): the

@@ -101,6 +101,10 @@ describe("compute PUT/GET/DELETE (machineLearningServices.json)", () => {
     expectRefused(await arm("PUT", `/computes/${name}`, amlCompute()), "BadRequest", name);
   });
 
+  it.each(["abc", "gpu-1a", "a-1-b", `c${"x".repeat(23)}`])("accepts the cluster name %s (a letter after every hyphen, 3-24 characters)", async (name) => {
+    expect((await arm("PUT", `/computes/${name}`, amlCompute())).status).toBe(201);
+  });
+
   it("refuses an attached compute name longer than 16 characters", async () => {
     const name = "hdi-attached-abcdef";
     expectRefused(await arm("PUT", `/computes/${name}`, {

@@ -205,8 +205,8 @@ describe("HDInsight: registration in an Azure ML workspace (ARM emulator)", () =
   it("derives a valid compute name from a Kubernetes name Azure ML would refuse", () => {
     expect(attachedComputeName("hdi")).toBe("hdi");
     const long = attachedComputeName("spark.cluster-for-the-analytics-team");
-    expect(long).toMatch(/^[a-zA-Z][a-zA-Z0-9-]{1,23}$/);
+    expect(long).toMatch(/^[a-zA-Z][a-zA-Z0-9-]{2,15}$/);
     expect(long).not.toBe(attachedComputeName("spark.cluster-for-the-analytics-team-2"));
-    expect(attachedComputeName("1abc")).toMatch(/^h1abc-[0-9a-f]{6}$/);
+    expect(attachedComputeName("1abc")).toMatch(/^c1abc-[a-z]{6}$/);
   });
 });
