@@ -138,7 +138,7 @@ describe("AmlCompute RunExecutor: command jobs that really run (emulator + Azuri
       const s = sub(run, { "train.py": `import sys\nprint('run-based')\nsys.exit(${code})\n` }, ["train.py"]);
       const h = await p.executor.submit(s, env.ctx());
       const computeName = String(h.computeName);
-      expect(computeName).toMatch(/^rb-[0-9a-f]{16}$/);
+      expect(computeName).toMatch(/^rb-[a-z]{16}$/);
       expect(env.emu.controls.compute(WS, computeName)).toBeDefined();
       const { last } = await observeUntilDone(s, h);
       expect(last.state).toBe(want);
