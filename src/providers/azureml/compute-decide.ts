@@ -1,5 +1,6 @@
 import type { ComputeResource } from "@azure/arm-machinelearning";
 import { TargetReason, type AmlComputeTargetSpec, type Reason } from "../../api/v1alpha1/index.js";
+import { sameArmId } from "../shared/azure/arm-id.js";
 import { isoToSeconds, OWNER_UID_TAG, type ArmOperation, type ComputeParams } from "../shared/azure/compute-ops.js";
 import type { TargetObservation } from "../types.js";
 
@@ -83,7 +84,7 @@ function compare(params: ComputeParams, compute: ComputeResource): { immutable: 
   const immutable: string[] = [];
   if (aml.vmSize && aml.vmSize.toLowerCase() !== params.vmSize.toLowerCase()) immutable.push(`vmSize (Azure: ${aml.vmSize}, spec: ${params.vmSize})`);
   if (aml.vmPriority && aml.vmPriority !== params.vmPriority) immutable.push(`vmPriority (Azure: ${aml.vmPriority}, spec: ${params.vmPriority})`);
-  if ((aml.subnet?.id ?? undefined) !== params.subnetId && (aml.subnet?.id || params.subnetId)) immutable.push("subnetId");
+  if (!sameArmId(aml.subnet?.id, params.subnetId)) immutable.push(`subnetId (Azure: ${aml.subnet?.id ?? "none"}, spec: ${params.subnetId ?? "none"})`);
   const scale = aml.scaleSettings ?? {};
   const drift = (scale.minNodeCount ?? 0) !== params.minNodes || scale.maxNodeCount !== params.maxNodes
     || isoToSeconds(scale.nodeIdleTimeBeforeScaleDown) !== params.idleSecondsBeforeScaleDown;

@@ -3,6 +3,7 @@ import type { AzureWorkspaceRef, ComputeTarget, HdInsightTargetSpec } from "../.
 import { TargetReason } from "../../api/v1alpha1/index.js";
 import { TerminalError } from "../../runtime/errors.js";
 import type { AzureClients } from "../shared/azure/clients.js";
+import { sameArmId } from "../shared/azure/arm-id.js";
 import { deriveComputeName } from "../shared/azure/compute-names.js";
 import { ComputeOps, readOperation, type ArmOperation } from "../shared/azure/compute-ops.js";
 import type { ResolvedAzureMlConfig } from "../shared/azure/config.js";
@@ -29,8 +30,6 @@ export function hdInsightComputeBody(target: ComputeTarget, spec: HdInsightTarge
     },
   } as ComputeResource;
 }
-
-const sameId = (a: string | undefined | null, b: string): boolean => (a ?? "").replace(/\/+$/, "").toLowerCase() === b.replace(/\/+$/, "").toLowerCase();
 
 /**
  * Registration of an HDInsight cluster as an attached compute in an Azure ML workspace, with the
@@ -98,7 +97,7 @@ export class HdInsightRegistration {
 
     const props = compute.properties;
     const state = props?.provisioningState;
-    if (props?.computeType !== "HDInsight" || !sameId(props.resourceId, resourceId)) {
+    if (props?.computeType !== "HDInsight" || !sameArmId(props.resourceId, resourceId)) {
       return {
         ready: {
           status: "False", reason: TargetReason.AlreadyExists, severity: "Error",
@@ -136,7 +135,7 @@ export class HdInsightRegistration {
     const name = attachedComputeName(target.metadata.name ?? "");
     const ops = await this.opsFor(target, ws, ctx);
     const resourceId = spec.resourceId;
-    const owned = (c: ComputeResource): boolean => c.properties?.computeType === "HDInsight" && sameId(c.properties.resourceId, resourceId);
+    const owned = (c: ComputeResource): boolean => c.properties?.computeType === "HDInsight" && sameArmId(c.properties.resourceId, resourceId);
     const step = await ops.deleteOwned(name, ctx.now, { owned, prior: readOperation(target.status), underlyingResourceAction: "Detach" });
     if (step.done) return { done: true, status: { operation: undefined, provisioningState: undefined } };
     if (step.op) ctx.log.info({ compute: name, workspace: ws.name }, "Detaching HDInsight cluster from the workspace");

@@ -201,6 +201,16 @@ describe("AmlCompute ComputeProvider against the ARM emulator", () => {
     expect(env.emu.controls.count({ method: "PATCH", path: computePath("shared") })).toBe(1);
   });
 
+  it("a subnet id ARM answers in its own casing is the same subnet: Ready, not a false 'cannot change subnetId'", async () => {
+    const subnet = `/subscriptions/${WS.subscriptionId}/resourceGroups/RG-Network/providers/Microsoft.Network/virtualNetworks/VNet-Train/subnets/Snet-Nodes`;
+    env.emu.controls.seedCompute(WS, "vnet-cluster", {
+      properties: { vmSize: "STANDARD_D2_V2", vmPriority: "Dedicated", subnet: { id: subnet.toLowerCase() }, scaleSettings: { minNodeCount: 0, maxNodeCount: 2, nodeIdleTimeBeforeScaleDown: "PT30M" } },
+    });
+    const r = await reconcileUntil(env, env.provider(), makeTarget("vnet-cluster", { adopt: true, subnetId: subnet }), { until: (o) => o.ready.status === "True" || o.ready.reason === "InvalidSpec" });
+    expect(r.obs.ready).toMatchObject({ status: "True", reason: "Ready" });
+    expect(puts("vnet-cluster")).toBe(0);
+  });
+
   it("Attach: GET only, never PUT/PATCH/DELETE; release changes nothing in Azure", async () => {
     env.emu.controls.seedCompute(WS, "team-cluster", { vmSize: "STANDARD_DS3_V2", minNodes: 1, maxNodes: 4 });
     const p = env.provider();
