@@ -173,6 +173,44 @@ describe("AmlCompute ComputeProvider against the ARM emulator", () => {
     expect(env.emu.controls.count({ since, method: "PUT" })).toBe(0);
   });
 
+  it("a credential Entra refuses while a create is resumed is transient: the operation stays in status, no ProvisioningFailed, no second PUT", async () => {
+    const target = makeTarget("cpu-cred");
+    const stored = applyStatus(target, (await env.provider().compute.ensure(target, env.ctx())).status);
+    const refuse = env.emu.controls.addFault({ method: "POST", path: "/oauth2/v2.0/token", status: 401, code: "invalid_client", message: "AADSTS7000215: Invalid client secret provided.", times: Infinity });
+    try {
+      const restarted = env.provider(); // a fresh credential: it must ask Entra, which refuses
+      const err = await restarted.compute.ensure(stored, env.ctx()).then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(TransientError);
+      expect(err).toMatchObject({ reason: "AuthenticationFailed" });
+    } finally {
+      refuse.times = 0;
+    }
+    const r = await reconcileUntil(env, env.provider(), stored, { until: (o) => o.ready.status === "True" || o.ready.reason === "ProvisioningFailed" });
+    expect(r.obs.ready).toMatchObject({ status: "True", reason: "Ready" });
+    expect(puts("cpu-cred")).toBe(1);
+  });
+
+  it("a credential Entra refuses while a DELETE is resumed is transient: never a second DELETE", async () => {
+    let { target } = await reconcileUntil(env, env.provider(), makeTarget("cpu-cred-del"), { until: (o) => o.ready.status === "True" });
+    let rel = await env.provider().compute.release(target, env.ctx());
+    target = applyStatus(target, rel.status);
+    expect(target.status?.operation).toMatchObject({ kind: "delete" });
+    const refuse = env.emu.controls.addFault({ method: "POST", path: "/oauth2/v2.0/token", status: 401, code: "invalid_client", message: "AADSTS7000215: Invalid client secret provided.", times: Infinity });
+    try {
+      await expect(env.provider().compute.release(target, env.ctx())).rejects.toBeInstanceOf(TransientError);
+    } finally {
+      refuse.times = 0;
+    }
+    const p = env.provider();
+    for (let i = 0; i < 100 && !rel.done; i++) {
+      await sleep(100);
+      rel = await p.compute.release(target, env.ctx());
+      target = applyStatus(target, rel.status);
+    }
+    expect(rel.done).toBe(true);
+    expect(env.emu.controls.count({ method: "DELETE", path: computePath("cpu-cred-del") })).toBe(1);
+  });
+
   it("a crash between PUT and the status write: the owner tag proves it ours, no second PUT", async () => {
     const p = env.provider();
     const target = makeTarget("cpu-lost");

@@ -1,5 +1,7 @@
 import type { AzureMachineLearningWorkspaces, ComputeResource } from "@azure/arm-machinelearning";
+import { createPipelineRequest, RestError } from "@azure/core-rest-pipeline";
 import type { ComputeTargetStatus } from "../../../api/v1alpha1/index.js";
+import { TerminalError, TransientError } from "../../../runtime/errors.js";
 import { classifyArmError, isNotFound } from "./errors.js";
 
 /*
@@ -103,26 +105,50 @@ export class ComputeOps {
    * computes).
    */
   async begin(kind: ArmOperation["kind"], name: string, now: Date, { params, body, resumeFrom, underlyingResourceAction = "Delete" }: BeginOptions = {}): Promise<{ done: boolean; op: ArmOperation; failed?: string }> {
+    if (resumeFrom) return this.resume(kind, name, now, resumeFrom);
     let poller: Poller;
-    const opts = resumeFrom ? { resumeFrom } : {};
     try {
       if (kind === "create") {
-        poller = await this.arm.computeOperations.beginCreateOrUpdate(this.rg, this.ws, name, body ?? (params ? computeBody(params) : {}), opts);
+        poller = await this.arm.computeOperations.beginCreateOrUpdate(this.rg, this.ws, name, body ?? (params ? computeBody(params) : {}));
       } else if (kind === "update") {
         const scale = params ? computeBody(params).properties as { properties: { scaleSettings: unknown } } : undefined;
-        poller = await this.arm.computeOperations.beginUpdate(this.rg, this.ws, name, { properties: { scaleSettings: scale?.properties.scaleSettings as never } }, opts);
+        poller = await this.arm.computeOperations.beginUpdate(this.rg, this.ws, name, { properties: { scaleSettings: scale?.properties.scaleSettings as never } });
       } else {
-        poller = await this.arm.computeOperations.beginDelete(this.rg, this.ws, name, underlyingResourceAction, opts);
+        poller = await this.arm.computeOperations.beginDelete(this.rg, this.ws, name, underlyingResourceAction);
       }
     } catch (e) {
-      // core-lro reports a terminal Failed/Canceled operation by throwing a plain Error.
-      if (resumeFrom && !isRestErrorLike(e) && /long.?running operation|operation (has )?failed|canceled|cancelled|failed/i.test(String((e as Error).message))) {
-        return { done: true, op: { kind, computeName: name, startedAt: now.toISOString(), poller: resumeFrom }, failed: (e as Error).message };
-      }
-      if (kind === "delete" && isNotFound(e)) return { done: true, op: { kind, computeName: name, startedAt: now.toISOString(), poller: resumeFrom ?? "" } };
+      if (kind === "delete" && isNotFound(e)) return { done: true, op: { kind, computeName: name, startedAt: now.toISOString(), poller: "" } };
       throw classifyArmError(e, `${kind} compute ${name}`);
     }
     return { done: poller.isDone(), op: { kind, computeName: name, startedAt: now.toISOString(), poller: poller.toString() } };
+  }
+
+  /**
+   * One look at an operation started earlier: a GET of its Azure-AsyncOperation URL (from the
+   * saved poller state), whose documented body decides by `status` and `error.code` alone. Anything
+   * that keeps the operator from reading the status (a credential Entra refuses, a 403, a network
+   * error) says nothing about the operation, which goes on in Azure: it is thrown as transient so
+   * the operation stays in status and is looked at again — never taken for a failure (no
+   * ProvisioningFailed, no second DELETE).
+   */
+  private async resume(kind: ArmOperation["kind"], name: string, now: Date, resumeFrom: string): Promise<{ done: boolean; op: ArmOperation; failed?: string }> {
+    const op: ArmOperation = { kind, computeName: name, startedAt: now.toISOString(), poller: resumeFrom };
+    const url = operationStatusUrl(resumeFrom);
+    // Without an operation URL there is nothing to poll: the compute's own GET tells how it went.
+    if (!url) return { done: true, op };
+    const what = `watching the ${kind} of compute ${name}`;
+    let answer: OperationStatusBody;
+    try {
+      const res = await this.arm.sendRequest(createPipelineRequest({ url, method: "GET" }));
+      answer = parseJson(res.bodyAsText ?? undefined);
+      if (res.status >= 400) {
+        throw new RestError(answer.error?.message ?? `HTTP ${res.status}`, { code: answer.error?.code, statusCode: res.status, response: res });
+      }
+    } catch (e) {
+      throw whileWatching(classifyArmError(e, what));
+    }
+    const outcome = operationOutcome(answer);
+    return { done: outcome.done, op, ...(outcome.failed ? { failed: `${outcome.failed.code}: ${outcome.failed.message}` } : {}) };
   }
 
   /**
@@ -153,8 +179,44 @@ export interface DeleteOptions {
   readonly underlyingResourceAction?: "Delete" | "Detach";
 }
 
-function isRestErrorLike(e: unknown): boolean {
-  return typeof e === "object" && e !== null && "statusCode" in e && typeof (e as { statusCode?: unknown }).statusCode === "number";
+/** The documented body of an ARM asynchronous operation status (common-types v3 OperationStatusResult). */
+export interface OperationStatusBody {
+  readonly status?: string;
+  readonly error?: { readonly code?: string; readonly message?: string };
+}
+
+/**
+ * ARM's asynchronous operation status → outcome. Succeeded, Failed and Canceled are the terminal
+ * states; any other status is an operation still running. Only `status` and `error.code` decide.
+ */
+export function operationOutcome(body: OperationStatusBody): { done: boolean; failed?: { code: string; message: string } } {
+  const status = (body.status ?? "").toLowerCase();
+  if (status === "succeeded") return { done: true };
+  if (status !== "failed" && status !== "canceled") return { done: false };
+  const fallback = status === "failed" ? "Failed" : "Canceled";
+  return { done: true, failed: { code: body.error?.code ?? fallback, message: body.error?.message ?? `the operation ended ${body.status}` } };
+}
+
+/** The Azure-AsyncOperation (or Location) URL in core-lro's serialized poller state. */
+export function operationStatusUrl(serializedPoller: string): string | undefined {
+  const state = parseJson(serializedPoller) as { state?: { config?: { operationLocation?: unknown } } };
+  const url = state.state?.config?.operationLocation;
+  return typeof url === "string" && url ? url : undefined;
+}
+
+function parseJson(text: string | undefined): OperationStatusBody {
+  try {
+    return text ? JSON.parse(text) as OperationStatusBody : {};
+  } catch {
+    return {};
+  }
+}
+
+/** An error met while reading an operation's status is never the operation's outcome: retry it. */
+function whileWatching(e: Error): TransientError {
+  if (e instanceof TransientError) return e;
+  const reason = e instanceof TerminalError ? e.reason : undefined;
+  return new TransientError(`${e.message} (the operation goes on in Azure; looking again)`, undefined, { cause: e, ...(reason ? { reason } : {}) });
 }
 
 /** The ARM operation handle kept in status.operation, if it is one. */
