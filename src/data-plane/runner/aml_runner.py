@@ -27,6 +27,7 @@ Neither URL is passed on to the command, and none is ever printed.
 """
 import argparse
 import base64
+import fcntl
 import hashlib
 import json
 import os
@@ -316,6 +317,30 @@ def adopt(manifest_path, digest, workdir):
     return {"files": len(files), "bytes": sum(f["size"] for f in files)}
 
 
+def adopt_once(manifest_path, digest, workdir):
+    """adopt for every process of a job that share one working directory (a distributed job's
+    processes on one node): the first verifies, the others wait for its verdict, so no process's
+    outputs can appear while another is still checking. The lock and the verdict live in the temp
+    directory, never in the working directory."""
+    key = hashlib.sha256(("%s\0%s" % (os.path.realpath(workdir), digest)).encode("utf-8")).hexdigest()[:32]
+    base = os.path.join(tempfile.gettempdir(), "aml-adopt-" + key)
+    with open(base + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.path.exists(base + ".json"):
+            with open(base + ".json") as f:
+                verdict = json.load(f)
+        else:
+            try:
+                verdict = {"ok": True, "totals": adopt(manifest_path, digest, workdir)}
+            except (SnapshotProblem, OSError, ValueError) as e:
+                verdict = {"ok": False, "reason": getattr(e, "reason", "SnapshotInvalid"), "message": str(e)}
+            with open(base + ".json", "w") as f:
+                json.dump(verdict, f)
+    if not verdict["ok"]:
+        raise SnapshotProblem(verdict["reason"], verdict["message"])
+    return verdict["totals"]
+
+
 # ---------------------------------------------------------------- run
 
 def write_pid(path, pid):
@@ -465,7 +490,7 @@ def do_materialize(args):
 def do_adopt(args):
     digest = os.environ.get("AML_SNAPSHOT_DIGEST", "")
     try:
-        totals = adopt(args.manifest, digest, args.workdir)
+        totals = adopt_once(args.manifest, digest, args.workdir)
     except (SnapshotProblem, OSError, ValueError) as e:
         reason = getattr(e, "reason", "SnapshotInvalid")
         log("%s: %s" % (reason, e))

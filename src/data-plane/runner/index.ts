@@ -64,3 +64,18 @@ export function runnerArgv(mode: "materialize" | "run" | "all", c: RunnerCommand
     ...(mode === "materialize" ? [] : ["--", ...argv]),
   ];
 }
+
+/** Reasons under which the runner refuses to run anything, as its exit codes and log lines give them. */
+const REFUSAL_LINE = /^aml-runner: (SnapshotCorrupt|SnapshotInvalid|SnapshotUnavailable|RunnerFailed): (.*)$/gm;
+
+/**
+ * Why the runner ran nothing, read from its output, for targets whose own service keeps the log
+ * and no result.json reaches the store by the time the attempt ends (an Azure ML job): the runner
+ * exited 86–88 and printed `aml-runner: <Reason>: <message>`. Undefined for any other exit.
+ */
+export function runnerRefusal(log: string | undefined, exitCode: number | undefined): { reason: string; message: string } | undefined {
+  const codes: readonly number[] = Object.values(RunnerExit);
+  if (!log || exitCode === undefined || !codes.includes(exitCode)) return undefined;
+  const last = [...log.matchAll(REFUSAL_LINE)].pop();
+  return last ? { reason: last[1]!, message: last[2]!.trim() } : undefined;
+}
