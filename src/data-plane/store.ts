@@ -3,6 +3,7 @@
  * If-None-Match: * — a name is its content's hash, so an existing blob is already right and
  * concurrent writers of the same content cannot disturb each other.
  */
+import type { Readable } from "node:stream";
 import { DefaultAzureCredential } from "@azure/identity";
 import {
   AnonymousCredential, BlobServiceClient, StorageSharedKeyCredential, type ContainerClient,
@@ -110,14 +111,20 @@ export class BlobStore {
     return digest;
   }
 
-  /** The manifest of `digest`, verified and validated; undefined when the store does not have it. */
-  async getManifest(digest: string): Promise<Manifest | undefined> {
+  /** The manifest bytes of `digest`, checked against it; undefined when the store does not have them. */
+  async getManifestBytes(digest: string): Promise<Buffer | undefined> {
     const hex = hexOfDigest(digest);
     const bytes = await this.readBlob(this.snapshots, manifestBlobName(hex), "reading a snapshot manifest");
-    if (!bytes) return undefined;
-    if (sha256Of(bytes) !== hex) {
+    if (bytes && sha256Of(bytes) !== hex) {
       throw new StoreError(`snapshot manifest ${digest} in ${this.where} does not match its digest (the stored blob was changed)`, StoreReason.SnapshotCorrupt);
     }
+    return bytes;
+  }
+
+  /** The manifest of `digest`, verified and validated; undefined when the store does not have it. */
+  async getManifest(digest: string): Promise<Manifest | undefined> {
+    const bytes = await this.getManifestBytes(digest);
+    if (!bytes) return undefined;
     const manifest = JSON.parse(bytes.toString("utf8")) as Manifest;
     if (manifest.version !== MANIFEST_VERSION || !Array.isArray(manifest.files)) {
       throw new StoreError(`snapshot manifest ${digest} has an unknown format (version ${String(manifest.version)})`, StoreReason.SnapshotInvalid);
@@ -128,6 +135,15 @@ export class BlobStore {
 
   async getObject(hex: string): Promise<Buffer | undefined> {
     return this.readBlob(this.snapshots, objectBlobName(hex), "reading a snapshot object");
+  }
+
+  /** A stored object as a stream (large files are copied without holding them in memory). */
+  async objectStream(hex: string): Promise<NodeJS.ReadableStream> {
+    return this.call("reading a snapshot object", async () => {
+      const res = await this.snapshots.getBlockBlobClient(objectBlobName(hex)).download();
+      if (!res.readableStreamBody) throw new Error("the store returned no body");
+      return res.readableStreamBody;
+    });
   }
 
   private async readBlob(container: ContainerClient, name: string, what: string): Promise<Buffer | undefined> {
@@ -162,6 +178,12 @@ export class BlobStore {
   async writeRunBlob(name: string, data: Buffer): Promise<void> {
     await this.ensureContainers();
     await this.call(`writing ${name}`, () => this.runs.getBlockBlobClient(name).uploadData(data));
+  }
+
+  /** Writes a blob of the runs container from a stream (copying outputs another service kept). */
+  async writeRunBlobStream(name: string, body: NodeJS.ReadableStream): Promise<void> {
+    await this.ensureContainers();
+    await this.call(`writing ${name}`, () => this.runs.getBlockBlobClient(name).uploadStream(body as Readable, 4 * 1024 * 1024, 2));
   }
 
   /** Deletes every blob under `prefix` of the runs container; returns how many. Idempotent. */

@@ -76,7 +76,7 @@ export interface Attempt<H = unknown> {
   readonly interpreterNeeded: boolean;
   /** The provider's own handle from status.execution.handle, decoded by decodeHandle; undefined before the first submit. */
   readonly handle: H | undefined;
-  /** The attempt in the run data plane (runner SAS URLs, outputs location); set for submit. */
+  /** The attempt in the run data plane (runner SAS URLs, outputs location); set for submit, and for release when the executor collects outputs then. */
   readonly storage?: AttemptStorage;
 }
 
@@ -121,6 +121,12 @@ export interface RunExecutor<H = unknown> {
    * `a.storage`); the controller then does not load file contents into `a.snapshot.files`.
    */
   readonly readsSnapshotFromStore?: boolean;
+  /**
+   * The target's own service keeps the attempt's outputs (an Azure ML job's artifact store):
+   * `release` copies them into the run store and writes result.json there. The controller then
+   * passes `a.storage` to release and reads the attempt's result after it.
+   */
+  readonly collectsOutputsOnRelease?: boolean;
   /**
    * Starts attempt `a.number` (or finds it already started: keyed by run UID + attempt number, so a
    * repeat after a crash creates nothing new). Returns the handle to persist.

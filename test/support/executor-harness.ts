@@ -71,6 +71,17 @@ export async function observeUntil(
   }
 }
 
+/** Calls release as the controller does once an attempt ended, until it reports done. */
+export async function releaseUntilDone(executor: RunExecutor, a: Attempt, ctx: () => ProviderContext, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await executor.release?.(a, ctx());
+    if (!r || r.done) return;
+    if (Date.now() > deadline) throw new Error("release did not finish");
+    await new Promise((res) => setTimeout(res, r.requeueAfterMs ?? 200));
+  }
+}
+
 /**
  * The data plane's round trip on one target: the nested tree (support/source-tree.ts) goes into
  * the store the way `kubectl aml submit DIR` sends it, the executor runs train.py (which checks
@@ -90,6 +101,7 @@ export async function treeRoundTrip(at: { executor: RunExecutor; ctx: () => Prov
   };
   const handle = await at.executor.submit(sub, at.ctx());
   const observation = await observeUntil({ executor: at.executor, ctx: at.ctx, sub, handle }, ended, 60_000);
+  if (at.executor.collectsOutputsOnRelease) await releaseUntilDone(at.executor, { ...sub, handle }, at.ctx);
   const result = await new DataPlane(dataPlaneEnv({})).readResult(at.store, runIdentity(run.metadata), sub.number);
   const outputs = result ? verdictOf(at.store.settings.containers.runs, run, sub.number, result).outputs : undefined;
   const downloaded = mkdtempSync(join(tmpdir(), "dp-download-"));

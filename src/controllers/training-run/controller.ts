@@ -37,9 +37,15 @@ async function ensureFinalizer(run: TrainingRun, deps: TrainingRunDeps): Promise
   return updated;
 }
 
-/** Frees what an ended attempt holds (RunExecutor.release); requeues while that is in progress. */
-async function release(current: CurrentAttempt, ctx: ProviderContext): Promise<void> {
-  const released = await current.executor.release?.(asAttempt(current), ctx);
+/**
+ * Frees what an ended attempt holds (RunExecutor.release); requeues while that is in progress. An
+ * executor that copies the attempt's outputs then gets the attempt's storage.
+ */
+async function release(current: CurrentAttempt, deps: TrainingRunDeps, ctx: ProviderContext): Promise<void> {
+  const { run, snapshot } = current.base;
+  const storage = current.executor.collectsOutputsOnRelease && snapshot.digest
+    ? await deps.runData.storage(run, current.number, snapshot.digest, ctx) : undefined;
+  const released = await current.executor.release?.({ ...asAttempt(current), ...(storage ? { storage } : {}) }, ctx);
   if (released && !released.done) throw new TransientError("releasing the run's resources", released.requeueAfterMs ?? 5_000, { reason: RunReason.Releasing });
 }
 
@@ -54,7 +60,7 @@ async function act(step: { run: TrainingRun; plan: RunPlan; gathered: Gathered }
     case "Submit":
     case "ContinueSubmit": {
       // A retry: the attempt that ended gives back what it holds before the next one starts.
-      if (action.kind === "Submit" && action.attempt > 1) await release(current, ctx);
+      if (action.kind === "Submit" && action.attempt > 1) await release(current, deps, ctx);
       // The snapshot is in the store (gather put it there before the first submit); its digest in
       // status is the frozen reference every later attempt uses.
       const digest = base.snapshot.digest;
@@ -78,7 +84,7 @@ async function act(step: { run: TrainingRun; plan: RunPlan; gathered: Gathered }
       if (current.handle !== undefined) await executor.cancel(asAttempt(current), ctx);
       return plan.status;
     case "Release":
-      await release(current, ctx);
+      await release(current, deps, ctx);
       return plan.status;
     case "Cleanup":
       await executor.cleanup(asAttempt(current), ctx);

@@ -30,6 +30,7 @@ describe("decideRun", () => {
     ["re-submits attempt 2 after attempt 1 failed when backoffLimit is 1", aTrainingRun(withSpec({ backoffLimit: 1 }), started(minus(5_000))), world(observed({ state: "Failed", exitCode: 1 })), "Submit", "Queued", ["Unknown", "Retrying"]],
     ["fails after the last allowed attempt", aTrainingRun(withSpec({ backoffLimit: 1 }), started(minus(5_000), 2)), world(observed({ state: "Failed", exitCode: 1 })), "None", "Failed", ["False", "ScriptFailed"]],
     ["does not retry an environment that failed to build", aTrainingRun(withSpec({ backoffLimit: 3 }), started(minus(5_000))), world(observed({ state: "Failed", reason: "EnvironmentFailed" })), "None", "Failed", ["False", "EnvironmentFailed"]],
+    ["does not retry a snapshot the runner refused (the same bytes again)", aTrainingRun(withSpec({ backoffLimit: 3 }), started(minus(5_000))), world(observed({ state: "Failed", reason: "SnapshotCorrupt", message: "nothing was run" })), "None", "Failed", ["False", "SnapshotCorrupt"]],
     ["fails with DeadlineExceeded once activeDeadlineSeconds has passed", aTrainingRun(withSpec({ activeDeadlineSeconds: 60 }), started(minus(61_000))), world(observed({ state: "Running" })), "Cancel", "Failed", ["False", "DeadlineExceeded"]],
     ["cancels an active attempt on spec.cancel", aTrainingRun(withSpec({ cancel: true }), started(minus(5_000))), world(observed({ state: "Running" })), "Cancel", "Canceled", ["False", "Canceled"]],
     ["continues a submission whose environment is built", aTrainingRun(started(minus(5_000))), world(observed({ state: "Preparing", continueSubmit: true })), "ContinueSubmit", "Preparing", ["Unknown", "Preparing"]],
@@ -59,6 +60,18 @@ describe("decideRun", () => {
     expect(decideRun(cleaned, world()).action.kind).toBe("None");
     const early = aTrainingRun(withSpec({ ttlSecondsAfterFinished: 60 }), withStatus({ phase: "Completed", completionTime: minus(30_000).toISOString(), execution: { attempt: 1 } }));
     expect(decideRun(early, world()).requeueAfterMs).toBe(30_000);
+  });
+
+  it("releases a finished run, then shows the outputs the executor copied (AmlCompute's artifact store)", () => {
+    const ended = withStatus({ phase: "Completed", completionTime: minus(2_000).toISOString(), execution: { attempt: 1, handle: { jobName: "j" } } });
+    const release = decideRun(aTrainingRun(ended), { ...world(), executorReleases: true });
+    expect(release.action.kind).toBe("Release");
+    expect(release.status.execution?.released).toBe(true);
+    const outputs = { attempt: 1, location: "aml-runs/ns/r-u/attempt-1/outputs/", files: 1, bytes: 3 };
+    const released = aTrainingRun(withStatus({ ...release.status }));
+    const shown = decideRun(released, { ...world(), executorReleases: true, verdict: { outputs }, awaitingOutputs: true });
+    expect(shown.status.outputs).toEqual(outputs);
+    expect(decideRun(released, { ...world(), executorReleases: true, awaitingOutputs: true }).requeueAfterMs).toBeGreaterThan(0);
   });
 
   it("keeps lastTransitionTime of a condition whose status did not change", () => {

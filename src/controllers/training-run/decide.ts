@@ -203,6 +203,9 @@ function decideNotStarted(run: TrainingRun, world: RunWorld): RunPlan {
   };
 }
 
+/** Ends a retry cannot change: the same environment build, the same snapshot bytes. */
+const NOT_RETRIED: ReadonlySet<string> = new Set([RunReason.EnvironmentFailed, RunReason.SnapshotCorrupt, RunReason.SnapshotInvalid]);
+
 function decideAttemptEnded(run: TrainingRun, world: RunWorld, obs: RunObservation, base: TrainingRunStatus): RunPlan {
   const now = world.now;
   const attempts = base.attempts ?? 1;
@@ -223,7 +226,7 @@ function decideAttemptEnded(run: TrainingRun, world: RunWorld, obs: RunObservati
   }
   const reason = verdict?.notExecuted?.reason ?? obs.reason ?? (obs.state === "Lost" ? RunReason.Lost : RunReason.ScriptFailed);
   const message = verdict?.notExecuted?.message ?? obs.message ?? (obs.exitCode !== undefined ? `the script exited with code ${obs.exitCode}` : `attempt ${attempts} ${obs.state.toLowerCase()}`);
-  if (attempts <= run.spec.backoffLimit && reason !== RunReason.EnvironmentFailed) {
+  if (attempts <= run.spec.backoffLimit && !NOT_RETRIED.has(reason)) {
     const next = attempts + 1;
     const retry: TrainingRunStatus = { ...withResult, attempts: next, execution: { attempt: next } };
     return {

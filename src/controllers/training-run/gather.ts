@@ -1,7 +1,7 @@
 import { BuiltinKinds, type KubeObject } from "../../kube/types.js";
 import { ConditionType, RunReason, type TrainingRun } from "../../api/v1alpha1/index.js";
 import { isTrue } from "../../runtime/conditions.js";
-import type { ProviderContext, ProviderRegistry, RunObservation, Snapshot } from "../../providers/types.js";
+import type { ProviderContext, ProviderRegistry, RunExecutor, RunObservation, Snapshot } from "../../providers/types.js";
 import type { RunMetricsService } from "../../metrics/service.js";
 import type { SnapshotStatus } from "../../api/v1alpha1/index.js";
 import { StoreError } from "../../data-plane/errors.js";
@@ -39,12 +39,19 @@ async function verdictOf(run: TrainingRun, attempt: number, runData: RunData, ct
 /** How long after a run ended the controller still looks for outputs uploaded after SIGTERM. */
 export const OUTPUTS_GRACE_MS = 5 * 60_000;
 
-function awaitingOutputs(run: TrainingRun, now: Date): boolean {
+/**
+ * A finished run whose outputs may still reach the store: "poll" (read, and look again soon) within
+ * the grace period, "read" (once per reconcile) after it; undefined when there is nothing to wait for.
+ */
+function outputsToRead(run: TrainingRun, executor: RunExecutor, now: Date): "poll" | "read" | undefined {
   const s = run.status;
-  if (!isFinished(run) || s?.outputs || !s?.execution?.handle || !s.completionTime) return false;
+  if (!isFinished(run) || s?.outputs || !s?.execution?.handle || !s.completionTime) return undefined;
+  const recent = now.getTime() - Date.parse(s.completionTime) < OUTPUTS_GRACE_MS;
+  // The executor copies the outputs (and writes result.json) in release: read them once it is done.
+  if (executor.collectsOutputsOnRelease) return s.execution.released ? (recent ? "poll" : "read") : undefined;
+  // Canceled (or stopped at its deadline) while running: the runner uploads after SIGTERM.
   const stopped = s.phase === "Canceled" || s.conditions?.some((c) => c.type === "Succeeded" && c.reason === RunReason.DeadlineExceeded);
-  if (!stopped) return false;
-  return now.getTime() - Date.parse(s.completionTime) < OUTPUTS_GRACE_MS;
+  return executor.readsSnapshotFromStore && stopped && recent ? "poll" : undefined;
 }
 
 export interface Gathered {
@@ -116,10 +123,12 @@ export async function gatherRun(run: TrainingRun, providers: ProviderRegistry, c
     // background collection last found (never a request per poll).
     const collected = metrics && (ended ? await metrics.collect(run, target, ctx) : metrics.peek(run, target, ctx));
     if (collected) world.metrics = collected;
-  } else if (executor.readsSnapshotFromStore && awaitingOutputs(run, ctx.now)) {
-    // Canceled (or stopped at its deadline) while running: the runner uploads after SIGTERM.
-    world.verdict = await verdictOf(run, current.number, runData, ctx);
-    world.awaitingOutputs = true;
+  } else {
+    const read = outputsToRead(run, executor, ctx.now);
+    if (read) {
+      world.verdict = await verdictOf(run, current.number, runData, ctx);
+      world.awaitingOutputs = read === "poll";
+    }
   }
   return { world, current };
 }

@@ -5,12 +5,16 @@ import { stringify as toYaml } from "yaml";
 import { TERMINAL_PHASES, type Reason, type AmlComputeTargetSpec, type ComputeTarget, type RunConfigurationSpec, type TrainingRun } from "../../api/v1alpha1/index.js";
 import { RunReason, TargetReason } from "../../api/v1alpha1/index.js";
 import { TerminalError, TransientError } from "../../runtime/errors.js";
-import { exitCodeFromLogs, withExitMarker, withoutMarker } from "../shared/exit-marker.js";
+import { exitCodeFromLogs, withoutMarker } from "../shared/exit-marker.js";
 import { decodeShape } from "../shared/handle.js";
 import { sanitizeName } from "../shared/names.js";
 import { OUTPUT_TAIL_BYTES } from "../shared/output-tail.js";
-import { renderCommand } from "../shared/shell-quote.js";
-import type { Attempt, AttemptState, ProviderContext, RunExecutor, RunObservation, Snapshot } from "../types.js";
+import type { Attempt, AttemptState, ProviderContext, RunExecutor, RunObservation } from "../types.js";
+import { hexOfDigest, totalsOf } from "../../data-plane/manifest.js";
+import { runnerRefusal } from "../../data-plane/runner/index.js";
+import { adoptCommand, adoptEnvironment, codeFolder, ensureRunnerInputs, runnerInputs, uploadCode } from "./code-asset.js";
+import { collectJobOutputs } from "./job-outputs.js";
+import { putCommandJob } from "./job-put.js";
 import type { AzureClients, ResolvedCredential } from "../shared/azure/clients.js";
 import { ComputeOps, OWNER_TAG, OWNER_UID_TAG, type ComputeParams } from "../shared/azure/compute-ops.js";
 import type { ResolvedAzureMlConfig } from "../shared/azure/config.js";
@@ -75,7 +79,7 @@ export function mapJobStatus(status: string | undefined): { state: AttemptState;
  * a code version's codeUri names): never the SAS a Sas datastore authenticates with, which stays
  * in memory and out of every asset.
  */
-interface StoreAccess { container: ContainerClient; url: string; expires: number }
+interface StoreAccess { name: string; container: ContainerClient; url: string; expires: number }
 
 function condaFile(config: RunConfigurationSpec): string | undefined {
   const sys = config.environment?.systemManaged;
@@ -116,6 +120,10 @@ export function distribution(config: RunConfigurationSpec): CommandJob["distribu
  */
 export class AmlRunExecutor implements RunExecutor<AmlHandle> {
   private readonly stores = new Map<string, StoreAccess>();
+  /** The code asset is copied from the run store (code-asset.ts); the runner adopts it on the node. */
+  readonly readsSnapshotFromStore = true;
+  /** Azure ML keeps ./outputs and the log; release copies them into the run store (job-outputs.ts). */
+  readonly collectsOutputsOnRelease = true;
 
   constructor(private readonly clients: AzureClients, private readonly config: ResolvedAzureMlConfig) {}
 
@@ -172,7 +180,7 @@ export class AmlRunExecutor implements RunExecutor<AmlHandle> {
         .replace("{endpoint}", props.endpoint ?? "core.windows.net")
         .replace("{protocol}", props.protocol ?? "https");
       const service = await this.blobService(arm, { rg, ws, name, base, accountName: props.accountName, identityBased: props.credentials?.credentialsType === "None", credential: where.credential.credential });
-      const access: StoreAccess = { container: service.getContainerClient(props.containerName), url: `${base.replace(/\/+$/, "")}/${props.containerName}`, expires: Date.now() + 10 * 60_000 };
+      const access: StoreAccess = { name, container: service.getContainerClient(props.containerName), url: `${base.replace(/\/+$/, "")}/${props.containerName}`, expires: Date.now() + 10 * 60_000 };
       this.stores.set(key, access);
       return access;
     } catch (e) {
@@ -187,15 +195,6 @@ export class AmlRunExecutor implements RunExecutor<AmlHandle> {
     if (secrets.secretsType === "AccountKey" && secrets.key) return new BlobServiceClient(d.base, new StorageSharedKeyCredential(d.accountName, secrets.key), opts);
     if (secrets.secretsType === "Sas" && secrets.sasToken) return new BlobServiceClient(`${d.base}?${secrets.sasToken.replace(/^\?/, "")}`, new AnonymousCredential(), opts);
     throw new TerminalError(`datastore ${d.name} uses ${secrets.secretsType} credentials; AccountKey, Sas or identity-based access (None) is required`, TargetReason.AzureError);
-  }
-
-  private async uploadSnapshot(container: ContainerClient, snapshot: Snapshot, prefix: string): Promise<void> {
-    for (const f of snapshot.files) {
-      const body = Buffer.from(f.content, "utf8");
-      await container.getBlockBlobClient(`${prefix}/${f.path}`).upload(body, body.length, {
-        metadata: f.mode !== undefined ? { mode: (f.mode & 0o777).toString(8) } : {},
-      });
-    }
   }
 
   decodeHandle(raw: unknown): AmlHandle | undefined {
@@ -236,10 +235,14 @@ export class AmlRunExecutor implements RunExecutor<AmlHandle> {
         }
       }
 
-      // Code: one version per snapshot digest, uploaded once.
-      const digest = sub.snapshot.digest.replace(/^sha256:/, "");
-      const codeName = `amlcompute-${digest.slice(0, 40)}`;
+      // Code: one version per snapshot digest, copied once from the run store (code-asset.ts);
+      // the runner and the manifest, the job's uri_file inputs, beside it in the same datastore.
+      if (!sub.storage) throw new TerminalError("no run store for this attempt", RunReason.SubmissionFailed);
+      const digest = sub.snapshot.digest;
+      const codeName = `amlcompute-${hexOfDigest(digest).slice(0, 40)}`;
       const codeId = `${wsId}/codes/${codeName}/versions/1`;
+      const datastore = await this.store(arm, { rg, ws, credential: await this.clients.credentialFor(sub.target, ctx) }, "default");
+      await ensureRunnerInputs(sub.storage.store, digest, datastore);
       let haveCode = true;
       try {
         await arm.codeVersions.get(rg, ws, codeName, "1");
@@ -248,11 +251,10 @@ export class AmlRunExecutor implements RunExecutor<AmlHandle> {
         haveCode = false;
       }
       if (!haveCode) {
-        const store = await this.store(arm, { rg, ws, credential: await this.clients.credentialFor(sub.target, ctx) }, "default");
-        const prefix = `LocalUpload/${digest}`;
-        await this.uploadSnapshot(store.container, sub.snapshot, prefix);
+        const manifest = await uploadCode(sub.storage.store, digest, datastore);
+        const totals = totalsOf(manifest.files);
         await arm.codeVersions.createOrUpdate(rg, ws, codeName, "1", {
-          properties: { codeUri: `${store.url}/${prefix}`, isAnonymous: true, description: `Snapshot ${digest} (${sub.snapshot.files.length} files, ${sub.snapshot.totalBytes} bytes)` },
+          properties: { codeUri: `${datastore.url}/${codeFolder(digest)}`, isAnonymous: true, description: `Snapshot ${digest} (${totals.files} files, ${totals.bytes} bytes)` },
         });
       }
 
@@ -273,25 +275,27 @@ export class AmlRunExecutor implements RunExecutor<AmlHandle> {
         });
       }
 
+      // The runner and a script run with the environment's interpreter (`python` in Azure ML images).
+      const python = sub.config.environment?.userManaged?.interpreterPath ?? "python";
       const job: CommandJob = {
         jobType: "Command",
-        // A script runs with the environment's interpreter (`python` in Azure ML images).
         // Azure ML's command is a shell line: every argument quoted, nothing spliced raw. Azure ML
         // reports no exit code (a job is Completed or Failed): the last log line carries it.
-        command: withExitMarker(renderCommand(sub.interpreterNeeded ? [sub.config.environment?.userManaged?.interpreterPath ?? "python", ...sub.argv] : sub.argv)),
+        command: adoptCommand(python, sub.interpreterNeeded ? [python, ...sub.argv] : sub.argv),
+        inputs: runnerInputs(datastore.name, digest),
         codeId,
         environmentId,
         computeId: `${wsId}/computes/${computeName}`,
         experimentName: sub.run.spec.experimentName,
         displayName: `${sub.run.metadata.name} attempt ${sub.number}`,
-        environmentVariables: { ...(sub.config.environmentVariables ?? {}), AMLCOMPUTE_RUN_ID: sub.runId, AMLCOMPUTE_ATTEMPT: String(sub.number) },
+        environmentVariables: { ...(sub.config.environmentVariables ?? {}), AMLCOMPUTE_RUN_ID: sub.runId, AMLCOMPUTE_ATTEMPT: String(sub.number), ...adoptEnvironment(digest) },
         resources: { instanceCount: sub.config.nodeCount },
         ...(distribution(sub.config) ? { distribution: distribution(sub.config) } : {}),
         ...(sub.config.maxRunDurationSeconds ? { limits: { jobLimitsType: "Command", timeout: `PT${sub.config.maxRunDurationSeconds}S` } } : {}),
         tags: { "amlcompute.dev/run": `${sub.run.metadata.namespace ?? "default"}.${sub.run.metadata.name}`, "amlcompute.dev/attempt": String(sub.number) },
         properties: { "amlcompute.dev/run-uid": sub.run.metadata.uid ?? "" },
       };
-      await arm.jobs.createOrUpdate(rg, ws, jobName, { properties: job } as JobBase);
+      await putCommandJob(arm, { endpoint: this.config.armEndpoint, rg, ws, name: jobName }, job);
       ctx.log.info({ job: jobName, compute: computeName, workspace: ws }, "Submitted Azure ML command job");
       return { ...handle, codeId, environmentId };
     } catch (e) {
@@ -347,12 +351,14 @@ export class AmlRunExecutor implements RunExecutor<AmlHandle> {
       : undefined;
     // The exit code is the one the command's last log line carries; a job that never ran it has none.
     const marked = exitCodeFromLogs(log);
-    const exitCode = terminal ? marked ?? (status === "Completed" ? 0 : undefined) : undefined;
+    // The runner refused the working directory Azure ML wrote (exit 86–88): nothing ran.
+    const refusal = terminal ? runnerRefusal(log, marked) : undefined;
+    const exitCode = terminal && !refusal ? marked ?? (status === "Completed" ? 0 : undefined) : undefined;
     const outputTail = log === undefined ? undefined : withoutMarker(log);
     return {
       state,
-      reason,
-      message: `Azure ML job ${h.jobName} is ${status ?? "Unknown"}`,
+      reason: refusal ? refusal.reason as Reason : reason,
+      message: refusal ? `nothing was run: ${refusal.message}` : `Azure ML job ${h.jobName} is ${status ?? "Unknown"}`,
       links,
       ...(exitCode !== undefined ? { exitCode } : {}),
       ...(outputTail !== undefined ? { outputTail } : {}),
@@ -393,11 +399,44 @@ export class AmlRunExecutor implements RunExecutor<AmlHandle> {
   }
 
   /**
-   * RunExecutor.release: once the run has finished (any outcome, cancel and deadline included) its
-   * run-based compute goes. A retry's release of the previous attempt keeps it: the next attempt
-   * runs on the same compute.
+   * The ended job's outputs and logs from the workspace's artifact store into the run store
+   * (job-outputs.ts), with result.json last; `done: false` while a large copy goes on. A job that
+   * is not over yet (a cancel still in progress) is waited for: Azure ML uploads ./outputs at the end.
+   */
+  private async collectOutputs(a: Attempt<AmlHandle>, ctx: ProviderContext): Promise<{ done: boolean; requeueAfterMs?: number }> {
+    const h = a.handle;
+    if (!h || !a.storage) return { done: true };
+    const arm = await this.arm(a.target, ctx, h.subscriptionId);
+    let status: string | undefined;
+    try {
+      status = (await arm.jobs.get(h.resourceGroup, h.workspace, h.jobName)).properties.status;
+    } catch (e) {
+      if (isNotFound(e)) return { done: true }; // nothing left to copy from
+      throw classifyArmError(e, `GET Azure ML job ${h.jobName}`);
+    }
+    if (status !== "Completed" && status !== "Failed" && status !== "Canceled") return { done: false, requeueAfterMs: this.config.jobPollMs };
+    const credential = await this.clients.credentialFor(a.target, ctx);
+    const log = await this.tail(arm, h, { credential, distributed: distribution(a.config) !== undefined });
+    const exitCode = exitCodeFromLogs(log);
+    const refusal = runnerRefusal(log, exitCode);
+    try {
+      const { container } = await this.store(arm, { rg: h.resourceGroup, ws: h.workspace, credential }, "workspaceartifactstore");
+      const copied = await collectJobOutputs(container, a.storage, { jobName: h.jobName, status, ...(exitCode !== undefined ? { exitCode } : {}), ...(refusal ? { refusal } : {}) });
+      if (copied.done) ctx.log.info({ job: h.jobName, files: copied.files, bytes: copied.bytes }, "copied the Azure ML job's outputs into the run store");
+      return copied.done ? { done: true } : { done: false, requeueAfterMs: 0 };
+    } catch (e) {
+      throw classifyArmError(e, `copying the outputs of Azure ML job ${h.jobName}`);
+    }
+  }
+
+  /**
+   * RunExecutor.release: the ended attempt's outputs are copied into the run store; once the run
+   * has finished (any outcome, cancel and deadline included) its run-based compute goes. A retry's
+   * release of the previous attempt keeps the compute: the next attempt runs on it.
    */
   async release(a: Attempt<AmlHandle>, ctx: ProviderContext): Promise<{ done: boolean; requeueAfterMs?: number }> {
+    const outputs = await this.collectOutputs(a, ctx);
+    if (!outputs.done) return outputs;
     const phase = a.run.status?.phase;
     if (!phase || !TERMINAL_PHASES.includes(phase)) return { done: true };
     return this.releaseRunBasedCompute(a, ctx);

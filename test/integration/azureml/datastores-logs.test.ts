@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ComputeTarget, RunConfigurationSpec, TrainingRun } from "../../../src/api/v1alpha1/index.js";
 import type { AmlHandle } from "../../../src/providers/azureml/executor.js";
 import type { Attempt, RunObservation } from "../../../src/providers/types.js";
-import { buildSnapshot } from "../../../src/snapshot/build.js";
+import { storedAttempt } from "../../support/executor-harness.js";
 import { makeRun, makeTarget, reconcileUntil, sleep, startEnv, WS, type Env } from "./harness.js";
 
 // Command jobs against workspaces whose datastores authenticate the three ways Azure ML allows
@@ -16,16 +16,19 @@ async function readyTarget(env: Env): Promise<ComputeTarget> {
   return (await reconcileUntil(env, env.provider(), makeTarget("cpu"), { until: (o) => o.ready.status === "True" })).target;
 }
 
-function attempt(target: ComputeTarget, run: TrainingRun, files: Record<string, string>, argv: string[], config: Partial<RunConfigurationSpec> = {}): Attempt<AmlHandle> {
+/** The attempt with its snapshot in the run store, as the controller hands it to submit. */
+async function attempt(env: Env, target: ComputeTarget, run: TrainingRun, files: Record<string, string>, argv: string[], config: Partial<RunConfigurationSpec> = {}): Promise<Attempt<AmlHandle>> {
   const cfg = { ...CONFIG, ...config } as RunConfigurationSpec;
-  return {
+  const a: Attempt<AmlHandle> = {
     run, target, config: cfg, number: 1, handle: undefined, runId: `exp_${run.metadata.uid!.slice(0, 8)}`, interpreterNeeded: true,
-    snapshot: buildSnapshot(Object.entries(files).map(([path, content]) => ({ path, content }))),
+    snapshot: { digest: "", files: [], totalBytes: 0 },
     environmentHash: `sha256:${createHash("sha256").update("env").digest("hex")}`, argv,
   };
+  return await storedAttempt(a, env.store!, files) as Attempt<AmlHandle>;
 }
 
-async function runToEnd(env: Env, a: Attempt<AmlHandle>): Promise<{ handle: AmlHandle; last: RunObservation }> {
+async function runToEnd(env: Env, pending: Promise<Attempt<AmlHandle>>): Promise<{ handle: AmlHandle; last: RunObservation }> {
+  const a = await pending;
   const p = env.provider();
   const handle = await p.executor.submit(a, env.ctx());
   const deadline = Date.now() + 30_000;
@@ -47,7 +50,7 @@ describe("a workspace whose default datastore stores a SAS token", () => {
   afterAll(async () => { await env?.close(); });
 
   it("uploads with the SAS but names the code by its plain storage URL (no token in the asset)", async () => {
-    const { handle, last } = await runToEnd(env, attempt(target, makeRun("sas-run"), { "train.py": "print('trained with a SAS datastore')\n" }, ["train.py"]));
+    const { handle, last } = await runToEnd(env, attempt(env, target, makeRun("sas-run"), { "train.py": "print('trained with a SAS datastore')\n" }, ["train.py"]));
     expect(last).toMatchObject({ state: "Succeeded", exitCode: 0 });
     expect(last.outputTail).toContain("trained with a SAS datastore");
     const uri = env.emu.controls.codeVersion(WS, handle.codeId!)?.codeUri ?? "";
@@ -56,7 +59,7 @@ describe("a workspace whose default datastore stores a SAS token", () => {
   });
 
   it("reads exit codes from the log's last line: Azure ML reports none, and the emulator adds no line of its own", async () => {
-    const { handle, last } = await runToEnd(env, attempt(target, makeRun("exit-three"), { "fail.py": "import sys\nprint('going down')\nsys.exit(3)\n" }, ["fail.py"]));
+    const { handle, last } = await runToEnd(env, attempt(env, target, makeRun("exit-three"), { "fail.py": "import sys\nprint('going down')\nsys.exit(3)\n" }, ["fail.py"]));
     expect(last).toMatchObject({ state: "Failed", reason: "ScriptFailed", exitCode: 3 });
     expect(last.outputTail).toContain("going down");
     expect(last.outputTail).not.toContain("[amlcompute] exit code");
@@ -66,7 +69,7 @@ describe("a workspace whose default datastore stores a SAS token", () => {
 
   it("tails rank 0's std_log_process_00.txt for a distributed (PyTorch) job, which writes no std_log.txt", async () => {
     const files = { "ddp.py": "import os\nprint('rank', os.environ['RANK'], 'of', os.environ['WORLD_SIZE'])\n" };
-    const { handle, last } = await runToEnd(env, attempt(target, makeRun("ddp-run"), files, ["ddp.py"], { framework: "PyTorch", processCountPerNode: 2 }));
+    const { handle, last } = await runToEnd(env, attempt(env, target, makeRun("ddp-run"), files, ["ddp.py"], { framework: "PyTorch", processCountPerNode: 2 }));
     expect(last).toMatchObject({ state: "Succeeded", exitCode: 0 });
     expect(last.outputTail).toContain("rank 0 of 2");
     expect(last.outputTail).not.toContain("rank 1 of 2");
@@ -84,7 +87,7 @@ describe("a workspace whose datastores are identity-based (no stored credential)
   afterAll(async () => { await env?.close(); });
 
   it("uploads the snapshot and reads the log with the caller's own Entra identity, never asking for secrets", async () => {
-    const { last } = await runToEnd(env, attempt(target, makeRun("id-run"), { "train.py": "print('identity-based datastore ok')\n" }, ["train.py"]));
+    const { last } = await runToEnd(env, attempt(env, target, makeRun("id-run"), { "train.py": "print('identity-based datastore ok')\n" }, ["train.py"]));
     expect(last).toMatchObject({ state: "Succeeded", exitCode: 0 });
     expect(last.outputTail).toContain("identity-based datastore ok");
     expect(env.emu.controls.count({ method: "POST", path: /listSecrets$/ })).toBe(0);

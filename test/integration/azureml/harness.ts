@@ -6,6 +6,8 @@ import { createAmlComputeProvider, type AzureMlConfig } from "../../../src/provi
 import { TransientError } from "../../../src/runtime/errors.js";
 import { getCACertificates, setDefaultCACertificates } from "node:tls";
 import { generateTls, startAzurite, startEmulator, type Azurite, type Emulator, type EmulatorOptions } from "../../azure-emulator/index.js";
+import type { BlobStore } from "../../../src/data-plane/store.js";
+import { storeOnAzurite } from "../data-plane/support.js";
 
 export const WS = { subscriptionId: "11111111-2222-3333-4444-555555555555", resourceGroup: "rg-ml", name: "ws-test", location: "westeurope" };
 export const NS = "team-a";
@@ -13,6 +15,8 @@ export const NS = "team-a";
 export interface Env {
   emu: Emulator;
   azurite?: Azurite;
+  /** The run store (snapshots in, outputs out), on the workspace's Azurite in containers of its own. */
+  store?: BlobStore;
   /** Operator-level configuration as main.ts would build it from src/config.ts. */
   config: AzureMlConfig;
   /** Secrets the fake ProviderContext can read: "ns/name" → data. */
@@ -59,8 +63,9 @@ export async function startEnv(opts: EmulatorOptions & { withAzurite?: boolean; 
     now: new Date(), signal: new AbortController().signal,
     readSecret: async (ns, name) => secrets.get(`${ns}/${name}`),
   });
+  const store = azurite ? (await storeOnAzurite(azurite)).store : undefined;
   return {
-    emu, azurite, config, secrets, ctx,
+    emu, azurite, store, config, secrets, ctx,
     provider: (extra = {}) => createAmlComputeProvider({ ...config, ...extra }),
     close: async () => {
       const violations = emu.controls.contractViolations;

@@ -1,17 +1,11 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ComputeTarget, RunConfigurationSpec, TrainingRun } from "../../../src/api/v1alpha1/index.js";
-import type { RunObservation, Attempt, Snapshot } from "../../../src/providers/types.js";
+import type { RunObservation, Attempt } from "../../../src/providers/types.js";
 import type { AmlHandle } from "../../../src/providers/azureml/executor.js";
 import { TransientError } from "../../../src/runtime/errors.js";
+import { storedAttempt } from "../../support/executor-harness.js";
 import { makeRun, makeTarget, reconcileUntil, sleep, startEnv, WS, type Env } from "./harness.js";
-
-function snapshot(files: Record<string, string>): Snapshot {
-  const list = Object.entries(files).sort(([a], [b]) => a.localeCompare(b)).map(([path, content]) => ({ path, content, mode: 0o644 }));
-  const h = createHash("sha256");
-  for (const f of list) h.update(`${f.path}\0${f.mode}\0${f.content}\0`);
-  return { digest: `sha256:${h.digest("hex")}`, files: list, totalBytes: list.reduce((n, f) => n + Buffer.byteLength(f.content), 0) };
-}
 
 const CONFIG: RunConfigurationSpec = {
   computeTargetRef: { name: "cpu" },
@@ -34,11 +28,12 @@ describe("AmlCompute RunExecutor: command jobs that really run (emulator + Azuri
     await env?.close();
   });
 
-  const sub = (run: TrainingRun, files: Record<string, string>, argv: string[], attempt = 1): Attempt<AmlHandle> => ({
+  /** The attempt as the controller hands it to submit: its snapshot in the run store, its storage. */
+  const sub = async (run: TrainingRun, files: Record<string, string>, argv: string[], attempt = 1): Promise<Attempt<AmlHandle>> => await storedAttempt({
     run, target, config: CONFIG, number: attempt, handle: undefined, runId: `exp_${run.metadata.uid!.slice(0, 8)}`,
-    interpreterNeeded: argv[0]?.endsWith(".py") ?? false,
-    snapshot: snapshot(files), environmentHash: "sha256:" + createHash("sha256").update(JSON.stringify(CONFIG.environment)).digest("hex"), argv,
-  });
+    interpreterNeeded: argv[0]?.endsWith(".py") ?? false, snapshot: { digest: "", files: [], totalBytes: 0 },
+    environmentHash: "sha256:" + createHash("sha256").update(JSON.stringify(CONFIG.environment)).digest("hex"), argv,
+  }, env.store!, files) as Attempt<AmlHandle>;
 
   async function observeUntilDone(s: Attempt<AmlHandle>, handle: AmlHandle, timeoutMs = 30_000): Promise<{ last: RunObservation; states: string[] }> {
     const p = env.provider();
@@ -61,7 +56,7 @@ describe("AmlCompute RunExecutor: command jobs that really run (emulator + Azuri
       "lib/__init__.py": "",
       "lib/util.py": "def double(x):\n    return x * 2\n",
     };
-    const s = sub(run, files, ["train.py", "--lr", "0.1", "it's quoted"]);
+    const s = await sub(run, files, ["train.py", "--lr", "0.1", "it's quoted"]);
     const handle = await p.executor.submit(s, env.ctx());
     expect(handle).toMatchObject({ jobName: expect.stringMatching(/^train-ok-[0-9a-f]{12}-a1$/), computeName: "cpu" });
     // A repeated submit (operator restarted before persisting the handle) creates nothing new.
@@ -87,7 +82,7 @@ describe("AmlCompute RunExecutor: command jobs that really run (emulator + Azuri
   it("sends a PyTorch 2 × 2 configuration as distribution + instanceCount, and the job runs", async () => {
     const p = env.provider();
     const run = makeRun("train-ddp");
-    const s = { ...sub(run, { "train.py": "print('distributed ok')\n" }, ["train.py"]), config: { ...CONFIG, framework: "PyTorch" as const, nodeCount: 2, processCountPerNode: 2 } };
+    const s = { ...await sub(run, { "train.py": "print('distributed ok')\n" }, ["train.py"]), config: { ...CONFIG, framework: "PyTorch" as const, nodeCount: 2, processCountPerNode: 2 } };
     const handle = await p.executor.submit(s, env.ctx());
     const sent = env.emu.controls.job(WS, String(handle.jobName))?.body as { properties: Record<string, unknown> };
     expect(sent.properties).toMatchObject({ resources: { instanceCount: 2 }, distribution: { distributionType: "PyTorch", processCountPerInstance: 2 } });
@@ -98,7 +93,7 @@ describe("AmlCompute RunExecutor: command jobs that really run (emulator + Azuri
     const p = env.provider();
     const files = { "train.py": "import sys\nprint('about to fail', flush=True)\nsys.stderr.write('boom\\n')\nsys.exit(3)\n" };
     const run1 = makeRun("train-fail");
-    const s1 = sub(run1, files, ["train.py"]);
+    const s1 = await sub(run1, files, ["train.py"]);
     const h1 = await p.executor.submit(s1, env.ctx());
     const { last } = await observeUntilDone(s1, h1);
     expect(last.state).toBe("Failed");
@@ -109,7 +104,7 @@ describe("AmlCompute RunExecutor: command jobs that really run (emulator + Azuri
 
     // Same snapshot digest → the code version is reused (GET 200, no PUT).
     const codePuts = env.emu.controls.count({ method: "PUT", path: "/codes/" });
-    const s2 = sub(makeRun("train-fail-2"), files, ["train.py"]);
+    const s2 = await sub(makeRun("train-fail-2"), files, ["train.py"]);
     await p.executor.submit(s2, env.ctx());
     expect(env.emu.controls.count({ method: "PUT", path: "/codes/" })).toBe(codePuts);
   });
@@ -117,7 +112,7 @@ describe("AmlCompute RunExecutor: command jobs that really run (emulator + Azuri
   it("cancel → Azure job canceled, the process is killed", async () => {
     const p = env.provider();
     const run = makeRun("train-long");
-    const s = sub(run, { "train.py": "import time\nprint('started', flush=True)\ntime.sleep(60)\n" }, ["train.py"]);
+    const s = await sub(run, { "train.py": "import time\nprint('started', flush=True)\ntime.sleep(60)\n" }, ["train.py"]);
     const h = await p.executor.submit(s, env.ctx());
     for (let i = 0; i < 100; i++) {
       const o = await p.executor.observe({ ...s, handle: h }, env.ctx());
@@ -135,7 +130,7 @@ describe("AmlCompute RunExecutor: command jobs that really run (emulator + Azuri
     for (const [name, code, want] of [["rb-ok", 0, "Succeeded"], ["rb-fail", 5, "Failed"]] as const) {
       const p = env.provider();
       const run = makeRun(name, { runBasedCompute: { vmSize: "STANDARD_DS3_V2", maxNodes: 1, vmPriority: "Dedicated" } });
-      const s = sub(run, { "train.py": `import sys\nprint('run-based')\nsys.exit(${code})\n` }, ["train.py"]);
+      const s = await sub(run, { "train.py": `import sys\nprint('run-based')\nsys.exit(${code})\n` }, ["train.py"]);
       const h = await p.executor.submit(s, env.ctx());
       const computeName = String(h.computeName);
       expect(computeName).toMatch(/^rb-[a-z]{16}$/);
