@@ -118,6 +118,8 @@ export interface Fault {
   readonly retryAfterSeconds?: number;
   /** Fail only this fraction of matching requests (0..1). */
   readonly probability?: number;
+  /** Fail matching requests only until this time (epoch ms). */
+  readonly until?: number;
 }
 
 const VM_SIZES: Record<string, number> = {
@@ -211,6 +213,12 @@ export interface EmulatorControls {
   clearFaults(): void;
   /** Next `times` ARM requests get 429 with Retry-After. */
   throttle(times: number, retryAfterSeconds?: number): Fault;
+  /**
+   * A role assignment on its way: every ARM request whose path contains `path` (default: all of a
+   * subscription's) answers 403 AuthorizationFailed, as ARM does for a principal without the role,
+   * until `forMs` have passed.
+   */
+  roleAssignmentPropagating(forMs: number, path?: string | RegExp): Fault;
   /** ARM-side subscription limiter: more than `perSecond` (burst `burst`) requests → 429. */
   rateLimit(limit: { perSecond: number; burst: number } | undefined): void;
   /** The next create/update of this compute ends Failed with this error in provisioningErrors. */
@@ -1078,6 +1086,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       if ((f.times ?? 1) <= 0) continue;
       if (f.method && f.method.toUpperCase() !== method) continue;
       if (f.path instanceof RegExp ? !f.path.test(path) : f.path && !lc(path).includes(lc(f.path))) continue;
+      if (f.until !== undefined && Date.now() >= f.until) continue;
       if (f.probability !== undefined && Math.random() >= f.probability) continue;
       f.times = (f.times ?? 1) - 1;
       return f;
@@ -1178,6 +1187,14 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     clearLog: () => { requests.length = 0; },
     addFault: (f) => { faults.push(f); return f; },
     clearFaults: () => { faults.length = 0; },
+    roleAssignmentPropagating: (forMs, path = /^\/subscriptions\//i) => {
+      const f: Fault = {
+        path, status: 403, code: "AuthorizationFailed", times: Infinity, until: Date.now() + forMs,
+        message: "The caller has no role assignment that allows this action on this scope (emulated: the assignment is still propagating).",
+      };
+      faults.push(f);
+      return f;
+    },
     throttle: (times, retryAfterSeconds = 1) => {
       const f: Fault = { path: /^\/subscriptions\//i, status: 429, times, retryAfterSeconds };
       faults.push(f);

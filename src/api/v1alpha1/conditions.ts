@@ -41,6 +41,8 @@ export const TargetReason = {
   QuotaExceeded: "QuotaExceeded",
   InvalidVmSize: "InvalidVmSize",
   AuthorizationFailed: "AuthorizationFailed",
+  /** ARM answered 403 within the grace a new role assignment needs to propagate; retried. */
+  AuthorizationPending: "AuthorizationPending",
   Throttled: "Throttled",
   AzureError: "AzureError",
   /** Provision found a compute of that name it does not own, and adopt is false. */

@@ -14,6 +14,7 @@ import type { AzureMlConfig } from "../shared/azure/config.js";
  *   AML_ARM_REQUESTS_PER_SECOND      per-subscription budget rate
  *   AML_ARM_REQUEST_BURST            per-subscription budget burst
  *   AML_OPERATION_POLL_MS, AML_RESYNC_MS, AML_JOB_POLL_MS
+ *   AML_ROLE_PROPAGATION_GRACE_SECONDS  how long an ARM 403 is retried (AuthorizationPending)
  *   AML_CREDENTIALS_SECRET           per-namespace Secret name (default aml-azure-credentials)
  */
 export function azureMlConfigFromEnv(env: NodeJS.ProcessEnv): AzureMlConfig {
@@ -23,6 +24,10 @@ export function azureMlConfigFromEnv(env: NodeJS.ProcessEnv): AzureMlConfig {
     const n = Number(raw);
     if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, got "${raw}"`);
     return n;
+  };
+  const seconds = (name: string): number | undefined => {
+    const n = num(name);
+    return n === undefined ? undefined : n * 1000;
   };
   const str = (name: string): string | undefined => (env[name] ? env[name] : undefined);
   const rate = num("AML_ARM_REQUESTS_PER_SECOND");
@@ -39,6 +44,7 @@ export function azureMlConfigFromEnv(env: NodeJS.ProcessEnv): AzureMlConfig {
     operationPollMs: num("AML_OPERATION_POLL_MS"),
     resyncMs: num("AML_RESYNC_MS"),
     jobPollMs: num("AML_JOB_POLL_MS"),
+    rolePropagationGraceMs: seconds("AML_ROLE_PROPAGATION_GRACE_SECONDS"),
     namespaceSecretName: str("AML_CREDENTIALS_SECRET"),
   };
   return Object.fromEntries(Object.entries(cfg).filter(([, v]) => v !== undefined)) as AzureMlConfig;

@@ -36,7 +36,7 @@ export class BatchArm {
         endpoint: this.config.armEndpoint,
         credentialScopes: [this.config.armScope],
         ...this.azure.clientOptions(),
-        additionalPolicies: [{ policy: this.azure.budget.policy(), position: "perCall" }],
+        additionalPolicies: this.azure.armPolicies(cred.cacheKey),
       });
       this.clients.set(key, client);
     }

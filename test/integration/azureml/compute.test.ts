@@ -211,6 +211,37 @@ describe("AmlCompute ComputeProvider against the ARM emulator", () => {
     expect(env.emu.controls.count({ method: "DELETE", path: computePath("cpu-cred-del") })).toBe(1);
   });
 
+  it("ARM 403 while a role assignment propagates: AuthorizationPending naming the deadline, retried, Ready once the role arrives", async () => {
+    const propagating = env.emu.controls.roleAssignmentPropagating(1500, "/computes/cpu-role");
+    const p = env.provider({ rolePropagationGraceMs: 60_000 });
+    const target = makeTarget("cpu-role");
+    const err = await p.compute.ensure(target, env.ctx()).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(TransientError);
+    expect(err).toMatchObject({ reason: "AuthorizationPending", message: expect.stringMatching(/403 AuthorizationFailed.*retried until \d{4}-\d\d-\d\dT/) });
+    const r = await reconcileUntil(env, p, target, { until: (o) => o.ready.status === "True" });
+    expect(r.transient).toBeGreaterThan(0);
+    expect(propagating.until).toBeLessThanOrEqual(Date.now());
+    expect(puts("cpu-role")).toBe(1);
+  });
+
+  it("a 403 that outlasts the grace is AuthorizationFailed (terminal)", async () => {
+    const denied = env.emu.controls.roleAssignmentPropagating(60_000, "/computes/cpu-denied");
+    try {
+      const p = env.provider({ rolePropagationGraceMs: 300 });
+      const target = makeTarget("cpu-denied");
+      await expect(p.compute.ensure(target, env.ctx())).rejects.toMatchObject({ reason: "AuthorizationPending" });
+      let err: unknown;
+      for (let i = 0; i < 20 && !(err instanceof TerminalError); i++) {
+        await sleep(100);
+        err = await p.compute.ensure(target, env.ctx()).then(() => undefined, (e: unknown) => e);
+      }
+      expect(err).toBeInstanceOf(TerminalError);
+      expect(err).toMatchObject({ reason: "AuthorizationFailed" });
+    } finally {
+      denied.times = 0;
+    }
+  });
+
   it("a crash between PUT and the status write: the owner tag proves it ours, no second PUT", async () => {
     const p = env.provider();
     const target = makeTarget("cpu-lost");

@@ -10,6 +10,7 @@ import { TargetReason } from "../../../api/v1alpha1/index.js";
 import { TerminalError } from "../../../runtime/errors.js";
 import type { ProviderContext } from "../../types.js";
 import { SubscriptionBudget } from "./budget.js";
+import { RolePropagationGrace } from "./role-propagation.js";
 import type { ResolvedAzureMlConfig } from "./config.js";
 
 export type CredentialSource = "target-secret" | "namespace-secret" | "operator";
@@ -33,11 +34,13 @@ export class AzureClients {
   private readonly clients = new Map<string, AzureMachineLearningWorkspaces>();
   private readonly tlsCa: string[] | undefined;
   readonly budget: SubscriptionBudget;
+  readonly rolePropagation: RolePropagationGrace;
   private operatorCredential: TokenCredential | undefined;
 
   constructor(private readonly config: ResolvedAzureMlConfig) {
     this.tlsCa = config.caBundlePath ? [...rootCertificates, readFileSync(config.caBundlePath, "utf8")] : undefined;
     this.budget = new SubscriptionBudget(config.requestBudget.perSecond, config.requestBudget.burst);
+    this.rolePropagation = new RolePropagationGrace(config.rolePropagationGraceMs);
     this.operatorCredential = config.operatorCredential;
   }
 
@@ -94,6 +97,14 @@ export class AzureClients {
     return { credential, source, from, cacheKey };
   }
 
+  /** The policies every ARM client of the provider carries: the subscription budget, the 403 grace of role propagation. */
+  armPolicies(principal: string) {
+    return [
+      { policy: this.budget.policy(), position: "perCall" as const },
+      { policy: this.rolePropagation.policy(principal), position: "perCall" as const },
+    ];
+  }
+
   async armFor(target: ComputeTarget, ctx: ProviderContext, subscriptionId: string): Promise<AzureMachineLearningWorkspaces> {
     const cred = await this.credentialFor(target, ctx);
     const key = `${cred.cacheKey}|${subscriptionId.toLowerCase()}`;
@@ -104,7 +115,7 @@ export class AzureClients {
         credentialScopes: [this.config.armScope],
         ...(this.config.apiVersion ? { apiVersion: this.config.apiVersion } : {}),
         ...this.clientOptions(),
-        additionalPolicies: [{ policy: this.budget.policy(), position: "perCall" }],
+        additionalPolicies: this.armPolicies(cred.cacheKey),
       });
       this.clients.set(key, client);
     }

@@ -1,4 +1,5 @@
 import type { TokenCredential } from "@azure/identity";
+import { DEFAULT_ROLE_PROPAGATION_GRACE_MS } from "./role-propagation.js";
 
 /**
  * Operator-level settings of the AmlCompute provider. Every endpoint comes from here: production
@@ -34,6 +35,8 @@ export interface AzureMlConfig {
   readonly resyncMs?: number;
   /** Poll interval for running jobs. Default 15 s. */
   readonly jobPollMs?: number;
+  /** How long an ARM 403 on a resource is retried as a role assignment still propagating (AuthorizationPending). Default 15 min. */
+  readonly rolePropagationGraceMs?: number;
   /** Name of the per-namespace credentials Secret. Default aml-azure-credentials. */
   readonly namespaceSecretName?: string;
   /**
@@ -57,6 +60,7 @@ export interface ResolvedAzureMlConfig {
   readonly operationPollMs: number;
   readonly resyncMs: number;
   readonly jobPollMs: number;
+  readonly rolePropagationGraceMs: number;
   readonly namespaceSecretName: string;
   readonly operatorCredential: TokenCredential | undefined;
   readonly defaultImage: string;
@@ -76,6 +80,7 @@ export function resolveConfig(c: AzureMlConfig): ResolvedAzureMlConfig {
     operationPollMs: c.operationPollMs ?? 10_000,
     resyncMs: c.resyncMs ?? 300_000,
     jobPollMs: c.jobPollMs ?? 15_000,
+    rolePropagationGraceMs: c.rolePropagationGraceMs ?? DEFAULT_ROLE_PROPAGATION_GRACE_MS,
     namespaceSecretName: c.namespaceSecretName ?? "aml-azure-credentials",
     operatorCredential: c.operatorCredential,
     defaultImage: c.defaultImage ?? "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04:latest",
