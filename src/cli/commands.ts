@@ -9,6 +9,7 @@ import { uploadSnapshot } from "../data-plane/upload.js";
 import { exitCodeOf, followRun, isFinished, summaryOf } from "./follow.js";
 import type { CliKube } from "./kube.js";
 import { UploadBar } from "./progress.js";
+import { defaultHashCachePath, HashCache } from "./hash-cache.js";
 import { snapshotDirectory } from "./snapshot-dir.js";
 
 export interface Io { out: Writable; err: Writable }
@@ -55,9 +56,10 @@ export function buildRun(o: SubmitOptions, namespace: string, digest: string): T
  */
 export async function submit(kube: CliKube, store: () => Promise<BlobStore>, o: SubmitOptions, io: Io): Promise<number> {
   if (!o.config && !o.target) throw new UsageError("submit needs --config RUNCONFIG or --target TARGET");
-  const snap = await snapshotDirectory(o.dir);
+  const snap = await snapshotDirectory(o.dir, { cache: HashCache.load(defaultHashCachePath()) });
   io.err.write(`snapshot ${snap.digest}: ${snap.entries.length} files, ${formatBytes(snap.totalBytes)}` +
-    `${snap.ignoreFile ? ` (${snap.ignored.length} ignored by ${snap.ignoreFile})` : ""}\n`);
+    `${snap.ignoreFile ? ` (${snap.ignored.length} ignored by ${snap.ignoreFile})` : ""}` +
+    `${snap.unchangedFiles ? `; ${snap.unchangedFiles} unchanged since the last submit, not read again` : ""}\n`);
   const bar = new UploadBar(io.err);
   const up = await uploadSnapshot(await store(), snap.entries, { onProgress: (p) => bar.update(p) }).finally(() => bar.stop());
   io.err.write(`uploaded ${up.uploadedFiles} of ${up.files} files (${formatBytes(up.uploadedBytes)}); ${up.files - up.uploadedFiles} already in the store\n`);

@@ -11,12 +11,13 @@
 import { createReadStream, existsSync, lstatSync, readdirSync, readFileSync, statSync, type Stats } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createHash } from "node:crypto";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import ignore, { type Ignore } from "ignore";
 import { mapLimit } from "../data-plane/concurrency.js";
 import { DEFAULT_LIMITS, limitProblem, type Limits } from "../data-plane/limits.js";
 import { manifestDigest, normalizeMode } from "../data-plane/manifest.js";
 import type { SourceEntry } from "../data-plane/upload.js";
+import { HashCache } from "./hash-cache.js";
 
 export class SnapshotError extends Error {}
 
@@ -28,6 +29,8 @@ export interface DirSnapshot {
   readonly ignoreFile?: ".amlignore" | ".gitignore";
   /** Relative paths left out by the ignore file (directories end with a slash). */
   readonly ignored: string[];
+  /** Files whose hash came from the cache (unchanged since they were last hashed): not read. */
+  readonly unchangedFiles: number;
 }
 
 function loadIgnore(root: string): { matcher: Ignore; file?: DirSnapshot["ignoreFile"] } {
@@ -87,11 +90,32 @@ async function sha256File(abs: string): Promise<string> {
 
 export const HASH_CONCURRENCY = 8;
 
+/** The sha256 of a file, from the cache when its size, mtime and inode are the ones hashed before. */
+async function hashOf(abs: string, cache: HashCache): Promise<string> {
+  const key = resolve(abs);
+  const st = statSync(abs, { bigint: true });
+  const stat = { size: Number(st.size), mtimeNs: st.mtimeNs, ino: st.ino };
+  const known = cache.get(key, stat);
+  if (known) return known;
+  const sha256 = await sha256File(abs);
+  cache.set(key, stat, sha256);
+  return sha256;
+}
+
+export interface SnapshotOptions {
+  readonly limits?: Limits;
+  /** Remembered hashes (the plugin's user cache); default: none, every file is read. */
+  readonly cache?: HashCache;
+}
+
 /**
  * Reads `root` into a snapshot: limits are checked on sizes before any content is read (so an
- * oversized tree fails at once, naming its largest files), then every file is hashed.
+ * oversized tree fails at once, naming its largest files), then every file is hashed — or its hash
+ * taken from the cache when the file is unchanged since it was last hashed.
  */
-export async function snapshotDirectory(root: string, limits: Limits = DEFAULT_LIMITS): Promise<DirSnapshot> {
+export async function snapshotDirectory(root: string, opts: SnapshotOptions = {}): Promise<DirSnapshot> {
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const cache = opts.cache ?? HashCache.load(undefined);
   if (!existsSync(root) || !statSync(root).isDirectory()) throw new SnapshotError(`${root} is not a directory`);
   const { matcher, file } = loadIgnore(root);
   const out = { files: [] as Found[], ignored: [] as string[] };
@@ -100,14 +124,16 @@ export async function snapshotDirectory(root: string, limits: Limits = DEFAULT_L
   const tooLarge = limitProblem(out.files.map((f) => ({ path: f.rel, size: f.size })), limits);
   if (tooLarge) throw new SnapshotError(tooLarge);
   const entries = await mapLimit(out.files, HASH_CONCURRENCY, async (f): Promise<SourceEntry> => ({
-    path: f.rel, mode: f.mode, size: f.size, sha256: await sha256File(f.abs),
+    path: f.rel, mode: f.mode, size: f.size, sha256: await hashOf(f.abs, cache),
     read: () => readFile(f.abs),
   }));
+  cache.save();
   return {
     digest: manifestDigest(entries),
     entries,
     totalBytes: entries.reduce((n, e) => n + e.size, 0),
     ...(file ? { ignoreFile: file } : {}),
     ignored: out.ignored,
+    unchangedFiles: cache.hits,
   };
 }

@@ -17,6 +17,9 @@ import { SasIssuer, type SasPermission } from "./sas.js";
 import { assertValidManifest } from "./validate.js";
 
 export const EXISTS_CONCURRENCY = 16;
+/** From this many distinct contents on, missingObjects lists instead of checking each. */
+const LIST_THRESHOLD = 64;
+const LIST_PAGES = 4;
 
 const RETRY = { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 2_000, tryTimeoutInMs: 120_000 };
 
@@ -74,13 +77,50 @@ export class BlobStore {
     return this.containersReady;
   }
 
-  /** The sha256s of `hexes` the store does not hold yet (one existence check each, bounded). */
+  /**
+   * The sha256s of `hexes` the store does not hold yet. Few: one existence check each. Many: in
+   * batches — one listing per leading hex digit (`objects/sha256/<d>`, 5,000 names a page), 16
+   * listings for a thousand files instead of a thousand HEADs; a digit whose listing runs past
+   * LIST_PAGES pages (a store with very many objects) falls back to existence checks for its share.
+   */
   async missingObjects(hexes: readonly string[], concurrency = EXISTS_CONCURRENCY): Promise<Set<string>> {
     await this.ensureContainers();
     const unique = [...new Set(hexes)];
-    const exists = await mapLimit(unique, concurrency, (hex) =>
+    if (unique.length < LIST_THRESHOLD) return this.missingByHead(unique, concurrency);
+    const groups = new Map<string, string[]>();
+    for (const hex of unique) groups.set(hex[0]!, [...(groups.get(hex[0]!) ?? []), hex]);
+    const missing = await mapLimit([...groups], concurrency, async ([digit, wanted]) => {
+      const listed = await this.listedObjects(objectBlobName(digit), LIST_PAGES);
+      return listed ? wanted.filter((hex) => !listed.has(hex)) : [...await this.missingByHead(wanted, concurrency)];
+    });
+    return new Set(missing.flat());
+  }
+
+  private async missingByHead(hexes: readonly string[], concurrency: number): Promise<Set<string>> {
+    const exists = await mapLimit(hexes, concurrency, (hex) =>
       this.call("checking an object", () => this.snapshots.getBlockBlobClient(objectBlobName(hex)).exists()));
-    return new Set(unique.filter((_, i) => !exists[i]));
+    return new Set(hexes.filter((_, i) => !exists[i]));
+  }
+
+  /**
+   * The object names under `prefix` (hex only); undefined when there are more than `maxPages`
+   * pages of them, or when the credential may not list (a SAS without `l`): then HEADs decide.
+   */
+  private async listedObjects(prefix: string, maxPages: number): Promise<Set<string> | undefined> {
+    const names = new Set<string>();
+    const pages = this.snapshots.listBlobsFlat({ prefix }).byPage({ maxPageSize: 5_000 });
+    for (let page = 0; ; page++) {
+      let next: Awaited<ReturnType<typeof pages.next>>;
+      try {
+        next = await pages.next();
+      } catch (err) {
+        if (isStatus(err, 403)) return undefined;
+        throw toStoreError(err, "listing objects", this.where);
+      }
+      if (next.done) return names;
+      if (page >= maxPages) return undefined;
+      for (const b of next.value.segment.blobItems) names.add(b.name.slice(prefix.length - 1));
+    }
   }
 
   /** Stores `data` under its sha256 (which the caller computed: checked here); false when it was there. */

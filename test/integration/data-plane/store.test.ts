@@ -36,6 +36,16 @@ describe("BlobStore on Azurite", () => {
     expect(edited.digest).not.toBe(first.digest);
   });
 
+  it("finds exactly which contents are missing, in batches for many (listings) and one by one for few", async () => {
+    const contents = Array.from({ length: 300 }, (_, i) => Buffer.from(`batch ${i} ${Date.now()}`));
+    const half = entriesOfBuffers(contents.slice(0, 150).map((content, i) => ({ path: `f${i}`, content })));
+    await uploadSnapshot(store, half);
+    const hexes = contents.map((c) => sha256Of(c));
+    // 300 contents: listed per leading digit; 10: one existence check each. Both exact.
+    expect([...await store.missingObjects(hexes)].sort()).toEqual(hexes.slice(150).sort());
+    expect([...await store.missingObjects(hexes.slice(145, 155))].sort()).toEqual(hexes.slice(150, 155).sort());
+  });
+
   it("reads a manifest back verified, and refuses one whose blob was changed", async () => {
     const up = await uploadSnapshot(store, tree("verify"));
     const manifest = await store.getManifest(up.digest);
