@@ -18,6 +18,9 @@ export interface RunResult {
   readonly log?: { blob?: string; bytes?: number };
   readonly startedAt?: string;
   readonly finishedAt?: string;
+  /** Written by a periodic upload while the command ran: the runner was stopped before its final one. */
+  readonly provisional?: boolean;
+  readonly syncedAt?: string;
 }
 
 /** Reasons under which the runner refused to run anything. */
@@ -52,6 +55,7 @@ export function outputsStatusOf(runsContainer: string, run: RunIdentity, attempt
   const skipped = r.outputs?.skipped ?? [];
   const message = r.outputs?.error
     ? `outputs were not uploaded: ${r.outputs.error}`
+    : r.provisional ? `outputs as of the last periodic upload (${r.syncedAt ?? "?"}): the task was stopped before the runner's final upload`
     : skipped.length ? `left out (not regular files): ${skipped.slice(0, 5).join(", ")}${skipped.length > 5 ? ", …" : ""}` : undefined;
   return {
     attempt,

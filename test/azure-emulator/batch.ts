@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, normalize } from "node:path";
 import type { Operation } from "../contracts/index.js";
 import { ContractGuard } from "./contract-guard.js";
+import { killTree } from "./process-tree.js";
 import type { EmulatedService, ServiceHost, ServiceRequest } from "./emulator.js";
 
 /**
@@ -447,11 +448,5 @@ export function batchService(opts: { accounts: readonly BatchAccountOptions[]; s
   };
 }
 
-function killGroup(pid: number | undefined): void {
-  if (!pid) return;
-  try {
-    process.kill(-pid, "SIGKILL");
-  } catch {
-    /* already gone */
-  }
-}
+/** Ends a task's processes: see killTree (no signal or grace period is documented for it). */
+const killGroup = killTree;

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Operation } from "../contracts/index.js";
 import { ContractGuard } from "./contract-guard.js";
+import { killTree } from "./process-tree.js";
 import { WorkspaceError, WorkspaceTree } from "./databricks-workspace.js";
 import { secretScopes } from "./databricks-secrets.js";
 import type { EmulatedService, ServiceHost, ServiceRequest } from "./emulator.js";
@@ -359,11 +360,5 @@ export function databricksService(opts: { workspaces: readonly DatabricksWorkspa
   };
 }
 
-function killGroup(pid: number | undefined): void {
-  if (!pid) return;
-  try {
-    process.kill(-pid, "SIGKILL");
-  } catch {
-    /* already gone */
-  }
-}
+/** Ends a task's processes: see killTree (no signal or grace period is documented for it). */
+const killGroup = killTree;

@@ -122,3 +122,22 @@ export function expectTreeKept(r: Awaited<ReturnType<typeof treeRoundTrip>>): vo
   expect(readFileSync(join(r.downloaded, "outputs/ü/résumé.txt"), "utf8")).toBe("naïve ✓");
   expect(readFileSync(join(r.downloaded, "logs/output.log"), "utf8")).toContain("wrote outputs");
 }
+
+/**
+ * For a cancel test on a target that stops tasks with SIGKILL: waits until the runner's periodic
+ * upload has put ./outputs (and a provisional result.json) in the store; returns the result's
+ * reader for after the cancel.
+ */
+export async function outputsSynced(store: BlobStore, a: Attempt, timeoutMs = 30_000): Promise<() => ReturnType<DataPlane["readResult"]>> {
+  const dp = new DataPlane(dataPlaneEnv({}));
+  const read = () => dp.readResult(store, runIdentity(a.run.metadata), a.number);
+  const deadline = Date.now() + timeoutMs;
+  while (!(await read())?.outputs?.files) {
+    if (Date.now() > deadline) throw new Error("the runner uploaded no outputs while the command ran");
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return read;
+}
+
+/** A script that leaves a checkpoint in ./outputs, says it started, and runs until stopped. */
+export const CHECKPOINT_THEN_SLEEP = "import os, time\nos.makedirs('outputs', exist_ok=True)\nopen('outputs/partial.ckpt', 'w').write('epoch 1')\nprint('started', flush=True)\ntime.sleep(60)\n";

@@ -2,8 +2,8 @@
 """aml_runner: the run's data plane on a compute target (Python 3.8+ standard library only).
 
   aml_runner.py materialize --workdir DIR [--state FILE] [--termination-log FILE]
-  aml_runner.py run --workdir DIR [--log FILE] [--state FILE] [--kill-after S] [--pid-file FILE] -- ARGV...
-  aml_runner.py all --workdir DIR [--log FILE] [--kill-after S] -- ARGV...   (both, one process)
+  aml_runner.py run --workdir DIR [--log FILE] [--state FILE] [--kill-after S] [--pid-file FILE] [--sync-outputs S] -- ARGV...
+  aml_runner.py all --workdir DIR [--log FILE] [--kill-after S] [--sync-outputs S] -- ARGV...   (both, one process)
   aml_runner.py adopt --manifest FILE --workdir DIR [--log FILE] -- ARGV...
 
 materialize fetches the snapshot manifest and every object through a read SAS URL, verifies
@@ -420,9 +420,12 @@ class Runner(object):
         return code, None
 
 
-def upload_outputs(output_url, workdir):
+def upload_outputs(output_url, workdir, uploaded=None):
+    """Uploads DIR/outputs/**; `uploaded` (rel → (size, mtime_ns)) skips files unchanged since a
+    periodic sync sent them, and is updated."""
     root = os.path.join(workdir, "outputs")
     count, total, skipped = 0, 0, []
+    uploaded = {} if uploaded is None else uploaded
     if not os.path.isdir(root) or os.path.islink(root):
         return {"files": 0, "bytes": 0, "skipped": skipped}
     for d, dirs, names in os.walk(root):
@@ -433,11 +436,50 @@ def upload_outputs(output_url, workdir):
             if os.path.islink(full) or not os.path.isfile(full):
                 skipped.append(rel)
                 continue
-            size = os.path.getsize(full)
-            put_blob(output_url, "outputs/" + rel, full, size)
+            st = os.stat(full)
+            if uploaded.get(rel) != (st.st_size, st.st_mtime_ns):
+                put_blob(output_url, "outputs/" + rel, full, st.st_size)
+                uploaded[rel] = (st.st_size, st.st_mtime_ns)
             count += 1
-            total += size
+            total += st.st_size
     return {"files": count, "bytes": total, "skipped": skipped}
+
+
+class OutputSync(object):
+    """While the command runs, uploads the files of ./outputs that changed every `every` seconds,
+    with a provisional result.json: a target that stops a task without a signal first (SIGKILL)
+    then loses at most the last interval. The final upload skips what is already there."""
+
+    def __init__(self, output_url, workdir, every, result):
+        self.output_url = output_url
+        self.workdir = workdir
+        self.every = every
+        self.result = result
+        self.uploaded = {}
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.loop)
+        self.thread.daemon = True
+
+    def start(self):
+        if self.output_url and self.every > 0:
+            self.thread.start()
+        return self
+
+    def loop(self):
+        while not self.done.wait(self.every):
+            try:
+                before = dict(self.uploaded)
+                outputs = upload_outputs(self.output_url, self.workdir, self.uploaded)
+                if self.result is not None and self.uploaded != before:
+                    provisional = dict(self.result, reason="Running", provisional=True, outputs=outputs, syncedAt=now())
+                    write_result(self.output_url, provisional)
+            except (StoreFailure, OSError) as e:
+                log("periodic outputs upload failed: %s" % e)
+
+    def stop(self):
+        self.done.set()
+        if self.thread.is_alive():
+            self.thread.join()
 
 
 def now():
@@ -509,19 +551,22 @@ def do_run(args, snapshot=None):
     signal.signal(signal.SIGTERM, runner.forward)
     signal.signal(signal.SIGINT, runner.forward)
     started = now()
+    rank = os.environ.get("JOB_COMPLETION_INDEX", "0")
+    base = {"version": 1, "executed": True, "startedAt": started,
+            "snapshot": snapshot or {"digest": os.environ.get("AML_SNAPSHOT_DIGEST", ""), "verified": True}}
+    sync = OutputSync(output_url, args.workdir, args.sync_outputs, base if rank == "0" else None).start()
     code, sig = runner.run()
+    sync.stop()
     # Outputs go up whatever happened; a second signal must not cut the upload short.
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    result = {"version": 1, "exitCode": code, "signal": sig, "executed": True, "startedAt": started,
-              "snapshot": snapshot or {"digest": os.environ.get("AML_SNAPSHOT_DIGEST", ""), "verified": True},
-              "reason": "Canceled" if runner.canceled else ("Completed" if code == 0 else "ScriptFailed")}
-    rank = os.environ.get("JOB_COMPLETION_INDEX", "0")
+    result = dict(base, exitCode=code, signal=sig,
+                  reason="Canceled" if runner.canceled else ("Completed" if code == 0 else "ScriptFailed"))
     if output_url and rank != "0":
         # Other ranks of a multi-node run add their outputs (rank-specific names are the script's
         # choice) and their own log; result.json and logs/output.log are rank 0's.
         try:
-            upload_outputs(output_url, args.workdir)
+            upload_outputs(output_url, args.workdir, sync.uploaded)
             log_size = os.path.getsize(log_path) if os.path.exists(log_path) else 0
             if log_size:
                 put_blob(output_url, "logs/output-rank-%s.log" % rank, log_path, log_size)
@@ -530,7 +575,7 @@ def do_run(args, snapshot=None):
         return code
     if output_url:
         try:
-            result["outputs"] = upload_outputs(output_url, args.workdir)
+            result["outputs"] = upload_outputs(output_url, args.workdir, sync.uploaded)
         except StoreFailure as e:
             log("outputs not uploaded: %s" % e)
             result["outputs"] = {"error": str(e)}
@@ -559,6 +604,8 @@ def main(argv):
     parser.add_argument("--log")
     parser.add_argument("--state", help="where materialize records the snapshot's counts for run")
     parser.add_argument("--termination-log")
+    parser.add_argument("--sync-outputs", type=float, default=0.0,
+                        help="run: every S seconds upload what changed in ./outputs (for targets that may stop the task with SIGKILL)")
     parser.add_argument("--kill-after", type=float, default=20.0, help="seconds between a forwarded signal and SIGKILL")
     parser.add_argument("--parallel", type=int, default=8)
     parser.add_argument("--pid-file", help="run: where the command's process id (its process group) is written once it started")

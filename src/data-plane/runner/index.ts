@@ -50,6 +50,8 @@ export interface RunnerCommand {
   readonly killAfterSeconds?: number;
   /** run/all: file that receives the command's process id (= its process group id) once started. */
   readonly pidFile?: string;
+  /** run/all: upload what changed in ./outputs this often while the command runs (targets that may stop a task with SIGKILL). */
+  readonly syncOutputsSeconds?: number;
 }
 
 /** argv of one runner invocation; `argv` is the user's command (script + arguments), never a shell line. */
@@ -61,6 +63,7 @@ export function runnerArgv(mode: "materialize" | "run" | "all", c: RunnerCommand
     ...(c.terminationLog ? ["--termination-log", c.terminationLog] : []),
     ...(c.killAfterSeconds !== undefined ? ["--kill-after", String(c.killAfterSeconds)] : []),
     ...(c.pidFile && mode !== "materialize" ? ["--pid-file", c.pidFile] : []),
+    ...(c.syncOutputsSeconds !== undefined && mode !== "materialize" ? ["--sync-outputs", String(c.syncOutputsSeconds)] : []),
     ...(mode === "materialize" ? [] : ["--", ...argv]),
   ];
 }

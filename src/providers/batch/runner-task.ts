@@ -20,6 +20,13 @@ export const SOURCE_DIR = "src";
 const RUNNER_DIR = ".aml";
 /** Seconds between the runner forwarding SIGTERM (task terminate) and killing the command. */
 const KILL_AFTER_SECONDS = 20;
+/**
+ * Seconds between the runner's uploads of what changed in ./outputs while the command runs. Task -
+ * Terminate documents no signal or grace period ("when the Task has been terminated, it moves to
+ * the completed state"; Batch REST reference, Task - Terminate), so a terminated task keeps what
+ * its outputs held at the last upload, and everything when the runner gets a SIGTERM first.
+ */
+export const SYNC_OUTPUTS_SECONDS = 10;
 
 /**
  * The task's command line. Batch does not run it under a shell, so it invokes bash explicitly;
@@ -29,6 +36,7 @@ export function batchCommandLine(sub: Pick<Attempt, "argv" | "interpreterNeeded"
   const argv = sub.interpreterNeeded ? [sub.config.environment?.userManaged?.interpreterPath ?? "python3", ...sub.argv] : [...sub.argv];
   const runner = runnerArgv("all", {
     script: `${RUNNER_DIR}/${RUNNER_FILE}`, workdir: SOURCE_DIR, log: `${RUNNER_DIR}/output.log`, killAfterSeconds: KILL_AFTER_SECONDS,
+    syncOutputsSeconds: SYNC_OUTPUTS_SECONDS,
   }, argv);
   return `/bin/bash -c ${renderCommand([`exec ${renderCommand(runner)}`])}`;
 }

@@ -19,6 +19,14 @@ export interface EntryScriptInput {
   readonly runner?: string;
 }
 
+/**
+ * Seconds between the runner's uploads of what changed in ./outputs while the command runs. The
+ * Jobs API's runs/cancel says only that a run is canceled asynchronously (no signal, no grace
+ * period is documented; a job cluster terminates with the run), so a canceled run keeps what its
+ * outputs held at the last upload, and everything when the runner gets to its final one.
+ */
+export const SYNC_OUTPUTS_SECONDS = 10;
+
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v), "utf8").toString("base64");
 
 /**
@@ -61,7 +69,8 @@ def main():
     workdir = tempfile.mkdtemp(prefix="amlcompute-")
     log = os.path.join(tempfile.mkdtemp(prefix="amlcompute-log-"), "output.log")
     argv = ([sys.executable] if INTERPRETER else []) + ARGV
-    code = runner["main"](["all", "--workdir", workdir, "--log", log, "--"] + argv)
+    # runs/cancel documents no signal or grace period: outputs also go up while the command runs.
+    code = runner["main"](["all", "--workdir", workdir, "--log", log, "--sync-outputs", "${SYNC_OUTPUTS_SECONDS}", "--"] + argv)
     print("${EXIT_MARKER}%d" % code, flush=True)
     if code != 0:
         sys.exit(code)

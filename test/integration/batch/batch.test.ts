@@ -5,7 +5,7 @@ import type { ComputeTarget } from "../../../src/api/v1alpha1/index.js";
 import type { AzureMlConfig } from "../../../src/providers/azureml/index.js";
 import { createAzureBatchProvider, type BatchHandle } from "../../../src/providers/batch/index.js";
 import type { ProviderContext, RunObservation, Attempt } from "../../../src/providers/types.js";
-import { anAttempt, ended, expectTreeKept, observeUntil, storedAttempt, treeRoundTrip } from "../../support/executor-harness.js";
+import { anAttempt, CHECKPOINT_THEN_SLEEP, ended, expectTreeKept, observeUntil, outputsSynced, storedAttempt, treeRoundTrip } from "../../support/executor-harness.js";
 import type { BlobStore } from "../../../src/data-plane/store.js";
 import { storeOnAzurite } from "../data-plane/support.js";
 import { batchService, type BatchEmulator } from "../../azure-emulator/batch.js";
@@ -147,14 +147,16 @@ describe("AzureBatch runs", () => {
     expect(o.message).toContain("FailureExitCode");
   });
 
-  it("cancel terminates the running task and the job", async () => {
-    const sub = await submission(target(), { "slow.py": "import time\nprint('started', flush=True)\ntime.sleep(60)\n" }, ["slow.py"]);
+  it("cancel terminates the running task and the job; what ./outputs held is kept (the runner's periodic upload)", async () => {
+    const sub = await submission(target(), { "slow.py": CHECKPOINT_THEN_SLEEP }, ["slow.py"]);
     const h = await entry.executor!.submit(sub, ctx()) as BatchHandle;
     await until(sub, h, (o) => o.state === "Running" && (o.outputTail ?? "").includes("started"));
+    const result = await outputsSynced(store, sub);
     await entry.executor!.cancel({ ...sub, handle: h }, ctx());
     const o = await until(sub, h, ended, 10_000);
     expect(o).toMatchObject({ state: "Failed", reason: "Canceled" });
     expect(o.outputTail).toContain("started");
+    expect(await result()).toMatchObject({ provisional: true, outputs: { files: 1, bytes: "epoch 1".length } });
     expect(batch.job(ACCOUNT.name, h.jobId)?.state).toBe("completed");
     await entry.executor!.cancel({ ...sub, handle: h }, ctx()); // idempotent
   });

@@ -13,6 +13,7 @@ import { dataPlaneEnv } from "../../../src/data-plane/config.js";
 import { attemptPrefix, DEFAULT_CONTAINERS, objectBlobName } from "../../../src/data-plane/layout.js";
 import { sha256Of } from "../../../src/data-plane/manifest.js";
 import { runnerArgv, RunnerExit } from "../../../src/data-plane/runner/index.js";
+import { verdictOf } from "../../../src/data-plane/run-data.js";
 import type { BlobStore } from "../../../src/data-plane/store.js";
 import { entriesOfBuffers, uploadSnapshot } from "../../../src/data-plane/upload.js";
 import { connectionStringOf } from "./support.js";
@@ -121,6 +122,26 @@ describe("aml_runner.py against Azurite", () => {
     expect(res.code).toBe(0);
     expect((await store.readRunBlob(`${attemptPrefix(run, attempt)}outputs/checkpoint.txt`))?.toString()).toBe("saved on SIGTERM");
     expect(await dp.readResult(store, run, attempt)).toMatchObject({ reason: "Canceled", exitCode: 0, outputs: { files: 1 } });
+  });
+
+  it("with --sync-outputs, keeps what ./outputs held before a SIGKILL (a target that stops tasks without a signal first)", async () => {
+    const attempt = ++n;
+    const dir = mkdtempSync(join(tmpdir(), "runner-kill-"));
+    const code = "import os, time\nos.makedirs('outputs', exist_ok=True)\nopen('outputs/epoch1.ckpt', 'w').write('weights after epoch 1')\nprint('ready', flush=True)\ntime.sleep(60)\n";
+    const pidFile = join(dir, "command.pid");
+    const argv = runnerArgv("all", { script: RUNNER, workdir: join(dir, "w"), syncOutputsSeconds: 0.5, pidFile }, ["python3", "-c", code]);
+    const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...await attemptEnv(attempt) }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    await new Promise<void>((resolve) => child.stdout.on("data", (b: Buffer) => { if (b.toString().includes("ready")) resolve(); }));
+    const prefix = attemptPrefix(run, attempt);
+    for (let i = 0; i < 50 && !await store.readRunBlob(`${prefix}result.json`); i++) await new Promise((r) => setTimeout(r, 200));
+    // Runner and command at once (the command has its own process group): no final upload.
+    process.kill(-child.pid!, "SIGKILL");
+    process.kill(-Number(readFileSync(pidFile, "utf8").trim()), "SIGKILL");
+    await new Promise((r) => child.on("exit", r));
+    expect((await store.readRunBlob(`${prefix}outputs/epoch1.ckpt`))?.toString()).toBe("weights after epoch 1");
+    const result = await dp.readResult(store, run, attempt);
+    expect(result).toMatchObject({ reason: "Running", provisional: true, outputs: { files: 1, bytes: "weights after epoch 1".length } });
+    expect(verdictOf(DEFAULT_CONTAINERS.runs, { metadata: { namespace: run.namespace, name: run.name, uid: run.uid } } as never, attempt, result!).outputs?.message).toContain("periodic upload");
   });
 
   it("writes the command's process group id to --pid-file, so a supervisor can stop it without the runner", async () => {

@@ -5,7 +5,7 @@ import type { ComputeTarget } from "../../../src/api/v1alpha1/index.js";
 import { createDatabricksProvider } from "../../../src/providers/databricks/index.js";
 import type { DatabricksHandle } from "../../../src/providers/databricks/index.js";
 import type { ProviderContext, RunObservation, Attempt } from "../../../src/providers/types.js";
-import { anAttempt, ended, expectTreeKept, observeUntil, storedAttempt, treeRoundTrip } from "../../support/executor-harness.js";
+import { anAttempt, CHECKPOINT_THEN_SLEEP, ended, expectTreeKept, observeUntil, outputsSynced, storedAttempt, treeRoundTrip } from "../../support/executor-harness.js";
 import type { Azurite } from "../../azure-emulator/azurite.js";
 import type { BlobStore } from "../../../src/data-plane/store.js";
 import { storeOnAzurite } from "../data-plane/support.js";
@@ -138,13 +138,15 @@ describe("Databricks runs", () => {
     expect(o.message).toContain("SystemExit: 3");
   });
 
-  it("cancels a running run through runs/cancel", async () => {
-    const sub = await submission(target(), { "slow.py": "import time\nprint('started', flush=True)\ntime.sleep(60)\n" }, ["slow.py"]);
+  it("cancels a running run through runs/cancel; what ./outputs held is kept (the runner's periodic upload)", async () => {
+    const sub = await submission(target(), { "slow.py": CHECKPOINT_THEN_SLEEP }, ["slow.py"]);
     const h = await entry.executor!.submit(sub, ctx());
     await until(sub, h, (o) => o.state === "Running");
+    const result = await outputsSynced(store, sub);
     await entry.executor!.cancel({ ...sub, handle: h }, ctx());
     const o = await until(sub, h, ended, 10_000);
     expect(o).toMatchObject({ state: "Failed", reason: "Canceled" });
+    expect(await result()).toMatchObject({ provisional: true, outputs: { files: 1, bytes: "epoch 1".length } });
     await entry.executor!.cancel({ ...sub, handle: h }, ctx()); // idempotent
   });
 
