@@ -2,13 +2,12 @@
 // the store, the pod's working directory exactly that tree and writable, outputs kept and
 // downloaded byte-exact, incremental uploads, git sources from a real git http-backend, a tampered
 // blob that stops the run before anything runs, outputs of a canceled run, deletion with the run.
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { clusterKubeconfig, createNamespace, deleteNamespace, kubectl, repoRoot, requireCluster, waitFor } from "../cluster/kubectl.js";
+import { createNamespace, deleteNamespace, kubectl, requireCluster, waitFor } from "../cluster/kubectl.js";
 import { DataPlane } from "../../src/data-plane/data-plane.js";
 import { dataPlaneEnv } from "../../src/data-plane/config.js";
 import { attemptPrefix, DEFAULT_CONTAINERS, objectBlobName, runRootPrefix } from "../../src/data-plane/layout.js";
@@ -20,24 +19,7 @@ import { apply, condition, getRun, localTarget, patchRun, runConfiguration, wait
 import { sourceTree, WEIGHTS } from "../support/source-tree.js";
 import { installCrds, startOperator, stopOperator, type RunningOperator } from "./support/operator.js";
 import { clusterServicesEnv } from "./support/services.js";
-
-interface Cli { code: number | null; stdout: string; stderr: string }
-
-/** The real plugin, as `kubectl aml` runs it, with the store settings of the local cluster. */
-function plugin(args: string[]): Promise<Cli> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "src/cli/kubectl-aml.ts"), ...args], {
-      cwd: repoRoot, env: { ...process.env, ...clusterServicesEnv(), KUBECONFIG: clusterKubeconfig }, stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const createdName = (out: string): string => /trainingrun\.amlcompute\.dev\/(\S+) created/.exec(out)?.[1] ?? "";
+import { createdName, plugin } from "./support/plugin.js";
 
 describe("run data plane on a Local target", () => {
   let ns = "";
