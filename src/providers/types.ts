@@ -132,6 +132,12 @@ export interface RunExecutor<H = unknown> {
    * repeat after a crash creates nothing new). Returns the handle to persist.
    */
   submit(a: Attempt<H>, ctx: ProviderContext): Promise<H>;
+  /**
+   * Optional. What observe() would report right after submit returned `handle`, when the executor
+   * knows it without a request (a Local Job just created is Starting): the controller writes it
+   * with the handle, in the submit's one status write, rather than in a second one.
+   */
+  stateAfterSubmit?(handle: H): RunObservation<H> | undefined;
   /** A strictly read-only look at the attempt: no create, update or delete anywhere. */
   observe(a: Attempt<H>, ctx: ProviderContext): Promise<RunObservation<H>>;
   /** Stops the attempt (kill the process group, cancel the job). Idempotent. */
@@ -145,6 +151,11 @@ export interface RunExecutor<H = unknown> {
   release?(a: Attempt<H>, ctx: ProviderContext): Promise<{ done: boolean; requeueAfterMs?: number }>;
   /** Removes what the attempt left on the target (TTL, deletion). Idempotent. */
   cleanup(a: Attempt<H>, ctx: ProviderContext): Promise<void>;
+  /**
+   * Everything an attempt creates is owned by the TrainingRun (ownerReferences), so the garbage
+   * collector removes it with the run: deleting a run calls no cleanup().
+   */
+  readonly ownedByRun?: boolean;
 }
 
 /** Why a run configuration cannot run on a target: the RunConfiguration's Ready=False reason and message. */

@@ -38,15 +38,24 @@ async function ensureFinalizer(run: TrainingRun, deps: TrainingRunDeps): Promise
 }
 
 /**
- * Frees what an ended attempt holds (RunExecutor.release); requeues while that is in progress. An
- * executor that copies the attempt's outputs then gets the attempt's storage.
+ * Frees what an ended attempt holds (RunExecutor.release): undefined once done, else when to look
+ * again. An executor that copies the attempt's outputs then gets the attempt's storage.
  */
-async function release(current: CurrentAttempt, deps: TrainingRunDeps, ctx: ProviderContext): Promise<void> {
+async function releasePending(current: CurrentAttempt, deps: TrainingRunDeps, ctx: ProviderContext): Promise<number | undefined> {
   const { run, snapshot } = current.base;
   const storage = current.executor.collectsOutputsOnRelease && snapshot.digest
     ? await deps.runData.storage(run, current.number, snapshot.digest, ctx) : undefined;
-  const released = await current.executor.release?.({ ...asAttempt(current), ...(storage ? { storage } : {}) }, ctx);
-  if (released && !released.done) throw new TransientError("releasing the run's resources", released.requeueAfterMs ?? 5_000, { reason: RunReason.Releasing });
+  const outcome = await current.executor.release?.({ ...asAttempt(current), ...(storage ? { storage } : {}) }, ctx);
+  return outcome && !outcome.done ? (outcome.requeueAfterMs ?? 5_000) : undefined;
+}
+
+const stillReleasing = (retryAfterMs: number): TransientError =>
+  new TransientError("releasing the run's resources", retryAfterMs, { reason: RunReason.Releasing });
+
+/** For a step that cannot go on before the release: requeues while it is in progress. */
+async function release(current: CurrentAttempt, deps: TrainingRunDeps, ctx: ProviderContext): Promise<void> {
+  const pending = await releasePending(current, deps, ctx);
+  if (pending !== undefined) throw stillReleasing(pending);
 }
 
 /** Carries out the plan's one action; returns the status to write (with the new handle). */
@@ -74,18 +83,32 @@ async function act(step: { run: TrainingRun; plan: RunPlan; gathered: Gathered }
       const config = withTrackingEnvironment(base.config, tracking?.env ?? {});
       const newHandle = await executor.submit({ ...base, config, snapshot, number: action.attempt, handle, storage }, ctx);
       ctx.log.info({ attempt: action.attempt, handle: newHandle }, action.kind === "Submit" ? "Submitted attempt" : "Continued submission");
-      return {
+      const submitted: TrainingRunStatus = {
         ...plan.status, ...(snapshot.digest ? { snapshotDigest: snapshot.digest } : {}),
         ...(tracking?.mlflow ? { metrics: { ...(plan.status.metrics ?? { latest: [] }), mlflow: tracking.mlflow } } : {}),
         execution: { ...plan.status.execution, attempt: action.attempt, handle: newHandle as Record<string, unknown> },
       };
+      // What the executor knows of the new attempt without asking (e.g. its Job is Starting) goes
+      // into this write, not into a second one after the next observation.
+      const seen = executor.stateAfterSubmit?.(newHandle);
+      return seen ? decideRun({ ...run, status: submitted }, { ...g.world, observation: seen }).status : submitted;
     }
     case "Cancel":
       if (current.handle !== undefined) await executor.cancel(asAttempt(current), ctx);
       return plan.status;
-    case "Release":
-      await release(current, deps, ctx);
-      return plan.status;
+    case "Release": {
+      if (!plan.statusWhileReleasing) {
+        await release(current, deps, ctx);
+        return plan.status;
+      }
+      // The run finishes now and is finished whatever its release does: one still in progress, or
+      // failing, is retried (and its error shown) by the finished run's later reconciles.
+      const pending = await releasePending(current, deps, ctx).catch((err: unknown) => {
+        ctx.log.info({ err: String(err) }, "releasing with the finish failed; retried once the run shows finished");
+        return 0;
+      });
+      return pending === undefined ? plan.status : plan.statusWhileReleasing;
+    }
     case "Cleanup":
       await executor.cleanup(asAttempt(current), ctx);
       return plan.status;
@@ -102,7 +125,7 @@ async function finalize(run: TrainingRun, deps: TrainingRunDeps, ctx: ProviderCo
     const base = attemptBase(run, target, config, { snapshot: digestOnly(run.status?.snapshotDigest ?? ""), environmentHash: run.status?.environmentHash ?? "" });
     const current = currentAttempt(run, executor, base);
     if (!isFinished(run) && current.handle !== undefined) await executor.cancel(asAttempt(current), ctx);
-    await executor.cleanup(asAttempt(current), ctx);
+    if (!executor.ownedByRun) await executor.cleanup(asAttempt(current), ctx);
   }
   // Outputs outlive pods and Jobs, not the run: its prefix in the store goes with it.
   const deleted = await deps.runData.deleteRun(run, ctx.readSecret);
@@ -118,8 +141,10 @@ function recordTransition(kube: KubeClient, run: TrainingRun, status: TrainingRu
   if (cond?.reason === "Suspended") return;
   const warning = status.phase === "Failed" || cond?.severity === "Warning";
   // The phase itself is in status (kubectl get shows it); an Event per phase change cost every run
-  // four extra writes. Events mark what someone may need to look back at: the end of a run, retries, warnings.
-  if (!warning && !TERMINAL_PHASES.includes(status.phase ?? "Queued") && cond?.reason !== RunReason.Retrying) return;
+  // four extra writes. Events mark what someone may need to look back at: a run that failed or was
+  // canceled, retries, warnings. A completed run says so in status (and its Job in its own Event).
+  const unusualEnd = TERMINAL_PHASES.includes(status.phase ?? "Queued") && status.phase !== "Completed";
+  if (!warning && !unusualEnd && cond?.reason !== RunReason.Retrying) return;
   kube.recordEvent(run, warning ? "Warning" : "Normal", cond?.reason ?? status.phase ?? "Unknown", `${status.phase}: ${cond?.message ?? ""}`);
 }
 

@@ -74,6 +74,22 @@ describe("decideRun", () => {
     expect(decideRun(released, { ...world(), executorReleases: true, awaitingOutputs: true }).requeueAfterMs).toBeGreaterThan(0);
   });
 
+  it("releases in the same write that finishes the run, with the unreleased status for a release still in progress", () => {
+    const plan = decideRun(aTrainingRun(started(minus(5_000))), world({ ...observed({ state: "Succeeded", exitCode: 0 }), executorReleases: true, releasesWithFinish: true }));
+    expect(plan.action.kind).toBe("Release");
+    expect(plan.status).toMatchObject({ phase: "Completed", execution: { released: true } });
+    expect(plan.status.conditions?.find((c) => c.type === "ResourcesReleased")).toMatchObject({ status: "True", reason: "Released" });
+    expect(plan.statusWhileReleasing).toMatchObject({ phase: "Completed", execution: { attempt: 1 } });
+    expect(plan.statusWhileReleasing?.execution?.released).toBeUndefined();
+    // A retry releases before the next submit, in the Submit action itself.
+    const retry = decideRun(aTrainingRun(withSpec({ backoffLimit: 1 }), started(minus(5_000))), world({ ...observed({ state: "Failed", exitCode: 1 }), executorReleases: true }));
+    expect(retry.action).toEqual({ kind: "Submit", attempt: 2 });
+    // An executor that collects outputs on release (AmlCompute) finishes first and releases after.
+    const collecting = decideRun(aTrainingRun(started(minus(5_000))), world({ ...observed({ state: "Succeeded", exitCode: 0 }), executorReleases: true }));
+    expect(collecting.action.kind).toBe("None");
+    expect(collecting.status.execution?.released).toBeUndefined();
+  });
+
   it("keeps lastTransitionTime of a condition whose status did not change", () => {
     const first = decideRun(aTrainingRun(started(minus(5_000))), world(observed({ state: "Running" })));
     const later = new Date(now.getTime() + 30_000);

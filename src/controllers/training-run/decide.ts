@@ -30,6 +30,8 @@ export interface RunWorld {
   observation?: RunObservation;
   /** The executor frees per-run resources after the end (RunExecutor.release). */
   executorReleases?: boolean;
+  /** ...and may do so in the reconcile that finishes the run (it collects no outputs then). */
+  releasesWithFinish?: boolean;
   /** Metrics read off the hot path (whole Local log, MLflow run), when there are any. */
   metrics?: Collected;
 }
@@ -46,6 +48,12 @@ export interface RunPlan {
   status: TrainingRunStatus;
   action: RunAction;
   requeueAfterMs?: number;
+  /**
+   * A run that finishes and releases in the same reconcile: the status to write instead when the
+   * executor's release is still in progress (the run has finished all the same; later reconciles
+   * release it as any finished run).
+   */
+  statusWhileReleasing?: TrainingRunStatus;
 }
 
 const DEFAULT_POLL_MS = 5_000;
@@ -106,6 +114,7 @@ function deadlineOf(run: TrainingRun, config: RunConfigurationSpec | undefined):
 }
 
 const OUTPUTS_POLL_MS = 5_000;
+const RELEASED_MESSAGE = "what the run held on its target that costs money was released";
 /** ResourcesReleased=True once release or cleanup succeeded (the plan's status is written only then). */
 function releasedCondition(run: TrainingRun, status: TrainingRunStatus, now: Date, message: string): TrainingRunStatus {
   const conditions = setCondition(status.conditions, {
@@ -120,7 +129,7 @@ function decideFinished(run: TrainingRun, world: RunWorld): RunPlan {
   if (world.verdict?.outputs && !status.outputs) return { status: { ...status, outputs: world.verdict.outputs }, action: { kind: "None" } };
   if (world.awaitingOutputs && !world.verdict) return { status, action: { kind: "None" }, requeueAfterMs: OUTPUTS_POLL_MS };
   if (world.executorReleases && status.execution && !status.execution.released) {
-    const released = releasedCondition(run, status, world.now, "what the run held on its target that costs money was released");
+    const released = releasedCondition(run, status, world.now, RELEASED_MESSAGE);
     return { status: { ...released, execution: { ...status.execution, released: true } }, action: { kind: "Release" } };
   }
   const ttl = run.spec.ttlSecondsAfterFinished;
@@ -206,6 +215,16 @@ function decideNotStarted(run: TrainingRun, world: RunWorld): RunPlan {
 /** Ends a retry cannot change: the same environment build, the same snapshot bytes. */
 const NOT_RETRIED: ReadonlySet<string> = new Set([RunReason.EnvironmentFailed, RunReason.SnapshotCorrupt, RunReason.SnapshotInvalid]);
 
+/**
+ * The run has finished with this attempt: the terminal status. An executor whose release is quick
+ * releases in the same reconcile, shown in the same status write (one write, not two).
+ */
+function finishWith(run: TrainingRun, world: RunWorld, final: TrainingRunStatus): RunPlan {
+  if (!world.releasesWithFinish || !final.execution || final.execution.released) return { status: final, action: { kind: "None" } };
+  const released = releasedCondition(run, final, world.now, RELEASED_MESSAGE);
+  return { status: { ...released, execution: { ...final.execution, released: true } }, action: { kind: "Release" }, statusWhileReleasing: final };
+}
+
 function decideAttemptEnded(run: TrainingRun, world: RunWorld, obs: RunObservation, base: TrainingRunStatus): RunPlan {
   const now = world.now;
   const attempts = base.attempts ?? 1;
@@ -215,14 +234,15 @@ function decideAttemptEnded(run: TrainingRun, world: RunWorld, obs: RunObservati
     ...(obs.exitCode !== undefined && !verdict?.notExecuted ? { exitCode: obs.exitCode } : {}),
     ...(verdict?.outputs ? { outputs: verdict.outputs } : {}),
   };
+  const finish = (phase: RunPhase, succeeded: Cond): RunPlan => finishWith(run, world, withState(run, withResult, { phase, succeeded, now }));
   if (verdict?.notExecuted) {
     // The runner refused the snapshot (corrupt, invalid): nothing ran, and a retry reads the same bytes.
     const { reason, message } = verdict.notExecuted;
     const retryable = reason === "SnapshotUnavailable" && attempts <= run.spec.backoffLimit;
-    if (!retryable) return { status: withState(run, withResult, { phase: "Failed", succeeded: fail(reason, message), now }), action: { kind: "None" } };
+    if (!retryable) return finish("Failed", fail(reason, message));
   }
   if (obs.state === "Succeeded") {
-    return { status: withState(run, withResult, { phase: "Completed", succeeded: { status: "True", reason: RunReason.Completed, message: "the script exited 0" }, now }), action: { kind: "None" } };
+    return finish("Completed", { status: "True", reason: RunReason.Completed, message: "the script exited 0" });
   }
   const reason = verdict?.notExecuted?.reason ?? obs.reason ?? (obs.state === "Lost" ? RunReason.Lost : RunReason.ScriptFailed);
   const message = verdict?.notExecuted?.message ?? obs.message ?? (obs.exitCode !== undefined ? `the script exited with code ${obs.exitCode}` : `attempt ${attempts} ${obs.state.toLowerCase()}`);
@@ -236,7 +256,7 @@ function decideAttemptEnded(run: TrainingRun, world: RunWorld, obs: RunObservati
     };
   }
   const finalMessage = run.spec.backoffLimit > 0 ? `${message}; all ${attempts} attempts failed (backoffLimit ${run.spec.backoffLimit})` : message;
-  return { status: withState(run, withResult, { phase: "Failed", succeeded: fail(reason, finalMessage), now }), action: { kind: "None" } };
+  return finish("Failed", fail(reason, finalMessage));
 }
 
 const PHASE_OF: Record<"Preparing" | "Queued" | "Starting" | "Running", RunPhase> = {

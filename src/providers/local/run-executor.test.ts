@@ -74,3 +74,42 @@ describe("names and label values of the objects a run creates", () => {
     expect(job?.metadata.annotations?.[Annotations.run]).toBe(long);
   });
 });
+
+describe("Local executor: what the attempt costs in writes", () => {
+  const runningJob: KubeObject = { metadata: { name: "run-job-1", namespace: "ns" }, spec: {}, status: { active: 1 } };
+  const withTrain = (state: Record<string, unknown>, phase: string): KubeObject => ({
+    metadata: { name: "run-job-1-abcde", namespace: "ns", labels: podLabels }, status: { phase, containerStatuses: [{ name: "train", state }] },
+  });
+  const at = (ms: number): ProviderContext => ({ ...ctxOf(kube), now: new Date(now.getTime() + ms) });
+  let kube: MemoryKube;
+
+  it("succeeds when the script exited 0, before the Job controller marks the Job Complete, and release writes nothing", async () => {
+    kube = new MemoryKube();
+    kube.put(BuiltinKinds.Job, runningJob);
+    kube.put(BuiltinKinds.Pod, withTrain({ terminated: { exitCode: 0 } }, "Succeeded"));
+    const patches: string[] = [];
+    kube.patchSpec = async (kind) => { patches.push(kind.kind); return {} as never; };
+    expect(await executor.observe(attempt(), ctxOf(kube))).toMatchObject({ state: "Succeeded", exitCode: 0 });
+    expect(await executor.release?.(attempt(), ctxOf(kube))).toEqual({ done: true });
+    expect(patches).toEqual([]);
+    // A rank still placed is stopped (suspending its Job).
+    kube.put(BuiltinKinds.Pod, withTrain({ waiting: { reason: "ContainerCreating" } }, "Pending"));
+    await executor.release?.(attempt(), ctxOf(kube));
+    expect(patches).toEqual(["Job"]);
+  });
+
+  it("reads a running attempt's output tail at most once per refresh interval, and names the pod only once it runs", async () => {
+    kube = new MemoryKube();
+    kube.put(BuiltinKinds.Job, runningJob);
+    kube.put(BuiltinKinds.Pod, withTrain({ waiting: { reason: "PodInitializing" } }, "Pending"));
+    const reads: number[] = [];
+    kube.podLogs = async () => { reads.push(1); return "epoch 1\n"; };
+    const a = attempt();
+    expect(await executor.observe(a, at(0))).toEqual({ state: "Starting", links: { jobName: "run-job-1" }, pollAfterMs: 5_000 });
+    kube.put(BuiltinKinds.Pod, withTrain({ running: {} }, "Running"));
+    expect(await executor.observe(a, at(0))).toMatchObject({ state: "Running", outputTail: "epoch 1\n", links: { podName: "run-job-1-abcde" } });
+    expect((await executor.observe(a, at(29_000))).outputTail).toBeUndefined();
+    expect((await executor.observe(a, at(30_000))).outputTail).toBe("epoch 1\n");
+    expect(reads).toHaveLength(2);
+  });
+});

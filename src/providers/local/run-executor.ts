@@ -2,7 +2,7 @@ import { BuiltinKinds, type KubeObject, type ResourceKind } from "../../kube/typ
 import { isReason, Labels, RunReason } from "../../api/v1alpha1/index.js";
 import { ConflictError, InvalidError, TerminalError } from "../../runtime/errors.js";
 import { decodeShape } from "../shared/handle.js";
-import { OUTPUT_TAIL_BYTES, tailText } from "../shared/output-tail.js";
+import { OUTPUT_TAIL_BYTES, TAIL_REFRESH_MS, TailSchedule, tailText } from "../shared/output-tail.js";
 import type { Attempt, ProviderContext, RunExecutor, RunObservation } from "../types.js";
 import { MATERIALIZE_CONTAINER, renderAttemptSecret, renderRunnerConfigMap } from "./data-plane-parts.js";
 import { DEFAULT_SCHEDULING_TIMEOUT_SECONDS } from "./distribution.js";
@@ -16,8 +16,9 @@ import { isSystemManaged, localSpecOf } from "./local-spec.js";
 const OUTPUT_TAIL_LINES = 40;
 /** How long a just-created Job may be missing from the cache before we call it Lost. */
 const CACHE_GRACE_MS = 30_000;
-const POLL_RUNNING_MS = 10_000;
 const POLL_PREPARING_MS = 5_000;
+/** A namespace's runner ConfigMap is re-ensured this often (it heals one deleted by hand). */
+const RUNNER_CONFIGMAP_RECHECK_MS = 10 * 60_000;
 
 export interface LocalHandle {
   readonly jobName: string;
@@ -29,6 +30,9 @@ export interface LocalHandle {
 }
 
 type LocalAttempt = Attempt<LocalHandle>;
+
+const tails = new TailSchedule();
+const attemptKey = (sub: Attempt): string => `${sub.run.metadata.uid ?? ""}/${sub.number}`;
 
 async function createIfAbsent(ctx: ProviderContext, obj: KubeObject, kind: ResourceKind = BuiltinKinds.Job): Promise<void> {
   try {
@@ -62,6 +66,15 @@ async function tail(ctx: ProviderContext, pod: Pod | undefined, container: strin
   return tailText(text);
 }
 
+/** An attempt whose Job exists (or was just created) and has no pod running or in trouble yet. */
+const starting = (h: LocalHandle): RunObservation<LocalHandle> => ({ state: "Starting", links: { jobName: h.jobName }, pollAfterMs: POLL_PREPARING_MS });
+
+/** Every rank's script exited 0: the attempt succeeded, without waiting for the Job controller's Complete. */
+function allRanksSucceeded(pods: readonly Pod[], ranks: number): boolean {
+  const exited = pods.filter((p) => containerState(p, TRAIN_CONTAINER)?.terminated?.exitCode === 0);
+  return exited.length === pods.length && new Set(exited.map(rankOf)).size >= ranks;
+}
+
 /** Rank 0 first: its output is what users expect to see for a distributed run. */
 const rankOrder = (a: Pod, b: Pod): number => rankOf(a) - rankOf(b);
 
@@ -84,9 +97,7 @@ async function observeRunJob(sub: LocalAttempt, h: LocalHandle, ctx: ProviderCon
   const job = ctx.kube.get<Job>(BuiltinKinds.Job, { namespace: sub.run.metadata.namespace ?? "", name: h.jobName });
   if (!job) {
     const young = ctx.now.getTime() - Date.parse(h.submittedAt) < CACHE_GRACE_MS;
-    return young
-      ? { state: "Starting", links, pollAfterMs: POLL_PREPARING_MS }
-      : { state: "Lost", reason: "Lost", message: `Job ${h.jobName} disappeared before reporting a result`, links };
+    return young ? starting(h) : { state: "Lost", reason: "Lost", message: `Job ${h.jobName} disappeared before reporting a result`, links };
   }
   const pods = podsOf(ctx, sub, "run").sort(rankOrder);
   const notMaterialized = pods.map((p) => containerState(p, MATERIALIZE_CONTAINER, true)?.terminated).find((t) => t && t.exitCode !== 0);
@@ -102,10 +113,12 @@ async function observeRunJob(sub: LocalAttempt, h: LocalHandle, ctx: ProviderCon
   const failedPod = firstFailedPod(pods, TRAIN_CONTAINER);
   const shownPod = failedPod ?? pods[0];
   const podLinks = { ...links, ...(shownPod?.metadata.name ? { podName: shownPod.metadata.name } : {}) };
-  if (jobCondition(job, "Complete") || jobCondition(job, "SuccessCriteriaMet")) {
+  if (jobCondition(job, "Complete") || jobCondition(job, "SuccessCriteriaMet") || allRanksSucceeded(pods, sub.config.nodeCount)) {
+    tails.forget(attemptKey(sub));
     return { state: "Succeeded", exitCode: 0, outputTail: await tail(ctx, shownPod, TRAIN_CONTAINER), links: podLinks };
   }
   if (jobCondition(job, "Failed") || jobCondition(job, "FailureTarget")) {
+    tails.forget(attemptKey(sub));
     const terminated = failedPod ? containerState(failedPod, TRAIN_CONTAINER)?.terminated : undefined;
     const reason = jobFailureReason(job);
     const deleted = failedPod?.metadata.deletionTimestamp !== undefined || (!terminated && reason !== "DeadlineExceeded");
@@ -139,18 +152,36 @@ async function observeRunJob(sub: LocalAttempt, h: LocalHandle, ctx: ProviderCon
     if (gang) return { state: "Failed", reason: RunReason.Unschedulable, message: gang, outputTail: await tail(ctx, shownPod, TRAIN_CONTAINER), links: podLinks };
   }
   const running = pods.some((p) => containerState(p, TRAIN_CONTAINER)?.running);
-  if (running) return { state: "Running", outputTail: await tail(ctx, shownPod, TRAIN_CONTAINER), links: podLinks, pollAfterMs: POLL_RUNNING_MS };
+  if (running) {
+    // Each new tail is a status write: at most one per TAIL_REFRESH_MS while the script runs.
+    const outputTail = tails.due(attemptKey(sub), ctx.now.getTime()) ? await tail(ctx, shownPod, TRAIN_CONTAINER) : undefined;
+    return { state: "Running", ...(outputTail !== undefined ? { outputTail } : {}), links: podLinks, pollAfterMs: TAIL_REFRESH_MS };
+  }
   const pending = pods.map((p) => unschedulable(p)?.message).find((m) => m);
   const problem = pods.map(waitingProblem).find((p) => p) ?? (pending ? `waiting to be scheduled: ${pending}` : undefined);
-  return { state: "Starting", ...(problem ? { message: problem } : {}), links: podLinks, pollAfterMs: POLL_PREPARING_MS };
+  // The pod is named in status once it runs, or now when it is in trouble (not one write per pod event).
+  return problem ? { ...starting(h), message: problem, links: podLinks } : starting(h);
 }
+
+/**
+ * Namespaces whose runner ConfigMap (named by the runner's content hash) this process created or
+ * found, and when. A pod whose ConfigMap went missing waits for its volume: the kubelet retries the
+ * mount, so the next recheck heals it.
+ */
+const runnerConfigMapEnsured = new Map<string, number>();
+const runnerConfigMapDue = (namespace: string, nowMs: number): boolean =>
+  nowMs - (runnerConfigMapEnsured.get(namespace) ?? -Infinity) >= RUNNER_CONFIGMAP_RECHECK_MS;
 
 /** The namespace's runner ConfigMap and the attempt's store Secret, before the Job that mounts them. */
 async function ensureDataPlaneObjects(sub: Attempt, jobName: string, ctx: ProviderContext): Promise<void> {
   const namespace = sub.run.metadata.namespace ?? "";
   if (!sub.storage) throw new TerminalError("no run data plane for this attempt (the operator has no snapshot store)", "StoreNotConfigured");
-  // Create-or-conflict: one request each, no read first (both are immutable once written).
-  await createIfAbsent(ctx, renderRunnerConfigMap(namespace), BuiltinKinds.ConfigMap);
+  // Create-or-conflict: one request each, no read first (both are immutable once written). The
+  // ConfigMap is shared by the namespace's runs: ensured once, not once per run.
+  if (runnerConfigMapDue(namespace, ctx.now.getTime())) {
+    await createIfAbsent(ctx, renderRunnerConfigMap(namespace), BuiltinKinds.ConfigMap);
+    runnerConfigMapEnsured.set(namespace, ctx.now.getTime());
+  }
   await createIfAbsent(ctx, renderAttemptSecret(sub.run, jobName, await sub.storage.runnerEnv()), BuiltinKinds.Secret);
 }
 
@@ -161,8 +192,12 @@ const finished = (job: Job): boolean =>
  * Suspending a Job makes the Job controller delete its active pods (SIGTERM, grace period) while
  * the Job and its finished pods stay for `kubectl logs`.
  */
-async function stopIfActive(ctx: ProviderContext, job: Job): Promise<void> {
+async function stopIfActive(ctx: ProviderContext, job: Job, sub: LocalAttempt): Promise<void> {
   if (finished(job) || (job.spec as { suspend?: boolean } | undefined)?.suspend) return;
+  // Every rank's pod ran to its end (a success seen before the Job controller's Complete): nothing to stop.
+  const pods = podsOf(ctx, sub, "run");
+  const ended = pods.filter((p) => containerState(p, TRAIN_CONTAINER)?.terminated || p.status?.phase === "Succeeded" || p.status?.phase === "Failed");
+  if (ended.length === pods.length && new Set(pods.map(rankOf)).size >= sub.config.nodeCount) return;
   await ctx.kube.patchSpec(BuiltinKinds.Job, { namespace: job.metadata.namespace ?? "", name: job.metadata.name ?? "" }, { suspend: true });
 }
 
@@ -172,6 +207,8 @@ async function stopIfActive(ctx: ProviderContext, job: Job): Promise<void> {
  */
 export const localRunExecutor = (config: LocalTargetsConfig): RunExecutor<LocalHandle> => ({
   readsSnapshotFromStore: true,
+  // Jobs, Services and Secrets carry the run's ownerReference: the garbage collector deletes them with it.
+  ownedByRun: true,
   decodeHandle: (raw) => decodeShape<LocalHandle>(raw, {
     jobName: "string", serviceName: "string?", envJobName: "string?", jobCreated: "boolean", submittedAt: "string",
   }),
@@ -198,6 +235,8 @@ export const localRunExecutor = (config: LocalTargetsConfig): RunExecutor<LocalH
     return { ...handle, jobCreated: true };
   },
 
+  stateAfterSubmit: (h) => (h.jobCreated ? starting(h) : undefined),
+
   async observe(sub, ctx) {
     const h = sub.handle;
     if (!h) return { state: "Lost", reason: "Lost", message: "no Local handle recorded for this attempt" };
@@ -206,6 +245,7 @@ export const localRunExecutor = (config: LocalTargetsConfig): RunExecutor<LocalH
   },
 
   async cancel(sub, ctx) {
+    tails.forget(attemptKey(sub));
     if (!sub.handle) return;
     await ctx.kube.delete(BuiltinKinds.Job, { namespace: sub.run.metadata.namespace ?? "", name: sub.handle.jobName }, { propagation: "Background" });
   },
@@ -219,7 +259,7 @@ export const localRunExecutor = (config: LocalTargetsConfig): RunExecutor<LocalH
     if (!h) return { done: true };
     const namespace = sub.run.metadata.namespace ?? "";
     const job = ctx.kube.get<Job>(BuiltinKinds.Job, { namespace, name: h.jobName });
-    if (job) await stopIfActive(ctx, job);
+    if (job) await stopIfActive(ctx, job, sub);
     if (h.serviceName) await ctx.kube.delete(BuiltinKinds.Service, { namespace, name: h.serviceName });
     return { done: true };
   },

@@ -15,3 +15,29 @@ export function tailText(text: string, maxBytes = OUTPUT_TAIL_BYTES, truncated =
   const nl = cut.indexOf("\n");
   return nl >= 0 && nl < cut.length - 1 ? cut.slice(nl + 1) : cut;
 }
+
+/** A running attempt's tail is refreshed into status at most this often: every refresh is a status write. */
+export const TAIL_REFRESH_MS = 30_000;
+
+/**
+ * When each running attempt's tail was last read (in memory: after a restart every attempt is due
+ * once). Executors ask before reading a tail while the attempt runs; the tail at its end is always read.
+ */
+export class TailSchedule {
+  private readonly lastRead = new Map<string, number>();
+
+  constructor(private readonly everyMs = TAIL_REFRESH_MS) {}
+
+  /** True when `attempt`'s tail was never read or was read `everyMs` ago; counts it as read now. */
+  due(attempt: string, nowMs: number): boolean {
+    const last = this.lastRead.get(attempt);
+    if (last !== undefined && nowMs - last < this.everyMs) return false;
+    this.lastRead.set(attempt, nowMs);
+    return true;
+  }
+
+  /** The attempt ended (or its run is gone): nothing more to schedule. */
+  forget(attempt: string): void {
+    this.lastRead.delete(attempt);
+  }
+}
