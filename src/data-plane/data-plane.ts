@@ -10,7 +10,7 @@ import { attemptPrefix, encodeBlobPath, objectBlobName, runRootPrefix, type RunI
 import { sha256Of } from "./manifest.js";
 import { parseRunResult, resultBlobOf, type RunResult } from "./result.js";
 import { RunnerEnv, runnerScript } from "./runner/index.js";
-import { BlobStore } from "./store.js";
+import type { BlobStore } from "./store.js";
 
 /**
  * What a provider gets for one attempt: the runner's environment (SAS URLs, secret: hand it to the
@@ -59,7 +59,9 @@ export class DataPlane {
     const key = createHash("sha256").update(JSON.stringify([settings.url, settings.targetUrl, settings.auth, settings.from])).digest("hex");
     let store = this.stores.get(key);
     if (!store) {
-      store = new BlobStore(settings);
+      // The Blob SDK (about 20 MiB resident) is imported with the first store an operator uses.
+      const { BlobStore: Store } = await import("./store.js");
+      store = this.stores.get(key) ?? new Store(settings);
       this.stores.set(key, store);
     }
     return store;

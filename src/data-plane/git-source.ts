@@ -8,8 +8,6 @@ import * as fs from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import git from "isomorphic-git";
-import http from "isomorphic-git/http/node";
 import { TerminalError } from "../runtime/errors.js";
 import { DEFAULT_LIMITS, limitProblem, type Limits } from "./limits.js";
 import type { BlobStore } from "./store.js";
@@ -29,9 +27,15 @@ export class GitSourceError extends TerminalError {
 
 const FULL_SHA = /^[0-9a-f]{40}$/;
 
+/** isomorphic-git, imported with the first git source: an operator whose runs never use one does not hold it. */
+let gitModules: Promise<{ git: typeof import("isomorphic-git").default; http: typeof import("isomorphic-git/http/node").default }> | undefined;
+const loadGit = () =>
+  (gitModules ??= Promise.all([import("isomorphic-git"), import("isomorphic-git/http/node")]).then(([g, h]) => ({ git: g.default, http: h.default })));
+
 /** The server's ref a revision names (branch, tag, full ref or HEAD), peeled to its commit. */
 async function resolveOnServer(url: string, revision: string, onAuth: () => GitAuth): Promise<{ ref?: string; oid: string }> {
   if (FULL_SHA.test(revision)) return { oid: revision };
+  const { git, http } = await loadGit();
   const refs = await git.listServerRefs({ http, url, onAuth, peelTags: true, symrefs: true, protocolVersion: 1 });
   for (const name of [revision, `refs/heads/${revision}`, `refs/tags/${revision}`]) {
     const found = refs.find((r) => r.ref === name);
@@ -49,6 +53,7 @@ async function readTree(gitdir: string, oid: string, subPath: string | undefined
   const root = subPath ? subPath.replace(/^\/+|\/+$/g, "") : "";
   const files: TreeFile[] = [];
   let bytes = 0;
+  const { git } = await loadGit();
   await git.walk({
     fs, gitdir, trees: [git.TREE({ ref: oid })],
     map: async (path, entries) => {
@@ -78,6 +83,7 @@ async function readTree(gitdir: string, oid: string, subPath: string | undefined
 export async function snapshotGitSource(store: BlobStore, spec: GitSourceSpec, auth?: GitAuth, limits: Limits = DEFAULT_LIMITS): Promise<GitSnapshot> {
   const gitdir = await mkdtemp(join(tmpdir(), "aml-git-"));
   const onAuth = (): GitAuth => auth ?? {};
+  const { git, http } = await loadGit();
   try {
     await git.init({ fs, gitdir, bare: true });
     await git.addRemote({ fs, gitdir, remote: "origin", url: spec.url });

@@ -4,7 +4,7 @@
  * concurrent writers of the same content cannot disturb each other.
  */
 import type { Readable } from "node:stream";
-import { DefaultAzureCredential } from "@azure/identity";
+import type { TokenCredential } from "@azure/identity";
 import {
   AnonymousCredential, BlobServiceClient, StorageSharedKeyCredential, type ContainerClient,
 } from "@azure/storage-blob";
@@ -23,12 +23,26 @@ const LIST_PAGES = 4;
 
 const RETRY = { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 2_000, tryTimeoutInMs: 120_000 };
 
+/**
+ * DefaultAzureCredential, imported on the first token request: @azure/identity (about 10 MiB of
+ * resident memory) stays out of an operator whose store authenticates with a key or a SAS.
+ */
+function defaultAzureCredential(): TokenCredential {
+  let credential: Promise<TokenCredential> | undefined;
+  return {
+    async getToken(scopes, options) {
+      credential ??= import("@azure/identity").then((m) => new m.DefaultAzureCredential());
+      return (await credential).getToken(scopes, options);
+    },
+  };
+}
+
 function serviceClient(s: StoreSettings): BlobServiceClient {
   const options = { retryOptions: RETRY, userAgentOptions: { userAgentPrefix: "aml-compute-operator" } };
   switch (s.auth.kind) {
     case "sharedKey": return new BlobServiceClient(s.url, new StorageSharedKeyCredential(s.auth.accountName, s.auth.accountKey), options);
     case "sas": return new BlobServiceClient(`${s.url}?${s.auth.sas}`, new AnonymousCredential(), options);
-    case "token": return new BlobServiceClient(s.url, s.auth.credential ?? new DefaultAzureCredential(), options);
+    case "token": return new BlobServiceClient(s.url, s.auth.credential ?? defaultAzureCredential(), options);
   }
 }
 
