@@ -1,5 +1,5 @@
-// Markdown for the side-by-side comparison: one table per N, the mean of the repetitions, and the
-// TrainingRun ÷ Kubeflow ratio (below 1 is better for TrainingRun).
+// Markdown for the side-by-side comparison: one table per N, each repetition's value, and the
+// TrainingRun ÷ Kubeflow ratio of the means (below 1 is better for TrainingRun).
 import type { Comparison } from "./run.js";
 import type { ScenarioResult } from "./scenario.js";
 import type { WorkloadName } from "./workloads.js";
@@ -14,7 +14,7 @@ const ratio = (ours: number | undefined, theirs: number | undefined): string =>
 
 type Metric = (r: ScenarioResult) => number | undefined;
 
-const ROWS: Array<{ label: string; metric: Metric; digits?: number; operatorOnly?: boolean }> = [
+const ROWS: Array<{ label: string; metric: Metric; digits?: number; operatorOnly?: boolean; noRatio?: boolean }> = [
   { label: "apply → pod created p50 (ms)", metric: (r) => r.applyToPodMs?.p50 },
   { label: "apply → pod created p99 (ms)", metric: (r) => r.applyToPodMs?.p99 },
   { label: "apply → pod created max (ms)", metric: (r) => r.applyToPodMs?.max },
@@ -25,12 +25,13 @@ const ROWS: Array<{ label: string; metric: Metric; digits?: number; operatorOnly
   { label: "operator RSS peak (MiB)", metric: (r) => r.operator?.peakRssMiB, operatorOnly: true },
   { label: "operator CPU (s)", metric: (r) => r.operator?.cpuSeconds, digits: 2, operatorOnly: true },
   { label: "operator API requests per item", metric: (r) => r.operator?.requestsPerItem, digits: 1, operatorOnly: true },
+  { label: "machine load average (1 min) at start", metric: (r) => r.loadAverage?.atStart, digits: 1, noRatio: true },
+  { label: "machine load average (1 min) at end", metric: (r) => r.loadAverage?.atEnd, digits: 1, noRatio: true },
 ];
 
-function valueOf(c: Comparison, n: number, w: WorkloadName, metric: Metric): number | undefined {
-  const vals = c.scenarios.filter((s) => s.n === n && s.workload === w).map(metric).filter((v): v is number => v !== undefined);
-  return mean(vals);
-}
+/** The value of each repetition, in order. */
+const valuesOf = (c: Comparison, n: number, w: WorkloadName, metric: Metric): number[] =>
+  c.scenarios.filter((s) => s.n === n && s.workload === w).map(metric).filter((v): v is number => v !== undefined);
 
 function requestsBreakdown(c: Comparison, n: number): string[] {
   const lines: string[] = [];
@@ -49,14 +50,15 @@ function requestsBreakdown(c: Comparison, n: number): string[] {
 export function renderComparison(c: Comparison): string {
   const out: string[] = [
     `Memory floor: a Node process that only imported \`@kubernetes/client-node\`: **${c.floor.clientNodeRssMiB} MiB** RSS (bare Node: ${c.floor.bareNodeRssMiB} MiB).`,
-    `Mean of ${c.repetitions} repetition(s); each scenario ran alone with only its own operator. Ratio: TrainingRun ÷ Kubeflow.`,
+    `Each repetition's value (${c.repetitions} repetition(s), separated by ·); each scenario ran alone with only its own operator. Ratio: TrainingRun ÷ Kubeflow, of the means.`,
     "",
   ];
   for (const n of c.sizes) {
     out.push(`| N = ${n} | ${COLUMNS.map((w) => HEAD[w]).join(" | ")} | ratio |`, `|---|${COLUMNS.map(() => "---:").join("|")}|---:|`);
     for (const row of ROWS) {
-      const vals = COLUMNS.map((w) => (row.operatorOnly && w === "Job" ? undefined : valueOf(c, n, w, row.metric)));
-      out.push(`| ${row.label} | ${vals.map((v) => fmt(v, row.digits)).join(" | ")} | ${ratio(vals[2], vals[1])} |`);
+      const reps = COLUMNS.map((w) => (row.operatorOnly && w === "Job" ? [] : valuesOf(c, n, w, row.metric)));
+      const cells = reps.map((vs) => (vs.length ? vs.map((v) => fmt(v, row.digits)).join(" · ") : "—"));
+      out.push(`| ${row.label} | ${cells.join(" | ")} | ${row.noRatio ? "" : ratio(mean(reps[2] ?? []), mean(reps[1] ?? []))} |`);
     }
     out.push("", ...requestsBreakdown(c, n), "");
   }

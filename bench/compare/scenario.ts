@@ -1,6 +1,7 @@
 // One side-by-side scenario: N items of one workload applied at once in a fresh namespace, with
 // only that workload's operator running (scoped to the namespace). Every timestamp comes from the
 // bench's own watches (performance.now() when an event arrives), never from object timestamps.
+import { loadavg } from "node:os";
 import pino from "pino";
 import { KubeClientImpl } from "../../src/kube/client-node.js";
 import { BuiltinKinds, type KubeObject } from "../../src/kube/types.js";
@@ -24,6 +25,8 @@ export interface ScenarioResult {
   podExitToTerminalMs: Summary | null;
   /** first create sent → last item terminal. */
   allTerminalWallMs: number;
+  /** The machine's 1-minute load average when the items were created and when the last was terminal (others' tests share it). */
+  loadAverage: { atStart: number; atEnd: number };
   operator: null | {
     idleRssMiB: number;
     peakRssMiB: number;
@@ -108,6 +111,8 @@ async function startOperatorFor(workload: Workload, ns: string, ctx: ScenarioCon
   return op;
 }
 
+const round1 = (x: number): number => Math.round(x * 10) / 10;
+
 const perItem = (delta: Record<string, number>, n: number): Record<string, number> =>
   Object.fromEntries(Object.entries(delta).filter(([, v]) => v > 0).map(([k, v]) => [k, Math.round((v / n) * 100) / 100]));
 
@@ -126,9 +131,11 @@ export async function runScenario(workload: Workload, n: number, repetition: num
     const meter = op?.process.pid ? new ProcessMeter(op.process.pid) : undefined;
     const objects = Array.from({ length: n }, (_, i) => workload.build(ns, `item-${i}`));
     const started = performance.now();
+    const loadAtStart = loadavg()[0] ?? 0;
     await createAll(kube, workload, objects, t);
     await waitFor(`${n} ${workload.name}s terminal`, 120_000 + n * 2_000, async () => t.terminal.size >= n);
     const allTerminalWallMs = Math.round(Math.max(...t.terminal.values()) - started);
+    const loadAverage = { atStart: round1(loadAtStart), atEnd: round1(loadavg()[0] ?? 0) };
     const names = [...t.created.keys()];
     const applyToPodMs = summarize(names.filter((k) => t.podSeen.has(k)).map((k) => (t.podSeen.get(k) as number) - (t.created.get(k) as number)));
     const podExitToTerminalMs = summarize(names.filter((k) => t.podExited.has(k)).map((k) => (t.terminal.get(k) as number) - (t.podExited.get(k) as number)));
@@ -142,7 +149,7 @@ export async function runScenario(workload: Workload, n: number, repetition: num
         ...(workload.name === "TrainingRun" ? { requestsPerItemByVerbAndKind: perItem(deltaOf(await requestsByVerbAndKind(op), before.kinds), n) } : {}),
       };
     }
-    return { workload: workload.name, n, repetition, applyToPodMs, podExitToTerminalMs, allTerminalWallMs, operator };
+    return { workload: workload.name, n, repetition, applyToPodMs, podExitToTerminalMs, allTerminalWallMs, loadAverage, operator };
   } finally {
     await cleanup(workload, ns, op, ctx);
     await kube.close();
