@@ -28,6 +28,8 @@ export interface BenchResults {
   realRuns: RealRunsResult[];
   pendingRuns: JobLatencyResult[];
   memory: MemoryResult;
+  /** 1-minute load average when each step of the operator's own figures started. */
+  loadAverageAtStep?: Record<string, number>;
   remoteVM: RemoteVmResult;
   /** bench/azure.ts against the ARM emulator; null when it failed (see azureError). */
   azure: AzureBench | null;
@@ -67,6 +69,8 @@ export function renderTables(r: BenchResults): string {
     `| startup to /readyz with 10k TrainingRuns (ms) | ${fmt(r.memory.restart10k.readyMs)} |`,
     `| startup to idle with 10k TrainingRuns (ms, ${r.memory.restart10k.requests} requests) | ${fmt(r.memory.restart10k.idleMs)} |`,
     `| apply → Job, wall time for all 1000 (ms) | ${fmt(r.pendingRuns.find((x) => x.n === 1000)?.wallMs)} |`,
+    "",
+    `Machine load average (1 min) when each step started: ${Object.entries(r.loadAverageAtStep ?? {}).map(([k, v]) => `${k} ${v}`).join("; ") || "—"}.`,
     "",
     "| RemoteVM (second run of an unchanged source) | value |",
     "|---|---:|",

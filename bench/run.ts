@@ -4,6 +4,7 @@
 // BENCH_FAST=1: only the comparison at N=10, once, written to bench/results/fast.json (development loop).
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { repoRoot, requireCluster } from "../test/cluster/kubectl.js";
 import { installCrds } from "../test/e2e/support/operator.js";
@@ -66,7 +67,13 @@ async function azure(): Promise<Pick<BenchResults, "azure" | "azureError">> {
   }
 }
 
-const step = (msg: string): void => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+/** The machine's 1-minute load average when each step started (teammates' tests share the machine). */
+const loadAtStep: Record<string, number> = {};
+const step = (msg: string): void => {
+  const load = Math.round((loadavg()[0] ?? 0) * 10) / 10;
+  loadAtStep[msg.split(":")[0] ?? msg] = load;
+  console.log(`[bench ${new Date().toISOString().slice(11, 19)} load ${load}] ${msg}`);
+};
 
 async function main(): Promise<void> {
   const started = performance.now();
@@ -106,6 +113,7 @@ async function main(): Promise<void> {
       comparison,
       operator: { idleRssMiB, firstStartReadyMs: Math.round(first.readyMs) },
       realRuns, pendingRuns, memory: memory.result,
+      loadAverageAtStep: loadAtStep,
       remoteVM: await remoteVm(),
       ...(await azure()),
     };
