@@ -174,7 +174,8 @@ async function reconcileRun(key: ObjectKey, deps: TrainingRunDeps, rctx: Reconci
     // A submit that fails without a reason of its own failed as a submission.
     if (plan.action.kind === "Submit" || plan.action.kind === "ContinueSubmit") fallback = RunReason.SubmissionFailed;
     const status = await act({ run, plan, gathered }, deps, ctx);
-    recordTransition(deps.kube, run, status);
+    // Events follow the decision (a retry is news even when the new attempt already shows Starting).
+    recordTransition(deps.kube, run, plan.status);
     const written = await writeStatusIfChanged(deps.kube, Kinds.TrainingRun, run, status);
     deps.guard?.wrote(run, written);
     return plan.requeueAfterMs !== undefined ? requeueAfter(plan.requeueAfterMs) : done();

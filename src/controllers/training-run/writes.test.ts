@@ -140,3 +140,20 @@ describe("API writes of one Local run", () => {
     expect(kube.take()).toEqual({ "patch TrainingRun": 1 });
   });
 });
+
+describe("a retry", () => {
+  it("starts the next attempt in one status write that already shows it Starting, and records a Retrying Event", async () => {
+    const uid = "00000000-0000-0000-0000-000000000003";
+    kube.put(Kinds.TrainingRun, aTrainingRun((r) => ({ ...r, metadata: { ...r.metadata, name: "retried", uid }, spec: { ...r.spec, backoffLimit: 1 } })));
+    await reconcile("retried");
+    const [job] = kube.list<KubeObject>(BuiltinKinds.Job, { labels: { [Labels.runUid]: uid } });
+    const labels = { ...job!.metadata.labels, [Labels.runUid]: uid, [Labels.attempt]: "1" };
+    kube.put(BuiltinKinds.Pod, { metadata: { name: `${job!.metadata.name}-abcde`, namespace: "ns", labels }, status: { phase: "Failed", containerStatuses: [{ name: "train", state: { terminated: { exitCode: 1 } } }] } });
+    kube.put(BuiltinKinds.Job, { ...job!, status: { conditions: [{ type: "Failed", status: "True", reason: "BackoffLimitExceeded" }] } });
+    kube.take();
+    await reconcile("retried");
+    expect(kube.take()).toEqual({ "create Secret": 1, "create Job": 1, "update TrainingRun": 1, "create Event": 1 });
+    expect(kube.events.map((e) => e.reason)).toEqual(["Retrying"]);
+    expect(kube.get<TrainingRun>(Kinds.TrainingRun, { namespace: "ns", name: "retried" })?.status).toMatchObject({ phase: "Starting", attempts: 2, execution: { attempt: 2 } });
+  });
+});
