@@ -37,6 +37,8 @@ interface TaskRecord {
   body: Record<string, unknown>;
   state: TaskState;
   dir: string;
+  /** Multi-instance: each instance's task root directory (the primary's first). */
+  instanceDirs?: string[];
   child?: ChildProcess;
   terminateRequested: boolean;
   executionInfo: Record<string, unknown>;
@@ -55,7 +57,7 @@ interface JobRecord {
 }
 
 export interface BatchEmulator extends EmulatedService {
-  task(account: string, jobId: string, taskId: string): { state: TaskState; executionInfo: Record<string, unknown>; history: TaskState[]; body: Record<string, unknown> } | undefined;
+  task(account: string, jobId: string, taskId: string): { state: TaskState; executionInfo: Record<string, unknown>; history: TaskState[]; body: Record<string, unknown>; instanceDirs?: string[] } | undefined;
   job(account: string, jobId: string): { state: string; body: Record<string, unknown>; terminateReason?: string } | undefined;
   jobIds(account: string): string[];
 }
@@ -209,6 +211,19 @@ export function batchService(opts: { accounts: readonly BatchAccountOptions[]; s
     throw new HttpError(405, "MethodNotAllowed", `The requested method ${req.method} is not allowed for ${p}.`, true);
   };
 
+  /** Resource files into `dir` from their SAS URLs (a task's into its working directory, common ones into its root). */
+  const downloadResourceFiles = async (files: unknown, dir: string): Promise<void> => {
+    for (const rf of (files ?? []) as { httpUrl?: string; filePath?: string; fileMode?: string }[]) {
+      const res = await fetch(String(rf.httpUrl));
+      if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
+      const dst = normalize(join(dir, String(rf.filePath)));
+      if (!dst.startsWith(`${dir}/`)) throw new Error(`filePath ${rf.filePath} escapes the directory`);
+      mkdirSync(dirname(dst), { recursive: true });
+      writeFileSync(dst, Buffer.from(await res.arrayBuffer()));
+      if (rf.fileMode) chmodSync(dst, Number.parseInt(rf.fileMode, 8));
+    }
+  };
+
   // ---------- task execution ----------
   const complete = (j: JobRecord, t: TaskRecord, info: Record<string, unknown>) => {
     t.executionInfo = { ...t.executionInfo, ...info, endTime: now() };
@@ -234,18 +249,11 @@ export function batchService(opts: { accounts: readonly BatchAccountOptions[]; s
     t.history.push("preparing");
     const wd = join(t.dir, "wd");
     mkdirSync(wd, { recursive: true });
-    for (const rf of (t.body.resourceFiles ?? []) as { httpUrl?: string; filePath?: string; fileMode?: string }[]) {
-      try {
-        const res = await fetch(String(rf.httpUrl));
-        if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
-        const dst = normalize(join(wd, String(rf.filePath)));
-        if (!dst.startsWith(`${wd}/`)) throw new Error(`filePath ${rf.filePath} escapes the working directory`);
-        mkdirSync(dirname(dst), { recursive: true });
-        writeFileSync(dst, Buffer.from(await res.arrayBuffer()));
-        if (rf.fileMode) chmodSync(dst, Number.parseInt(rf.fileMode, 8));
-      } catch (e) {
-        return complete(j, t, { result: "failure", failureInfo: { category: "usererror", code: "BlobDownloadMiscError", message: `Miscellaneous error encountered while downloading one of the specified Azure Blob(s): ${(e as Error).message}` } });
-      }
+    const downloadFailed = (e: unknown) => complete(j, t, { result: "failure", failureInfo: { category: "usererror", code: "BlobDownloadMiscError", message: `Miscellaneous error encountered while downloading one of the specified Azure Blob(s): ${(e as Error).message}` } });
+    try {
+      await downloadResourceFiles(t.body.resourceFiles, wd);
+    } catch (e) {
+      return downloadFailed(e);
     }
     const argv = splitCommandLine(String(t.body.commandLine ?? ""));
     const env: Record<string, string> = {
@@ -254,22 +262,34 @@ export function batchService(opts: { accounts: readonly BatchAccountOptions[]; s
       AZ_BATCH_TASK_DIR: t.dir, AZ_BATCH_TASK_WORKING_DIR: wd,
     };
     for (const s of (t.body.environmentSettings ?? []) as { name: string; value?: string }[]) env[s.name] = s.value ?? "";
-    // A multi-instance task: every instance runs the coordination command, then the primary runs
-    // the command line; the task's stdout and exit code are the primary's. The emulator runs the
-    // instances on this machine, one after another, with the host list Batch gives them.
-    const multi = t.body.multiInstanceSettings as { numberOfInstances?: number; coordinationCommandLine?: string } | undefined;
+    // A multi-instance task: every instance (node) gets the common resource files in its task root
+    // directory and runs the coordination command, then the primary runs the command line; the
+    // task's stdout and exit code are the primary's. The emulator runs the instances on this
+    // machine, one after another, with the host list Batch gives them; each has its own task
+    // directory and shared directory (on Batch AZ_BATCH_TASK_SHARED_DIR is the same path on every
+    // node, on different machines; here the paths must differ).
+    const multi = t.body.multiInstanceSettings as { numberOfInstances?: number; coordinationCommandLine?: string; commonResourceFiles?: unknown } | undefined;
     if (multi) {
       const hosts = Array.from({ length: multi.numberOfInstances ?? 1 }, (_, i) => `10.0.0.${i + 4}`);
       Object.assign(env, { AZ_BATCH_HOST_LIST: hosts.join(","), AZ_BATCH_NODE_LIST: hosts.join(";"), AZ_BATCH_MASTER_NODE: `${hosts[0]}:6000`, AZ_BATCH_IS_CURRENT_NODE_MASTER: "true" });
-      for (let i = 0; i < hosts.length; i++) {
+      t.instanceDirs = hosts.map((_, i) => (i === 0 ? t.dir : join(t.dir, `subtask-${i}`)));
+      for (const [i, taskDir] of t.instanceDirs.entries()) {
+        const node = { AZ_BATCH_TASK_DIR: taskDir, AZ_BATCH_TASK_WORKING_DIR: join(taskDir, "wd"), AZ_BATCH_TASK_SHARED_DIR: join(taskDir, "shared"), AZ_BATCH_IS_CURRENT_NODE_MASTER: String(i === 0) };
+        for (const dir of [node.AZ_BATCH_TASK_WORKING_DIR, node.AZ_BATCH_TASK_SHARED_DIR]) mkdirSync(dir, { recursive: true });
+        try {
+          await downloadResourceFiles(multi.commonResourceFiles, taskDir);
+        } catch (e) {
+          return downloadFailed(e);
+        }
         const coord = splitCommandLine(String(multi.coordinationCommandLine ?? ""));
         const rc = await new Promise<number>((resolve) => {
-          const c = spawn(coord[0]!, coord.slice(1), { cwd: wd, env, stdio: "ignore" });
+          const c = spawn(coord[0]!, coord.slice(1), { cwd: node.AZ_BATCH_TASK_WORKING_DIR, env: { ...env, ...node }, stdio: "ignore" });
           c.once("error", () => resolve(127));
           c.once("close", (code) => resolve(code ?? 1));
         });
         if (rc !== 0) return complete(j, t, { result: "failure", exitCode: rc, failureInfo: { category: "usererror", code: "FailureExitCode", message: "The coordination command exited with an exit code representing a failure" } });
       }
+      Object.assign(env, { AZ_BATCH_TASK_SHARED_DIR: join(t.dir, "shared"), AZ_BATCH_IS_CURRENT_NODE_MASTER: "true" });
     }
     t.state = "running";
     t.history.push("running");
@@ -438,7 +458,7 @@ export function batchService(opts: { accounts: readonly BatchAccountOptions[]; s
     },
     task: (account, jobId, taskId) => {
       const t = jobs.get(jobKey(account, jobId))?.tasks.get(taskId.toLowerCase());
-      return t ? { state: t.state, executionInfo: t.executionInfo, history: [...t.history], body: t.body } : undefined;
+      return t ? { state: t.state, executionInfo: t.executionInfo, history: [...t.history], body: t.body, ...(t.instanceDirs ? { instanceDirs: [...t.instanceDirs] } : {}) } : undefined;
     },
     job: (account, jobId) => {
       const j = jobs.get(jobKey(account, jobId));

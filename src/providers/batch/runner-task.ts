@@ -32,8 +32,11 @@ export const SYNC_OUTPUTS_SECONDS = 10;
  * The task's command line. Batch does not run it under a shell, so it invokes bash explicitly;
  * every argument is POSIX-quoted (nothing a user wrote is spliced raw).
  */
+const commandOf = (sub: Pick<Attempt, "argv" | "interpreterNeeded" | "config">): string[] =>
+  sub.interpreterNeeded ? [sub.config.environment?.userManaged?.interpreterPath ?? "python3", ...sub.argv] : [...sub.argv];
+
 export function batchCommandLine(sub: Pick<Attempt, "argv" | "interpreterNeeded" | "config">): string {
-  const argv = sub.interpreterNeeded ? [sub.config.environment?.userManaged?.interpreterPath ?? "python3", ...sub.argv] : [...sub.argv];
+  const argv = commandOf(sub);
   const runner = runnerArgv("all", {
     script: `${RUNNER_DIR}/${RUNNER_FILE}`, workdir: SOURCE_DIR, log: `${RUNNER_DIR}/output.log`, killAfterSeconds: KILL_AFTER_SECONDS,
     syncOutputsSeconds: SYNC_OUTPUTS_SECONDS,
@@ -41,16 +44,39 @@ export function batchCommandLine(sub: Pick<Attempt, "argv" | "interpreterNeeded"
   return `/bin/bash -c ${renderCommand([`exec ${renderCommand(runner)}`])}`;
 }
 
+/** Runner arguments that are shell expressions on the node (environment variables Batch sets). */
+const ON_NODE = {
+  runner: `"$AZ_BATCH_TASK_DIR"/${RUNNER_DIR}/${RUNNER_FILE}`,
+  state: `"$AZ_BATCH_TASK_DIR"/${RUNNER_DIR}/snapshot.json`,
+  log: `"$AZ_BATCH_TASK_DIR"/${RUNNER_DIR}/output.log`,
+} as const;
+
+/** A runner invocation in the multi-instance task's shared directory; only ON_NODE values stay unquoted. */
+function inSharedDir(argv: readonly string[]): string {
+  const raw = new Set<string>(Object.values(ON_NODE));
+  const line = argv.map((a) => (raw.has(a) ? a : renderCommand([a]))).join(" ");
+  return `/bin/bash -c ${renderCommand([`cd "$AZ_BATCH_TASK_SHARED_DIR" && exec ${line}`])}`;
+}
+
 /**
  * nodeCount > 1: one multi-instance task on that many nodes (Batch's way to run MPI/distributed
- * work). Every node gets the runner (common resource files, in the task's shared directory) and
- * runs no coordination step of its own; the primary runs the command line (materializing the
- * snapshot in its working directory), the others are reached through AZ_BATCH_HOST_LIST as
- * distributed launchers (mpirun, torchrun) expect.
+ * work). Every node — the primary and each subtask — gets the runner as a common resource file
+ * (downloaded to the task's root directory, AZ_BATCH_TASK_DIR) and runs the coordination command:
+ * the runner materializes and verifies the snapshot into `src/` of AZ_BATCH_TASK_SHARED_DIR, a
+ * path Batch makes identical on every node, so a launcher (mpirun -wdir, torchrun) finds the same
+ * tree at the same place everywhere. The primary then runs the command there (`run`); the other
+ * nodes are reached through AZ_BATCH_HOST_LIST.
  */
-function multiInstance(sub: Attempt, files: readonly Record<string, unknown>[]): Record<string, unknown> {
-  if (sub.config.nodeCount <= 1) return {};
-  return { multiInstanceSettings: { numberOfInstances: sub.config.nodeCount, coordinationCommandLine: "/bin/true", commonResourceFiles: files } };
+function multiInstanceTask(sub: Attempt, argv: readonly string[], files: readonly Record<string, unknown>[]): Record<string, unknown> {
+  const common = { script: ON_NODE.runner, workdir: SOURCE_DIR, state: ON_NODE.state };
+  return {
+    commandLine: inSharedDir(runnerArgv("run", { ...common, log: ON_NODE.log, killAfterSeconds: KILL_AFTER_SECONDS, syncOutputsSeconds: SYNC_OUTPUTS_SECONDS }, argv)),
+    multiInstanceSettings: {
+      numberOfInstances: sub.config.nodeCount,
+      coordinationCommandLine: inSharedDir(runnerArgv("materialize", common)),
+      commonResourceFiles: files,
+    },
+  };
 }
 
 /** The task body's data-plane part: command line, the runner as resource file, environment. */
@@ -60,11 +86,8 @@ export async function runnerTask(sub: Attempt, storage: AttemptStorage): Promise
     AMLCOMPUTE_RUN_ID: sub.runId, AMLCOMPUTE_ATTEMPT: String(sub.number), PYTHONUNBUFFERED: "1",
     ...(await storage.runnerEnv()),
   };
-  const resourceFiles = [{ httpUrl: await storage.runnerUrl(), filePath: `${RUNNER_DIR}/${RUNNER_FILE}`, fileMode: "0644" }];
-  return {
-    commandLine: batchCommandLine(sub),
-    resourceFiles,
-    ...multiInstance(sub, resourceFiles),
-    environmentSettings: Object.entries(env).map(([name, value]) => ({ name, value })),
-  };
+  const runnerFile = [{ httpUrl: await storage.runnerUrl(), filePath: `${RUNNER_DIR}/${RUNNER_FILE}`, fileMode: "0644" }];
+  const environmentSettings = Object.entries(env).map(([name, value]) => ({ name, value }));
+  if (sub.config.nodeCount > 1) return { ...multiInstanceTask(sub, commandOf(sub), runnerFile), environmentSettings };
+  return { commandLine: batchCommandLine(sub), resourceFiles: runnerFile, environmentSettings };
 }

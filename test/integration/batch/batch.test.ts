@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ComputeTarget } from "../../../src/api/v1alpha1/index.js";
@@ -124,16 +126,24 @@ describe("AzureBatch runs", () => {
     expect(batch.job(ACCOUNT.name, h.jobId)).toBeUndefined();
   });
 
-  it("nodeCount > 1 is one multi-instance task on an auto-pool with inter-node communication", async () => {
-    const files = { "hosts.py": "import os\nprint('hosts', os.environ['AZ_BATCH_HOST_LIST'])\n" };
+  it("nodeCount > 1 is one multi-instance task on an auto-pool; every node gets the snapshot in the shared directory", async () => {
+    const files = { "hosts.py": "import os\nprint('hosts', os.environ['AZ_BATCH_HOST_LIST'])\nprint('cwd', os.getcwd())\n", "lib/model.bin": "\u0000weights" };
     const sub = await storedAttempt(anAttempt({ target: target(), files, argv: ["hosts.py"], config: { framework: "MPI", nodeCount: 3, processCountPerNode: 1 } }), store, files);
     const h = await entry.executor!.submit(sub, ctx()) as BatchHandle;
     const o = await until(sub, h, ended);
     expect(o).toMatchObject({ state: "Succeeded", exitCode: 0 });
     expect(o.outputTail).toMatch(/hosts \S+,\S+,\S+/);
     const task = batch.task(ACCOUNT.name, h.jobId, "main")!;
-    expect(task.body).toMatchObject({ multiInstanceSettings: { numberOfInstances: 3, coordinationCommandLine: "/bin/true" } });
+    expect(task.body).toMatchObject({ multiInstanceSettings: { numberOfInstances: 3 } });
     expect((task.body.multiInstanceSettings as { commonResourceFiles: unknown[] }).commonResourceFiles).toHaveLength(1);
+    // The coordination command materialized the same verified tree on each of the three nodes, in
+    // the shared directory; the primary ran the script there.
+    expect(task.instanceDirs).toHaveLength(3);
+    for (const dir of task.instanceDirs!) {
+      expect(readFileSync(join(dir, "shared/src/lib/model.bin"), "utf8")).toBe("\u0000weights");
+      expect(readdirSync(join(dir, "shared/src")).sort()).toEqual(["hosts.py", "lib"]);
+    }
+    expect(o.outputTail).toContain(`cwd ${join(task.instanceDirs![0]!, "shared/src")}`);
     expect(batch.job(ACCOUNT.name, h.jobId)!.body).toMatchObject({ poolInfo: { autoPoolSpecification: { pool: { targetDedicatedNodes: 3, enableInterNodeCommunication: true } } } });
   });
 
