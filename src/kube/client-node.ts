@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { Registry } from "prom-client";
 import { operatorMetrics } from "../observability/metrics.js";
 import type { Lease, LeaseClient } from "./lease.js";
-import type { DeleteOptions, KubeClient, ListOptions, MetadataPatch } from "./client.js";
+import type { DeleteOptions, KubeClient, ListOptions, MetadataPatch, ServiceAccountToken } from "./client.js";
 import { NotFoundError } from "../runtime/errors.js";
 import { classifyKubeError } from "./errors.js";
 import { EventRecorder } from "./event-recorder.js";
@@ -198,6 +198,15 @@ export class KubeClientImpl implements KubeClient, LeaseClient {
     if (res.status === 200) return text;
     if (res.status === 404 || res.status === 400) return "";
     throw classifyKubeError({ statusCode: res.status, body: text, headers: res.headers });
+  }
+
+  async requestServiceAccountToken(key: ObjectKey, audience: string, expirationSeconds: number): Promise<ServiceAccountToken> {
+    const request = { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { audiences: [audience], expirationSeconds } };
+    const answer = await this.call<{ status?: { token?: string; expirationTimestamp?: string } }>(
+      BuiltinKinds.ServiceAccount, "create", resourcePath(BuiltinKinds.ServiceAccount, key.namespace, key.name, "token"), { body: request },
+    );
+    if (!answer.status?.token) throw new Error(`TokenRequest for ServiceAccount ${key.namespace}/${key.name} returned no token`);
+    return { token: answer.status.token, expiresAt: new Date(answer.status.expirationTimestamp ?? Date.now() + expirationSeconds * 1000) };
   }
 
   recordEvent(obj: KubeObject, type: "Normal" | "Warning", reason: string, message: string): void {

@@ -51,8 +51,20 @@ export interface KubeClient {
   /** The last `tailLines` lines of a pod container's log; "" when the pod or log is gone. */
   podLogs(key: ObjectKey, opts?: { container?: string; tailLines?: number; limitBytes?: number }): Promise<string>;
 
+  /**
+   * TokenRequest (POST serviceaccounts/{name}/token): a token the API server signs for that
+   * ServiceAccount, for `audience`, valid `expirationSeconds` (the server may shorten it). Throws
+   * NotFoundError when the ServiceAccount does not exist.
+   */
+  requestServiceAccountToken(key: ObjectKey, audience: string, expirationSeconds: number): Promise<ServiceAccountToken>;
+
   /** Records a Kubernetes Event about `obj` (events.k8s.io/v1). Never throws: events are best effort. */
   recordEvent(obj: KubeObject, type: "Normal" | "Warning", reason: string, message: string): void;
+}
+
+export interface ServiceAccountToken {
+  readonly token: string;
+  readonly expiresAt: Date;
 }
 
 export interface ListOptions {

@@ -10,6 +10,7 @@ import {
 } from "@azure/storage-blob";
 import type { Operation } from "../contracts/index.js";
 import { ContractGuard } from "./contract-guard.js";
+import { federationRefusal, type FederatedCredential, type TrustedIssuer } from "./federation.js";
 import { processLayout, startProcesses } from "./ml-job-processes.js";
 import { generateTls, type EmulatorTls } from "./tls.js";
 
@@ -213,6 +214,12 @@ export interface EmulatorControls {
   clearFaults(): void;
   /** Next `times` ARM requests get 429 with Retry-After. */
   throttle(times: number, retryAfterSeconds?: number): Fault;
+  /** Entra trusts this OIDC issuer (e.g. a cluster's service-account issuer and its JWKS) for federation. */
+  trustIssuer(issuer: TrustedIssuer): void;
+  /** A federated identity credential: tokens of `subject` from `issuer` sign in as app `clientId`. */
+  federate(credential: FederatedCredential): void;
+  /** Access tokens Entra issued to this app so far. */
+  tokensIssuedTo(clientId: string): number;
   /**
    * A role assignment on its way: every ARM request whose path contains `path` (default: all of a
    * subscription's) answers 403 AuthorizationFailed, as ARM does for a principal without the role,
@@ -287,6 +294,9 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const tls: EmulatorTls = opts.tls ?? generateTls();
   const tenantId = opts.tenantId ?? randomUUID();
   const clients = opts.clients ?? [{ clientId: randomUUID(), clientSecret: randomBytes(18).toString("base64url") }];
+  const trustedIssuers: TrustedIssuer[] = [];
+  const federated: FederatedCredential[] = [];
+  const tokensByClient = new Map<string, number>();
   const guard = new ContractGuard("azureml");
   const apiVersions = opts.apiVersions ?? guard.contract.apiVersions;
   const provisioningMs = opts.provisioningMs ?? 1500;
@@ -1071,12 +1081,23 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       });
       if (tok[1] !== tenantId && tok[1] !== "organizations") return aadError(400, "invalid_request", 90002, `Tenant '${tok[1]}' not found.`);
       if (form.get("grant_type") !== "client_credentials") return aadError(400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type.");
-      const client = clients.find((c) => c.clientId === form.get("client_id"));
-      if (!client) return aadError(400, "unauthorized_client", 700016, `Application with identifier '${form.get("client_id")}' was not found in the directory.`);
-      if (client.clientSecret !== form.get("client_secret")) return aadError(401, "invalid_client", 7000215, "Invalid client secret provided.");
+      const clientId = form.get("client_id") ?? "";
+      const assertion = form.get("client_assertion");
+      if (assertion !== null) {
+        // Workload identity federation: a signed token of a trusted issuer instead of a secret.
+        if (!federated.some((c) => c.clientId === clientId)) return aadError(400, "unauthorized_client", 700016, `Application with identifier '${clientId}' was not found in the directory.`);
+        if (form.get("client_assertion_type") !== "urn:ietf:params:oauth:client-assertion-type:jwt-bearer") return aadError(400, "invalid_request", 90014, "client_assertion_type is required with client_assertion.");
+        const refusal = federationRefusal(assertion, clientId, { issuers: trustedIssuers, credentials: federated });
+        if (refusal) return aadError(refusal.status, refusal.error, refusal.code, refusal.description);
+      } else {
+        const client = clients.find((c) => c.clientId === clientId);
+        if (!client) return aadError(400, "unauthorized_client", 700016, `Application with identifier '${clientId}' was not found in the directory.`);
+        if (client.clientSecret !== form.get("client_secret")) return aadError(401, "invalid_client", 7000215, "Invalid client secret provided.");
+      }
       const scope = form.get("scope") ?? "";
       if (!scope.endsWith("/.default")) return aadError(400, "invalid_scope", 1002012, `The provided value for scope ${scope} is not valid.`);
-      return { status: 200, body: { token_type: "Bearer", expires_in: 3599, ext_expires_in: 3599, access_token: issueToken(client.clientId, scope.split(" ").find((s) => s.endsWith("/.default")) ?? scope) } };
+      tokensByClient.set(clientId, (tokensByClient.get(clientId) ?? 0) + 1);
+      return { status: 200, body: { token_type: "Bearer", expires_in: 3599, ext_expires_in: 3599, access_token: issueToken(clientId, scope.split(" ").find((s) => s.endsWith("/.default")) ?? scope) } };
     }
     return undefined;
   };
@@ -1187,6 +1208,9 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     clearLog: () => { requests.length = 0; },
     addFault: (f) => { faults.push(f); return f; },
     clearFaults: () => { faults.length = 0; },
+    trustIssuer: (issuer) => { trustedIssuers.push(issuer); },
+    federate: (credential) => { federated.push(credential); },
+    tokensIssuedTo: (clientId) => tokensByClient.get(clientId) ?? 0,
     roleAssignmentPropagating: (forMs, path = /^\/subscriptions\//i) => {
       const f: Fault = {
         path, status: 403, code: "AuthorizationFailed", times: Infinity, until: Date.now() + forMs,

@@ -1,7 +1,7 @@
 // An in-memory KubeClient for controller unit tests: objects by kind and key, resourceVersions that
 // move on every write, and a log of status writes. Controller tests feed it objects and a provider
 // registry whose entries throw on purpose; everything else is the product's code.
-import type { DeleteOptions, KubeClient, ListOptions, MetadataPatch } from "../../src/kube/client.js";
+import type { DeleteOptions, KubeClient, ListOptions, MetadataPatch, ServiceAccountToken } from "../../src/kube/client.js";
 import { ConflictError } from "../../src/runtime/errors.js";
 import { keyString, type KubeObject, type ObjectKey, type ResourceKind } from "../../src/kube/types.js";
 
@@ -79,6 +79,10 @@ export class MemoryKube implements KubeClient {
 
   async podLogs(): Promise<string> {
     return "";
+  }
+
+  async requestServiceAccountToken(): Promise<ServiceAccountToken> {
+    throw new Error("MemoryKube signs no ServiceAccount tokens");
   }
 
   recordEvent(_obj: KubeObject, _type: "Normal" | "Warning", reason: string, message: string): void {

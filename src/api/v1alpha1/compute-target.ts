@@ -163,7 +163,7 @@ export const ComputeTargetSpec = Type.Object({
     description: "On deletion of a target the operator provisioned: Delete the Azure resource, or Detach (leave it running, unmanaged). Attached targets are only ever detached.",
   }),
   credentialsSecretRef: Type.Optional(LocalObjectRef(
-    "Azure credentials for this target only: a Secret with AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET. Overrides the namespace Secret `aml-azure-credentials` and the operator's Workload Identity.",
+    "Azure credentials for this target only: a Secret with AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, or without the secret to federate a ServiceAccount of this namespace (AZURE_SERVICE_ACCOUNT_NAME, default aml-workload-identity). Overrides the namespace Secret `aml-azure-credentials` and the operator's Workload Identity.",
   )),
   local: Type.Optional(LocalTargetSpec),
   amlCompute: Type.Optional(AmlComputeTargetSpec),

@@ -35,6 +35,8 @@ export const TargetReason = {
   /** local.environmentCache.hostPath is not under a prefix the operator's administrator allows. */
   HostPathNotAllowed: "HostPathNotAllowed",
   AuthenticationFailed: "AuthenticationFailed",
+  /** No credentials of the namespace's own, and the operator's identity does not serve the namespace. */
+  IdentityNotAllowed: "IdentityNotAllowed",
   HostKeyMismatch: "HostKeyMismatch",
   Unreachable: "Unreachable",
   ProvisioningFailed: "ProvisioningFailed",

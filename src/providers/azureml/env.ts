@@ -16,6 +16,7 @@ import type { AzureMlConfig } from "../shared/azure/config.js";
  *   AML_OPERATION_POLL_MS, AML_RESYNC_MS, AML_JOB_POLL_MS
  *   AML_ROLE_PROPAGATION_GRACE_SECONDS  how long an ARM 403 is retried (AuthorizationPending)
  *   AML_CREDENTIALS_SECRET           per-namespace Secret name (default aml-azure-credentials)
+ *   AML_OPERATOR_IDENTITY_NAMESPACES namespaces the operator's own identity serves (comma list, "*" all; default none)
  */
 export function azureMlConfigFromEnv(env: NodeJS.ProcessEnv): AzureMlConfig {
   const num = (name: string): number | undefined => {
@@ -46,6 +47,7 @@ export function azureMlConfigFromEnv(env: NodeJS.ProcessEnv): AzureMlConfig {
     jobPollMs: num("AML_JOB_POLL_MS"),
     rolePropagationGraceMs: seconds("AML_ROLE_PROPAGATION_GRACE_SECONDS"),
     namespaceSecretName: str("AML_CREDENTIALS_SECRET"),
+    operatorIdentityNamespaces: str("AML_OPERATOR_IDENTITY_NAMESPACES")?.split(",").map((n) => n.trim()).filter(Boolean),
   };
   return Object.fromEntries(Object.entries(cfg).filter(([, v]) => v !== undefined)) as AzureMlConfig;
 }

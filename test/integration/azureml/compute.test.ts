@@ -242,6 +242,18 @@ describe("AmlCompute ComputeProvider against the ARM emulator", () => {
     }
   });
 
+  it("the operator's own identity serves only the namespaces its administrator allows: IdentityNotAllowed elsewhere", async () => {
+    // The operator's identity, as Workload Identity would give it (here: the emulator's app, via the namespace Secret's credential).
+    const { credential: operatorCredential } = await env.provider().clients.credentialFor(makeTarget("cred-source"), env.ctx());
+    const p = env.provider({ operatorCredential, operatorIdentityNamespaces: ["team-allowed"] });
+    const elsewhere = { ...makeTarget("cpu-other-ns"), metadata: { ...makeTarget("cpu-other-ns").metadata, namespace: "team-other" } };
+    await expect(p.compute.ensure(elsewhere, env.ctx())).rejects.toMatchObject({ reason: "IdentityNotAllowed" });
+    expect(puts("cpu-other-ns")).toBe(0);
+    const allowed = { ...makeTarget("cpu-allowed-ns"), metadata: { ...makeTarget("cpu-allowed-ns").metadata, namespace: "team-allowed" } };
+    const r = await reconcileUntil(env, p, allowed, { until: (o) => o.ready.status === "True" });
+    expect(r.obs.ready.status).toBe("True");
+  });
+
   it("a crash between PUT and the status write: the owner tag proves it ours, no second PUT", async () => {
     const p = env.provider();
     const target = makeTarget("cpu-lost");

@@ -3,13 +3,14 @@ import { readFileSync } from "node:fs";
 import { rootCertificates } from "node:tls";
 import { AzureMachineLearningWorkspaces } from "@azure/arm-machinelearning";
 import {
-  ClientSecretCredential, DefaultAzureCredential, WorkloadIdentityCredential, type TokenCredential,
+  ClientAssertionCredential, ClientSecretCredential, DefaultAzureCredential, type TokenCredential,
 } from "@azure/identity";
 import type { ComputeTarget } from "../../../api/v1alpha1/index.js";
 import { TargetReason } from "../../../api/v1alpha1/index.js";
 import { TerminalError } from "../../../runtime/errors.js";
 import type { ProviderContext } from "../../types.js";
 import { SubscriptionBudget } from "./budget.js";
+import { DEFAULT_FEDERATED_SERVICE_ACCOUNT, ServiceAccountAssertions } from "./federation.js";
 import { RolePropagationGrace } from "./role-propagation.js";
 import type { ResolvedAzureMlConfig } from "./config.js";
 
@@ -27,7 +28,9 @@ export interface ResolvedCredential {
 /**
  * Builds credentials and ARM clients from configuration. Credential precedence (most specific
  * wins): spec.credentialsSecretRef > Secret `aml-azure-credentials` in the target's namespace >
- * the operator's own identity (Workload Identity / DefaultAzureCredential).
+ * the operator's own identity (Workload Identity / DefaultAzureCredential), which serves only the
+ * namespaces the administrator lists (`operatorIdentityNamespaces`). A Secret without a client
+ * secret federates a ServiceAccount of the target's own namespace (ServiceAccountAssertions).
  */
 export class AzureClients {
   private readonly credentials = new Map<string, TokenCredential>();
@@ -36,6 +39,7 @@ export class AzureClients {
   readonly budget: SubscriptionBudget;
   readonly rolePropagation: RolePropagationGrace;
   private operatorCredential: TokenCredential | undefined;
+  private readonly assertions = new ServiceAccountAssertions();
 
   constructor(private readonly config: ResolvedAzureMlConfig) {
     this.tlsCa = config.caBundlePath ? [...rootCertificates, readFileSync(config.caBundlePath, "utf8")] : undefined;
@@ -61,10 +65,17 @@ export class AzureClients {
       if (!data) {
         throw new TerminalError(`Secret ${ns}/${ref} named by spec.credentialsSecretRef does not exist`, TargetReason.SecretNotFound);
       }
-      return this.fromSecret(data, "target-secret", `${ns}/${ref}`);
+      return this.fromSecret(data, { source: "target-secret", from: `${ns}/${ref}`, namespace: ns }, ctx);
     }
     const nsData = await ctx.readSecret(ns, this.config.namespaceSecretName);
-    if (nsData) return this.fromSecret(nsData, "namespace-secret", `${ns}/${this.config.namespaceSecretName}`);
+    if (nsData) return this.fromSecret(nsData, { source: "namespace-secret", from: `${ns}/${this.config.namespaceSecretName}`, namespace: ns }, ctx);
+    const allowed = this.config.operatorIdentityNamespaces;
+    if (!allowed.includes("*") && !allowed.includes(ns)) {
+      throw new TerminalError(
+        `namespace ${ns} has no Azure credentials (Secret ${this.config.namespaceSecretName} or spec.credentialsSecretRef), and the operator's own identity serves only the namespaces its administrator allows (${allowed.length ? allowed.join(", ") : "none"})`,
+        TargetReason.IdentityNotAllowed,
+      );
+    }
     this.operatorCredential ??= new DefaultAzureCredential({
       authorityHost: this.config.authorityHost,
       disableInstanceDiscovery: this.config.disableInstanceDiscovery,
@@ -73,25 +84,34 @@ export class AzureClients {
     return { credential: this.operatorCredential, source: "operator", cacheKey: "operator" };
   }
 
-  private fromSecret(data: Record<string, string>, source: CredentialSource, from: string): ResolvedCredential {
+  /** `from` names the Secret (namespace/name) for messages; `namespace` is the target's. */
+  private async fromSecret(data: Record<string, string>, { source, from, namespace }: { source: CredentialSource; from: string; namespace: string }, ctx: ProviderContext): Promise<ResolvedCredential> {
     const tenantId = data.AZURE_TENANT_ID?.trim();
     const clientId = data.AZURE_CLIENT_ID?.trim();
     const secret = data.AZURE_CLIENT_SECRET;
     if (!tenantId || !clientId) {
-      throw new TerminalError(`Secret ${from} must hold AZURE_TENANT_ID and AZURE_CLIENT_ID (plus AZURE_CLIENT_SECRET, or nothing else to use Workload Identity federation)`, TargetReason.AuthenticationFailed);
+      throw new TerminalError(`Secret ${from} must hold AZURE_TENANT_ID and AZURE_CLIENT_ID (plus AZURE_CLIENT_SECRET, or nothing else to federate a ServiceAccount of the namespace)`, TargetReason.AuthenticationFailed);
     }
-    const cacheKey = createHash("sha256").update(JSON.stringify([tenantId, clientId, secret ?? ""])).digest("hex");
+    const common = {
+      authorityHost: this.config.authorityHost,
+      disableInstanceDiscovery: this.config.disableInstanceDiscovery,
+      ...this.clientOptions(),
+    };
+    if (secret) {
+      const cacheKey = createHash("sha256").update(JSON.stringify([tenantId, clientId, secret])).digest("hex");
+      let credential = this.credentials.get(cacheKey);
+      if (!credential) this.credentials.set(cacheKey, credential = new ClientSecretCredential(tenantId, clientId, secret, common));
+      return { credential, source, from, cacheKey };
+    }
+    // Federation: a token of a ServiceAccount in the target's own namespace is exchanged for the app.
+    const serviceAccount = { namespace, name: data.AZURE_SERVICE_ACCOUNT_NAME?.trim() || DEFAULT_FEDERATED_SERVICE_ACCOUNT };
+    // Asked now (and cached): a missing ServiceAccount is reported as such, not as a sign-in failure.
+    await this.assertions.assertion(ctx.kube, serviceAccount);
+    const cacheKey = createHash("sha256").update(JSON.stringify([tenantId, clientId, serviceAccount.namespace, serviceAccount.name])).digest("hex");
     let credential = this.credentials.get(cacheKey);
     if (!credential) {
-      const common = {
-        authorityHost: this.config.authorityHost,
-        disableInstanceDiscovery: this.config.disableInstanceDiscovery,
-        ...this.clientOptions(),
-      };
-      credential = secret
-        ? new ClientSecretCredential(tenantId, clientId, secret, common)
-        // Federation: the operator's projected ServiceAccount token is exchanged for this app's token.
-        : new WorkloadIdentityCredential({ tenantId, clientId, ...common });
+      const kube = ctx.kube;
+      credential = new ClientAssertionCredential(tenantId, clientId, () => this.assertions.assertion(kube, serviceAccount), common);
       this.credentials.set(cacheKey, credential);
     }
     return { credential, source, from, cacheKey };

@@ -44,6 +44,12 @@ export interface AzureMlConfig {
    * AZURE_TOKEN_CREDENTIALS=prod in the Deployment so nothing else is probed).
    */
   readonly operatorCredential?: TokenCredential;
+  /**
+   * Namespaces whose targets without credentials of their own may use the operator's identity
+   * ("*" for all). Default none: every namespace brings its own (a Secret, or a federated
+   * ServiceAccount of its own).
+   */
+  readonly operatorIdentityNamespaces?: readonly string[];
   /** Environment image when the RunConfiguration names none. */
   readonly defaultImage?: string;
 }
@@ -63,6 +69,7 @@ export interface ResolvedAzureMlConfig {
   readonly rolePropagationGraceMs: number;
   readonly namespaceSecretName: string;
   readonly operatorCredential: TokenCredential | undefined;
+  readonly operatorIdentityNamespaces: readonly string[];
   readonly defaultImage: string;
 }
 
@@ -83,6 +90,7 @@ export function resolveConfig(c: AzureMlConfig): ResolvedAzureMlConfig {
     rolePropagationGraceMs: c.rolePropagationGraceMs ?? DEFAULT_ROLE_PROPAGATION_GRACE_MS,
     namespaceSecretName: c.namespaceSecretName ?? "aml-azure-credentials",
     operatorCredential: c.operatorCredential,
+    operatorIdentityNamespaces: c.operatorIdentityNamespaces ?? [],
     defaultImage: c.defaultImage ?? "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04:latest",
   };
 }
