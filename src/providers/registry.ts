@@ -58,7 +58,8 @@ export interface ProvidersConfig {
  * SDKs: the Azure SDKs, ssh2) is imported when the first target of its type is reconciled, so an
  * operator that only runs Local targets never loads them. Shared parts are built once: AmlCompute,
  * AzureBatch and HDInsight share Azure credentials, token caches and the per-subscription request
- * budget; RemoteVM and HDInsight share one SSH session pool.
+ * budget (Databricks the credentials, for Entra tokens); RemoteVM and HDInsight share one SSH
+ * session pool.
  */
 export function operatorProviders(config: ProvidersConfig = {}): ProviderRegistry {
   const aml = once(async () => (await import("./azureml/index.js")).createAmlComputeProvider(config.azureml));
@@ -71,9 +72,10 @@ export function operatorProviders(config: ProvidersConfig = {}): ProviderRegistr
     HDInsight: async () => (await import("./hdinsight/index.js")).createHdInsightProvider({
       ...config.hdInsight, pool: (await remoteVm()).pool, azureml: config.azureml, clients: (await aml()).clients,
     }),
-    // Public-CA HTTPS and a token from each target's Secret; the Azure CA bundle applies when set.
+    // A token from each target's Secret, or an Entra token from the Azure credentials AmlCompute
+    // uses; the Azure CA bundle applies when set.
     Databricks: async () => (await import("./databricks/index.js")).createDatabricksProvider(
-      config.azureml?.caBundlePath ? { caBundlePath: config.azureml.caBundlePath } : {},
+      config.azureml?.caBundlePath ? { caBundlePath: config.azureml.caBundlePath } : {}, (await aml()).clients,
     ),
     DataLakeAnalytics: async () => (await import("./retired.js")).retiredProvider(),
   });

@@ -52,6 +52,7 @@ describe("CRD schemas and CEL rules on the real apiserver", () => {
     ["provisioning without vmSize", target({ type: "AmlCompute", amlCompute: { workspace: { subscriptionId: "s", resourceGroup: "g", name: "w" } } }), "vmSize is required when mode is Provision"],
     ["a two-character compute name", target({ type: "AmlCompute", amlCompute: { workspace: { subscriptionId: "s", resourceGroup: "g", name: "w" }, vmSize: "STANDARD_D2_V2", computeName: "ab" } }), "spec.amlCompute.computeName: Invalid value"],
     ["a compute name ending in - and digits", target({ type: "AmlCompute", amlCompute: { workspace: { subscriptionId: "s", resourceGroup: "g", name: "w" }, vmSize: "STANDARD_D2_V2", computeName: "gpu-1" } }), "spec.amlCompute.computeName: Invalid value"],
+    ["a Databricks personal-access-token target without tokenSecretRef", target({ type: "Databricks", databricks: { workspaceUrl: "https://adb-1.2.azuredatabricks.net" } }), "tokenSecretRef is required when authentication is PersonalAccessToken"],
     ["an inline password", target({ type: "RemoteVM", remoteVM: { ...ssh, password: "hunter2" } }), "unknown field \"spec.remoteVM.password\""],
     ["a VM without a pinned host key", target({ type: "RemoteVM", remoteVM: { ...ssh, hostKey: {} } }), "set exactly one of hostKey.fingerprint and hostKey.knownHostsSecretRef"],
     ["a negative node count", rc({ nodeCount: 0 }), "spec.nodeCount: Invalid value: 0"],

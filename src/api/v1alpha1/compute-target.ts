@@ -144,9 +144,16 @@ export const AzureBatchTargetSpec = Type.Object({
 export const DatabricksTargetSpec = Type.Object({
   workspaceUrl: Type.String({ pattern: "^https://", maxLength: 1024, description: "Workspace URL, e.g. https://adb-123.4.azuredatabricks.net." }),
   resourceId: Type.Optional(Type.String({ maxLength: 1024, description: "ARM id of the Databricks workspace." }),),
-  tokenSecretRef: SecretKeyRef("Secret holding a Databricks personal access token.", "token"),
+  authentication: StringEnum(["PersonalAccessToken", "EntraID"] as const, {
+    default: "PersonalAccessToken",
+    description: "PersonalAccessToken: the token in tokenSecretRef. EntraID: a Microsoft Entra token for the Azure Databricks resource from the target's Azure credentials (credentialsSecretRef, the namespace Secret aml-azure-credentials or a federated ServiceAccount, or the operator's identity where allowed); the identity must be a user or service principal of the workspace.",
+  }),
+  tokenSecretRef: Type.Optional(SecretKeyRef("Secret holding a Databricks personal access token (authentication PersonalAccessToken).", "token")),
   existingClusterId: Type.Optional(Type.String({ maxLength: 128, description: "Run on this cluster instead of a new job cluster." })),
-}, { description: "An Azure Databricks workspace: runs use the Jobs API (runs/submit)." });
+}, {
+  description: "An Azure Databricks workspace: runs use the Jobs API (runs/submit).",
+  ...cel({ rule: "self.authentication != 'PersonalAccessToken' || has(self.tokenSecretRef)", message: "tokenSecretRef is required when authentication is PersonalAccessToken" }),
+});
 
 export const DataLakeAnalyticsTargetSpec = Type.Object({
   accountName: Type.String({ maxLength: 64, description: "Data Lake Analytics account name." }),

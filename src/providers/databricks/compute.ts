@@ -5,8 +5,7 @@ import { reasonOr } from "../shared/reason.js";
 import type { ComputeProvider, ProviderContext, TargetObservation } from "../types.js";
 import { classifyDatabricksError, isDatabricksNotFound, type DatabricksApi } from "./api.js";
 import type { ResolvedDatabricksConfig } from "./config.js";
-import type { RestClient } from "../shared/rest.js";
-import { databricksSpecOf, workspaceApi } from "./workspace.js";
+import { databricksSpecOf, workspaceApi, type WorkspaceAccess } from "./workspace.js";
 
 /**
  * Attach = verify access. A Databricks workspace is never created or deleted by the operator:
@@ -15,13 +14,13 @@ import { databricksSpecOf, workspaceApi } from "./workspace.js";
  * reason; only transient trouble (unreachable, throttled, 5xx) is thrown for a retry.
  */
 export class DatabricksComputeProvider implements ComputeProvider {
-  constructor(private readonly rest: RestClient, private readonly config: ResolvedDatabricksConfig) {}
+  constructor(private readonly access: WorkspaceAccess, private readonly config: ResolvedDatabricksConfig) {}
 
   async ensure(target: ComputeTarget, ctx: ProviderContext): Promise<TargetObservation> {
     const spec = databricksSpecOf(target);
     const probed = { resourceId: spec.resourceId, lastProbeTime: ctx.now.toISOString() };
     try {
-      const api = await workspaceApi(target, this.rest, ctx);
+      const api = await workspaceApi(target, this.access, ctx);
       const me = await api.me().catch((e: unknown) => { throw classifyDatabricksError(e, `Databricks workspace ${spec.workspaceUrl}`); });
       const who = me.userName ?? me.displayName ?? "the token's user";
       const cluster = spec.existingClusterId ? await this.clusterState(api, spec.existingClusterId) : undefined;

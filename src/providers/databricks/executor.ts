@@ -9,8 +9,7 @@ import { classifyDatabricksError, isDatabricksNotFound, type DatabricksApi, type
 import type { ResolvedDatabricksConfig } from "./config.js";
 import { exitCodeFromLogs, renderEntryScript, withoutMarker, type SecretRef } from "./entry-script.js";
 import { tailText } from "../shared/output-tail.js";
-import type { RestClient } from "../shared/rest.js";
-import { databricksSpecOf, workspaceApi } from "./workspace.js";
+import { databricksSpecOf, workspaceApi, type WorkspaceAccess } from "./workspace.js";
 
 /** Persisted in TrainingRun.status.execution. Identifiers only; never the token. */
 export interface DatabricksHandle {
@@ -80,10 +79,10 @@ function libraries(config: RunConfigurationSpec): { pypi: { package: string } }[
 export class DatabricksRunExecutor implements RunExecutor<DatabricksHandle> {
   readonly readsSnapshotFromStore = true;
 
-  constructor(private readonly rest: RestClient, private readonly config: ResolvedDatabricksConfig) {}
+  constructor(private readonly access: WorkspaceAccess, private readonly config: ResolvedDatabricksConfig) {}
 
   private api(target: ComputeTarget, ctx: ProviderContext): Promise<DatabricksApi> {
-    return workspaceApi(target, this.rest, ctx);
+    return workspaceApi(target, this.access, ctx);
   }
 
   entryPath(run: TrainingRun, attempt: number): string {

@@ -4,20 +4,21 @@ import { DatabricksComputeProvider } from "./compute.js";
 import { resolveDatabricksConfig, type DatabricksConfig } from "./config.js";
 import { DatabricksRunExecutor } from "./executor.js";
 import { RestClient } from "../shared/rest.js";
+import type { AzureClients } from "../shared/azure/clients.js";
 
 export { type DatabricksHandle } from "./executor.js";
 
 /**
- * The registry entry for `type: Databricks`. Needs no Azure credentials (a personal access token
- * from the target's Secret authenticates every call); the defaults suit production, so
- * registry.ts registers it as is.
+ * The registry entry for `type: Databricks`. A personal access token from the target's Secret, or
+ * (authentication EntraID) a Microsoft Entra token from `azure`, the Azure credentials AmlCompute
+ * uses, authenticates every call; the defaults suit production.
  */
-export function createDatabricksProvider(config: DatabricksConfig = {}): ProviderEntry {
+export function createDatabricksProvider(config: DatabricksConfig = {}, azure?: AzureClients): ProviderEntry {
   const resolved = resolveDatabricksConfig(config);
-  const rest = new RestClient({ caBundlePath: resolved.caBundlePath });
+  const access = { rest: new RestClient({ caBundlePath: resolved.caBundlePath }), ...(azure ? { azure } : {}) };
   return {
-    compute: new DatabricksComputeProvider(rest, resolved),
-    executor: new DatabricksRunExecutor(rest, resolved),
+    compute: new DatabricksComputeProvider(access, resolved),
+    executor: new DatabricksRunExecutor(access, resolved),
     // The script runs once, on the driver; nodeCount sizes the job cluster (Spark, or
     // TorchDistributor inside the script, spreads the work). Nothing starts processes per node.
     validate: firstProblem(

@@ -12,6 +12,8 @@ import { storeOnAzurite } from "../data-plane/support.js";
 import { TransientError } from "../../../src/runtime/errors.js";
 import { databricksService, type DatabricksEmulator } from "../../azure-emulator/databricks.js";
 import { startEmulator, type Emulator } from "../../azure-emulator/index.js";
+import { AzureClients } from "../../../src/providers/shared/azure/clients.js";
+import { resolveConfig } from "../../../src/providers/shared/azure/config.js";
 
 // The Databricks provider against the emulator's workspace REST: the token really authenticates,
 // runs/submit really runs the uploaded python file (the data-plane runner, which fetches the
@@ -67,6 +69,21 @@ describe("Databricks attach", () => {
     expect(obs.ready.message).toContain("ml@example.com");
     expect(obs.ready.message).toContain("0101-abc is RUNNING");
     expect(obs.status?.resourceId).toContain("Microsoft.Databricks");
+  });
+
+  it("authentication EntraID: a Microsoft Entra token for the Azure Databricks resource from the namespace's Azure credentials, no PAT", async () => {
+    const azure = new AzureClients(resolveConfig({ authorityHost: emu.url, disableInstanceDiscovery: true, caBundlePath: emu.caPath }));
+    const entra = createDatabricksProvider({ caBundlePath: emu.caPath, runPollMs: 100 }, azure);
+    const app = emu.clients[0]!;
+    secrets.set(`${NS}/aml-azure-credentials`, { AZURE_TENANT_ID: emu.tenantId, AZURE_CLIENT_ID: app.clientId, AZURE_CLIENT_SECRET: app.clientSecret });
+    const issued = emu.controls.tokensIssuedTo(app.clientId);
+    const viaEntra = target({ authentication: "EntraID", tokenSecretRef: undefined });
+    const obs = await entra.compute.ensure(viaEntra, ctx());
+    expect(obs.ready).toMatchObject({ status: "True", reason: "Attached" });
+    expect(emu.controls.tokensIssuedTo(app.clientId)).toBe(issued + 1);
+    // A namespace with no Azure credentials of its own gets no token (the operator's identity serves no namespace here).
+    const elsewhere = { ...viaEntra, metadata: { ...viaEntra.metadata, namespace: "team-without-credentials" } };
+    expect((await entra.compute.ensure(elsewhere, ctx())).ready).toMatchObject({ status: "False", reason: "IdentityNotAllowed" });
   });
 
   it("reports a wrong token as AuthenticationFailed without leaking it", async () => {
