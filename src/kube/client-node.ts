@@ -43,6 +43,8 @@ export const DEFAULT_RATE_LIMIT = { qps: 100, burst: 200 } as const;
 
 export interface WatchOptions {
   labelSelector?: string;
+  /** Cache PartialObjectMetadata only (see InformerOptions.metadataOnly). */
+  metadataOnly?: boolean;
 }
 
 /**
@@ -93,10 +95,14 @@ export class KubeClientImpl implements KubeClient, LeaseClient {
       if (existing.labelSelector !== opts.labelSelector) {
         throw new Error(`${kind.kind} is already watched with labelSelector "${existing.labelSelector ?? ""}"`);
       }
+      if (existing.metadataOnly !== (opts.metadataOnly ?? false)) {
+        throw new Error(`${kind.kind} is already watched ${existing.metadataOnly ? "as metadata only" : "with whole objects"}`);
+      }
       return existing as unknown as Informer<T>;
     }
     const informer = new ListWatchInformer(this.transport, kind, {
       logger: this.opts.logger, labelSelector: opts.labelSelector, relistPeriodMs: this.opts.relistPeriodMs ?? 1_800_000,
+      ...(opts.metadataOnly ? { metadataOnly: true } : {}),
       ...(this.opts.watchNamespace && kind.namespaced ? { namespace: this.opts.watchNamespace } : {}),
     });
     this.informers.set(id, informer);

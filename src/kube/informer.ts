@@ -18,6 +18,7 @@ export interface InformerHandlers<T extends KubeObject> {
 export interface Informer<T extends KubeObject = KubeObject> {
   readonly kind: ResourceKind;
   readonly labelSelector: string | undefined;
+  readonly metadataOnly?: boolean;
   addHandlers(handlers: InformerHandlers<T>): void;
   start(): void;
   stop(): void;
@@ -44,7 +45,18 @@ export interface InformerOptions {
   pageSize?: number;
   /** What the cache keeps of each object; default: cacheTransformFor(kind). */
   transform?: CacheTransform;
+  /**
+   * List and watch PartialObjectMetadata only (names, labels, resourceVersions): for kinds watched
+   * just to learn that an object appeared or changed (Secrets), whose contents never reach the process.
+   */
+  metadataOnly?: boolean;
 }
+
+/** client-go's metadata informer: the server converts every item to meta.k8s.io/v1 PartialObjectMetadata. */
+const METADATA_ONLY = {
+  list: "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json",
+  watch: "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json",
+};
 
 /** 410 Gone inside a watch stream: our resourceVersion is too old; relist. */
 class GoneError extends Error {}
@@ -66,6 +78,7 @@ interface WatchEvent<T> {
  */
 export class ListWatchInformer<T extends KubeObject = KubeObject> implements Informer<T> {
   readonly labelSelector: string | undefined;
+  readonly metadataOnly: boolean;
   private readonly cache = new ObjectCache<T>();
   private readonly handlers: InformerHandlers<T>[] = [];
   private readonly clock: Clock;
@@ -79,6 +92,7 @@ export class ListWatchInformer<T extends KubeObject = KubeObject> implements Inf
 
   constructor(private readonly transport: Transport, readonly kind: ResourceKind, private readonly opts: InformerOptions) {
     this.labelSelector = opts.labelSelector;
+    this.metadataOnly = opts.metadataOnly ?? false;
     this.transform = opts.transform ?? cacheTransformFor(kind.group, kind.kind);
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger.child({ informer: kind.kind, labelSelector: opts.labelSelector });
@@ -168,6 +182,7 @@ export class ListWatchInformer<T extends KubeObject = KubeObject> implements Inf
       const page = await sendJson<{ metadata: { resourceVersion?: string; continue?: string }; items: T[] }>(
         this.transport, {
           verb: "list", kind: this.kind.kind, path: resourcePath(this.kind, this.opts.namespace), signal,
+          ...(this.opts.metadataOnly ? { accept: METADATA_ONLY.list } : {}),
           query: { labelSelector: this.labelSelector, limit: this.opts.pageSize ?? 500, continue: cont },
         });
       this.activity = this.clock.now();
@@ -204,6 +219,7 @@ export class ListWatchInformer<T extends KubeObject = KubeObject> implements Inf
       touch();
       const res = await this.transport.send({
         verb: "watch", kind: this.kind.kind, path: resourcePath(this.kind, this.opts.namespace), signal: AbortSignal.any([signal, idle.signal]),
+        ...(this.opts.metadataOnly ? { accept: METADATA_ONLY.watch } : {}),
         query: {
           watch: 1, resourceVersion: fromRv, allowWatchBookmarks: true, labelSelector: this.labelSelector, timeoutSeconds,
         },

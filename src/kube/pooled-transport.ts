@@ -111,7 +111,7 @@ export class PooledTransport implements Transport {
         path: `${this.base.pathname.replace(/\/$/, "")}${req.path}${qs}`,
         method: METHOD_OF[req.verb],
         headers: {
-          ...headers, accept: "application/json",
+          ...headers, accept: req.accept ?? "application/json",
           ...(body !== undefined ? { "content-type": req.contentType ?? "application/json" } : {}),
         },
         body,

@@ -16,6 +16,8 @@ export interface KubeRequest {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   contentType?: string;
+  /** Accept header; default application/json (metadata-only informers ask for PartialObjectMetadata). */
+  accept?: string;
   signal?: AbortSignal;
 }
 

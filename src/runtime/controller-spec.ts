@@ -36,4 +36,10 @@ export interface WatchSpec {
   readonly map: (obj: KubeObject) => ObjectKey[];
   /** Only cache objects matching this label selector (e.g. "amlcompute.dev/run-uid"). */
   readonly labelSelector?: string;
+  /**
+   * Only names, labels and resourceVersions are needed (e.g. "a Secret someone references now
+   * exists"): the cache holds PartialObjectMetadata, never the objects' data. When another
+   * controller wants whole objects of the kind, whole objects are cached for both.
+   */
+  readonly metadataOnly?: boolean;
 }

@@ -13,7 +13,7 @@ import { LeaderElector, type LeaderElectionConfig } from "./leader-election.js";
 
 /** What the manager needs from the kube layer (KubeClientImpl provides it). */
 export interface ManagerKube extends LeaseClient {
-  watch(kind: ResourceKind, opts?: { labelSelector?: string }): Informer;
+  watch(kind: ResourceKind, opts?: { labelSelector?: string; metadataOnly?: boolean }): Informer;
 }
 
 export interface ManagerOptions {
@@ -148,11 +148,12 @@ export class Manager {
 
   private wireControllers(): void {
     const selectors = this.selectorsByKind();
+    const metadataOnly = this.metadataOnlyKinds();
     const informerOf = (kind: ResourceKind): Informer => {
       const id = kindId(kind);
       let informer = this.informers.get(id);
       if (!informer) {
-        informer = this.opts.kube.watch(kind, { labelSelector: selectors.get(id) });
+        informer = this.opts.kube.watch(kind, { labelSelector: selectors.get(id), ...(metadataOnly.has(id) ? { metadataOnly: true } : {}) });
         this.informers.set(id, informer);
       }
       return informer;
@@ -192,6 +193,18 @@ export class Manager {
       out.set(id, set.size === 1 ? [...set][0] : undefined);
     }
     return out;
+  }
+
+  /** Kinds every user watches for metadata only; one that wants whole objects anywhere gets them. */
+  private metadataOnlyKinds(): Set<string> {
+    const whole = new Set<string>();
+    const metadata = new Set<string>();
+    for (const spec of this.specs) {
+      whole.add(kindId(spec.forKind));
+      for (const owned of spec.owns ?? []) whole.add(kindId(owned));
+      for (const w of spec.watches ?? []) (w.metadataOnly ? metadata : whole).add(kindId(w.kind));
+    }
+    return new Set([...metadata].filter((id) => !whole.has(id)));
   }
 
   private runControllers(): void {

@@ -4,17 +4,21 @@ import { hasFinalizer, withFinalizer, withoutFinalizer } from "../../runtime/fin
 import type { ControllerSpec } from "../../runtime/controller-spec.js";
 import { done, requeueAfter, type ReconcileContext, type Result } from "../../runtime/result.js";
 import type { Clock } from "../../runtime/clock.js";
-import type { ObjectKey } from "../../kube/types.js";
+import { BuiltinKinds, type ObjectKey } from "../../kube/types.js";
 import type { ProviderEntry, ProviderRegistry, TargetObservation } from "../../providers/types.js";
 import { reportingErrors, type ErrorVerdict } from "../shared/error-condition.js";
 import { providerContext } from "../shared/provider-context.js";
+import { ReferenceIndex } from "../shared/reference-index.js";
 import { writeStatusIfChanged } from "../shared/status-writer.js";
 import { decideTargetStatus, providerNotAvailable } from "./decide.js";
+import { secretsReferencedBy } from "./references.js";
 
 export interface ComputeTargetDeps {
   kube: KubeClient;
   providers: ProviderRegistry;
   clock: Clock;
+  /** Secret name → targets naming it; the controller creates one when not given. */
+  secretRefs?: ReferenceIndex;
 }
 
 async function release(target: ComputeTarget, entry: ProviderEntry | undefined, deps: ComputeTargetDeps, ctx: ReconcileContext): Promise<Result> {
@@ -58,7 +62,11 @@ function errorReady(target: ComputeTarget, verdict: ErrorVerdict): TargetObserva
 
 async function reconcileTarget(key: ObjectKey, deps: ComputeTargetDeps, ctx: ReconcileContext): Promise<Result> {
   const read = deps.kube.get<ComputeTarget>(Kinds.ComputeTarget, key);
-  if (!read) return done();
+  if (!read) {
+    deps.secretRefs?.forget(key);
+    return done();
+  }
+  deps.secretRefs?.record(key, read.metadata.deletionTimestamp ? [] : secretsReferencedBy(read));
   let target = read;
   // The provider's own errors carry its reason (Unreachable, AzureError...); an unclassified one is
   // a ReconcileError, whatever the target type.
@@ -80,11 +88,18 @@ async function reconcileTarget(key: ObjectKey, deps: ComputeTargetDeps, ctx: Rec
   });
 }
 
-export function computeTargetController(deps: ComputeTargetDeps): ControllerSpec {
+/**
+ * Targets, and the Secrets they name: a Secret created or changed (credentials rotated, a late
+ * known_hosts) brings its targets back at once instead of at the next resync. Secrets are cached
+ * as metadata only; their data is read live, by name, when a target needs it.
+ */
+export function computeTargetController(input: ComputeTargetDeps): ControllerSpec {
+  const deps: ComputeTargetDeps = { ...input, secretRefs: input.secretRefs ?? new ReferenceIndex() };
   return {
     name: "computetarget",
     forKind: Kinds.ComputeTarget,
     concurrency: 2,
+    watches: [{ kind: BuiltinKinds.Secret, metadataOnly: true, map: (secret) => deps.secretRefs?.referrersOf(secret) ?? [] }],
     reconcile: (key, ctx) => reconcileTarget(key, deps, ctx),
   };
 }

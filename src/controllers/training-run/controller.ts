@@ -13,6 +13,7 @@ import { withTrackingEnvironment, type RunMetricsService } from "../../metrics/s
 import type { RunDataPort as RunData } from "../../data-plane/run-data.js";
 import { reportingErrors } from "../shared/error-condition.js";
 import { providerContext } from "../shared/provider-context.js";
+import { ReferenceIndex } from "../shared/reference-index.js";
 import { StaleReadGuard, writeStatusIfChanged } from "../shared/status-writer.js";
 import { asAttempt, attemptBase, currentAttempt, digestOnly, type CurrentAttempt } from "./attempt.js";
 import { decideError, decideRun, isFinished, type RunPlan } from "./decide.js";
@@ -28,6 +29,15 @@ export interface TrainingRunDeps {
   metrics?: RunMetricsService;
   /** The run data plane: snapshots, attempt storage, outputs (src/data-plane). */
   runData: RunData;
+  /** ConfigMap and Secret names → runs waiting for them (their source); created when not given. */
+  sourceRefs?: { configMaps: ReferenceIndex; secrets: ReferenceIndex };
+}
+
+/** What a run that has not started yet waits for by name: its source ConfigMap, its git Secret. */
+function recordSourceRefs(refs: TrainingRunDeps["sourceRefs"], key: ObjectKey, run: TrainingRun | undefined): void {
+  const waiting = run && !run.status?.execution && !run.metadata.deletionTimestamp ? run.spec.source : undefined;
+  refs?.configMaps.record(key, waiting?.configMap ? [waiting.configMap.name] : []);
+  refs?.secrets.record(key, waiting?.git?.secretRef ? [waiting.git.secretRef.name] : []);
 }
 
 async function ensureFinalizer(run: TrainingRun, deps: TrainingRunDeps): Promise<TrainingRun> {
@@ -150,6 +160,7 @@ function recordTransition(kube: KubeClient, run: TrainingRun, status: TrainingRu
 
 async function reconcileRun(key: ObjectKey, deps: TrainingRunDeps, rctx: ReconcileContext): Promise<Result> {
   const read = deps.kube.get<TrainingRun>(Kinds.TrainingRun, key);
+  recordSourceRefs(deps.sourceRefs, key, read);
   if (!read) {
     deps.guard?.forget(key);
     return done();
@@ -191,7 +202,11 @@ function runsWaitingOn(kube: KubeClient, matches: (run: TrainingRun) => boolean)
 }
 
 export function trainingRunController(input: TrainingRunDeps): ControllerSpec {
-  const deps: TrainingRunDeps = { ...input, guard: input.guard ?? new StaleReadGuard() };
+  const deps: TrainingRunDeps = {
+    ...input, guard: input.guard ?? new StaleReadGuard(),
+    sourceRefs: input.sourceRefs ?? { configMaps: new ReferenceIndex(), secrets: new ReferenceIndex() },
+  };
+  const refs = deps.sourceRefs;
   const byLabel = (obj: KubeObject): ObjectKey[] => {
     // The annotation holds the full run name; the label only a value that fits in 63 characters.
     const name = obj.metadata.annotations?.[Annotations.run] ?? obj.metadata.labels?.[Labels.run];
@@ -217,6 +232,9 @@ export function trainingRunController(input: TrainingRunDeps): ControllerSpec {
       { kind: BuiltinKinds.Pod, map: byLabel, labelSelector: managed },
       { kind: Kinds.ComputeTarget, map: runsWaitingOn(deps.kube, () => true) },
       { kind: Kinds.RunConfiguration, map: (rc) => runsWaitingOn(deps.kube, (r) => r.spec.runConfigurationRef?.name === rc.metadata.name)(rc) },
+      // A late source ConfigMap or git Secret starts the runs waiting for it (metadata only is cached).
+      { kind: BuiltinKinds.ConfigMap, metadataOnly: true, map: (cm) => refs?.configMaps.referrersOf(cm) ?? [] },
+      { kind: BuiltinKinds.Secret, metadataOnly: true, map: (secret) => refs?.secrets.referrersOf(secret) ?? [] },
     ],
     reconcile: (key, ctx) => reconcileRun(key, deps, ctx),
   };

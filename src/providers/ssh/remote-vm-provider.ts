@@ -54,7 +54,8 @@ export class RemoteVmProvider implements ComputeProvider {
       if (err instanceof SshUnreachableError) {
         return { ...this.notReady(TargetReason.Unreachable, err.message, "Warning"), requeueAfterMs: this.deps.unreachableRetryMs ?? 30_000 };
       }
-      // Secret, authentication and host-key problems wait for a human; the Secret/spec watch wakes us.
+      // Secret, authentication and host-key problems wait for a human: no polling. Creating or
+      // changing a Secret the target names, or its spec, wakes the controller (compute-target/controller.ts).
       if (err instanceof TerminalError) return this.notReady(reasonOf(err), err.message, "Error");
       throw err;
     }

@@ -23,8 +23,9 @@ const UNREACHABLE_CODES = new Set([
 
 /**
  * Maps whatever ssh2 / the socket threw into the error taxonomy. Authentication and
- * host-key problems cannot heal by retrying: a human must change the Secret or the spec, and the
- * Secret watch wakes the controller then. Everything network-shaped is transient.
+ * host-key problems cannot heal by retrying: a human must change the Secret or the spec. The
+ * ComputeTarget controller watches the Secrets a target names (metadata only, indexed by name) and
+ * the target itself, so either change brings it back at once. Everything network-shaped is transient.
  */
 export function classifySshError(err: unknown, where: string, hostKeyRejected: boolean): Error {
   if (err instanceof TerminalError || err instanceof TransientError) return err;

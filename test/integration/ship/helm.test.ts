@@ -112,8 +112,17 @@ describe("helm chart aml-compute-operator", () => {
     });
     expect(env.KUBERNETES_SERVICE_HOST).toBeUndefined();
     expect(env.WATCH_NAMESPACE).toBeUndefined();
+    // No node directory is allowed unless the administrator lists some.
+    expect(env.LOCAL_ALLOWED_HOST_PATH_PREFIXES).toBeUndefined();
     expect(pod.hostNetwork).toBeUndefined();
     expect(c.volumeMounts).toEqual([{ name: "tmp", mountPath: "/tmp" }]);
+  });
+
+  it("passes the allowed node directories for Local environment caches, and refuses a relative one", () => {
+    const dep = find(render("--set", "localTargets.allowedHostPathPrefixes={/var/lib/aml,/data/envs}"), "Deployment") as Deployment;
+    expect(dep.spec.template.spec.containers[0]!.env).toContainEqual({ name: "LOCAL_ALLOWED_HOST_PATH_PREFIXES", value: "/var/lib/aml,/data/envs" });
+    const bad = run(helm, ["lint", CHART, "--set", "localTargets.allowedHostPathPrefixes={var/lib}"]);
+    expect(bad.code).not.toBe(0);
   });
 
   it("points in-cluster config at an explicit API server for host-network clusters", () => {
@@ -125,7 +134,7 @@ describe("helm chart aml-compute-operator", () => {
     expect(dep.spec.template.spec.dnsPolicy).toBe("ClusterFirstWithHostNet");
   });
 
-  it("grants least privilege: exactly the operator's verbs, Secrets by name only, Leases in its namespace", () => {
+  it("grants least privilege: exactly the operator's verbs, Secrets' data by name only, Leases in its namespace", () => {
     const docs = render();
     const rules = (find(docs, "ClusterRole", "aml-aml-compute-operator") as Doc & { rules: Rule[] }).rules;
     const verbsOf = (group: string, resource: string): string[] =>
@@ -138,8 +147,8 @@ describe("helm chart aml-compute-operator", () => {
     expect(verbsOf("batch", "jobs")).toEqual(["create", "delete", "get", "list", "patch", "watch"]);
     expect(verbsOf("", "services")).toEqual(["create", "delete"]);
     expect(verbsOf("", "pods/log")).toEqual(["get", "list", "watch"]);
-    expect(verbsOf("", "configmaps")).toEqual(["create", "delete", "get"]);
-    expect(verbsOf("", "secrets")).toEqual(["create", "delete", "get"]);
+    expect(verbsOf("", "configmaps")).toEqual(["create", "delete", "get", "list", "watch"]);
+    expect(verbsOf("", "secrets")).toEqual(["create", "delete", "get", "list", "watch"]);
     expect(verbsOf("events.k8s.io", "events")).toEqual(["create", "patch"]);
     for (const r of rules) {
       expect(r.verbs).not.toContain("*");
