@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import { Registry } from "prom-client";
 import { operatorMetrics } from "../observability/metrics.js";
 import type { Lease, LeaseClient } from "./lease.js";
-import type { DeleteOptions, KubeClient, ListOptions, MetadataPatch, ServiceAccountToken } from "./client.js";
+import type { DeleteOptions, KubeClient, ListOptions, MetadataPatch, ObjectEvent, ServiceAccountToken } from "./client.js";
 import { NotFoundError } from "../runtime/errors.js";
 import { classifyKubeError } from "./errors.js";
 import { EventRecorder } from "./event-recorder.js";
@@ -40,6 +40,17 @@ export interface KubeClientImplOptions {
 }
 
 export const DEFAULT_RATE_LIMIT = { qps: 100, burst: 200 } as const;
+
+/** core/v1 Events: the scheduler, the kubelet and the Job controller all show up here. */
+const CORE_EVENT = { group: "", version: "v1", kind: "Event", plural: "events", namespaced: true } as const;
+interface CoreEvent {
+  reason?: string;
+  message?: string;
+  lastTimestamp?: string;
+  eventTime?: string;
+  firstTimestamp?: string;
+  series?: { lastObservedTime?: string };
+}
 
 export interface WatchOptions {
   labelSelector?: string;
@@ -213,6 +224,16 @@ export class KubeClientImpl implements KubeClient, LeaseClient {
     );
     if (!answer.status?.token) throw new Error(`TokenRequest for ServiceAccount ${key.namespace}/${key.name} returned no token`);
     return { token: answer.status.token, expiresAt: new Date(answer.status.expirationTimestamp ?? Date.now() + expirationSeconds * 1000) };
+  }
+
+  async warningEvents(namespace: string, uid: string): Promise<ObjectEvent[]> {
+    const list = await sendJson<{ items: CoreEvent[] | null }>(this.transport, {
+      verb: "list", kind: "Event", path: resourcePath(CORE_EVENT, namespace),
+      query: { fieldSelector: `involvedObject.uid=${uid},type=Warning`, limit: 50 },
+    });
+    return (list.items ?? [])
+      .map((e) => ({ reason: e.reason ?? "", message: e.message ?? "", lastSeen: e.series?.lastObservedTime ?? e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp }))
+      .sort((a, b) => (b.lastSeen ?? "").localeCompare(a.lastSeen ?? ""));
   }
 
   recordEvent(obj: KubeObject, type: "Normal" | "Warning", reason: string, message: string): void {

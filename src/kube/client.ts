@@ -58,6 +58,12 @@ export interface KubeClient {
    */
   requestServiceAccountToken(key: ObjectKey, audience: string, expirationSeconds: number): Promise<ServiceAccountToken>;
 
+  /**
+   * Live list of the Warning Events about one object (core/v1 events by involvedObject.uid), newest
+   * first. For an object that looks stuck (a pod that does not start), not for the hot path.
+   */
+  warningEvents(namespace: string, uid: string): Promise<ObjectEvent[]>;
+
   /** Records a Kubernetes Event about `obj` (events.k8s.io/v1). Never throws: events are best effort. */
   recordEvent(obj: KubeObject, type: "Normal" | "Warning", reason: string, message: string): void;
 }
@@ -65,6 +71,14 @@ export interface KubeClient {
 export interface ServiceAccountToken {
   readonly token: string;
   readonly expiresAt: Date;
+}
+
+/** What a Warning Event says about an object: who complained, why, and when last. */
+export interface ObjectEvent {
+  reason: string;
+  message: string;
+  /** RFC 3339; the newest of lastTimestamp, eventTime, firstTimestamp. */
+  lastSeen?: string;
 }
 
 export interface ListOptions {

@@ -1,7 +1,7 @@
 // An in-memory KubeClient for controller unit tests: objects by kind and key, resourceVersions that
 // move on every write, and a log of status writes. Controller tests feed it objects and a provider
 // registry whose entries throw on purpose; everything else is the product's code.
-import type { DeleteOptions, KubeClient, ListOptions, MetadataPatch, ServiceAccountToken } from "../../src/kube/client.js";
+import type { DeleteOptions, KubeClient, ListOptions, MetadataPatch, ObjectEvent, ServiceAccountToken } from "../../src/kube/client.js";
 import { ConflictError } from "../../src/runtime/errors.js";
 import { keyString, type KubeObject, type ObjectKey, type ResourceKind } from "../../src/kube/types.js";
 
@@ -10,6 +10,8 @@ export class MemoryKube implements KubeClient {
   private version = 100;
   readonly statusWrites: { kind: string; name: string; status: unknown }[] = [];
   readonly events: { reason: string; message: string }[] = [];
+  /** Warning Events other components recorded, by the uid of the object they are about. */
+  readonly warnings = new Map<string, ObjectEvent[]>();
 
   private id(kind: ResourceKind, key: ObjectKey): string {
     return `${kind.kind}|${keyString(key)}`;
@@ -83,6 +85,10 @@ export class MemoryKube implements KubeClient {
 
   async requestServiceAccountToken(): Promise<ServiceAccountToken> {
     throw new Error("MemoryKube signs no ServiceAccount tokens");
+  }
+
+  async warningEvents(_namespace: string, uid: string): Promise<ObjectEvent[]> {
+    return this.warnings.get(uid) ?? [];
   }
 
   recordEvent(_obj: KubeObject, _type: "Normal" | "Warning", reason: string, message: string): void {

@@ -127,8 +127,14 @@ export const RunReason = {
   SourceNotSupported: "SourceNotSupported",
   /** A Secret the run names (source.git.secretRef) does not exist. */
   SourceSecretNotFound: "SourceSecretNotFound",
-  /** A rank of a multi-node Local attempt was not scheduled within schedulingTimeoutSeconds. */
+  /** A rank of a Local attempt was not scheduled within schedulingTimeoutSeconds. */
   Unschedulable: "Unschedulable",
+  /**
+   * A Local attempt's pods could not be created (FailedCreate: a missing PriorityClass, quota) or
+   * their containers could not start (FailedMount, image, container configuration) within
+   * schedulingTimeoutSeconds; the message carries Kubernetes' reason.
+   */
+  CannotStart: "CannotStart",
 } as const;
 
 /**

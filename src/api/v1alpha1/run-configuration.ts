@@ -60,7 +60,7 @@ export const RunConfigurationSpecFields = {
   })),
   schedulingTimeoutSeconds: Type.Optional(Type.Integer({
     minimum: 1, maximum: 86400,
-    description: "Local, nodeCount > 1 (gang scheduling): a rank not scheduled this long after its pod was created fails the attempt with reason Unschedulable and the other ranks are stopped. Default 300.",
+    description: "Local: an attempt that has not started this long fails, with Kubernetes' reason in the message: Unschedulable when a rank is not scheduled this long after its pod was created (the other ranks are stopped: gang scheduling), CannotStart when its pods cannot be created (FailedCreate) or their containers cannot start (FailedMount, image, configuration). Until then the run's condition says why it waits. Default 300.",
   })),
   // Map keys cannot carry a maxLength, so a CEL rule on them would have an unbounded cost: every
   // provider's validate() checks the names instead (src/providers/shared/validate.ts).

@@ -8,7 +8,7 @@ export function secretsReferencedBy(target: ComputeTarget): string[] {
     spec.credentialsSecretRef?.name,
     ssh?.credentialsSecretRef.name,
     ssh?.hostKey.knownHostsSecretRef?.name,
-    spec.databricks?.tokenSecretRef.name,
+    spec.databricks?.tokenSecretRef?.name,
   ];
   return [...new Set(names.filter((n): n is string => n !== undefined))].sort();
 }

@@ -1,3 +1,4 @@
+import type { ObjectEvent } from "../../kube/client.js";
 import type { KubeObject } from "../../kube/types.js";
 import { COMPLETION_INDEX_ANNOTATION } from "./distribution.js";
 
@@ -82,4 +83,40 @@ export function gangTimeout(job: Job, pods: readonly Pod[], gang: { ranks: numbe
     return `only ${live} of ${ranks} ranks have pods ${boundSeconds}s after the Job was created (schedulingTimeoutSeconds); see the Job's events`;
   }
   return undefined;
+}
+
+/** A pod whose containers run (or ran): past scheduling, mounting and image pulls. */
+const started = (pod: Pod): boolean =>
+  (pod.status?.containerStatuses ?? []).some((c) => c.state?.running || c.state?.terminated) || pod.status?.phase === "Running";
+
+/** Every pod exists and is placed on a node. */
+const allScheduled = (pods: readonly Pod[], ranks: number): boolean =>
+  pods.length >= ranks && pods.every((p) => p.status?.conditions?.some((c) => c.type === "PodScheduled" && c.status === "True"));
+
+/**
+ * Why the attempt's pods are not running yet, in Kubernetes' words: a container's waiting state
+ * (image, configuration), else the newest Warning Event about the Job or a pod (FailedCreate,
+ * FailedScheduling, FailedMount…), else the scheduler's condition. A FailedScheduling Event is
+ * stale once every pod is placed.
+ */
+export function notStartedBecause(pods: readonly Pod[], events: readonly ObjectEvent[], ranks: number): string | undefined {
+  const waiting = pods.map(waitingProblem).find((p) => p);
+  if (waiting) return waiting;
+  const placed = allScheduled(pods, ranks);
+  const event = events.find((e) => !(placed && e.reason === "FailedScheduling"));
+  if (event) return `${event.reason}: ${event.message}`;
+  const pending = pods.map((p) => unschedulable(p)?.message).find((m) => m);
+  return pending ? `waiting to be scheduled: ${pending}` : undefined;
+}
+
+/**
+ * Pods that exist and are placed but whose containers never started (a volume that cannot be
+ * mounted, an image that cannot be pulled) `boundSeconds` after their creation, while Kubernetes
+ * says why (`because`). Undefined while they may still start.
+ */
+export function startTimeout(pods: readonly Pod[], g: { ranks: number; boundSeconds: number; now: Date; because: string | undefined }): string | undefined {
+  if (!g.because || !allScheduled(pods, g.ranks)) return undefined;
+  const stuck = pods.filter((p) => !started(p) && g.now.getTime() - Date.parse(p.metadata.creationTimestamp ?? "") >= g.boundSeconds * 1000);
+  if (stuck.length === 0) return undefined;
+  return `rank${stuck.length > 1 ? "s" : ""} ${stuck.map(rankOf).sort((a, b) => a - b).join(", ")} of ${g.ranks} did not start within ${g.boundSeconds}s (schedulingTimeoutSeconds): ${g.because}`;
 }

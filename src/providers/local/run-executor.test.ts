@@ -113,3 +113,50 @@ describe("Local executor: what the attempt costs in writes", () => {
     expect(reads).toHaveLength(2);
   });
 });
+
+describe("Local executor: an attempt that cannot start says why while it waits, and fails after the bound", () => {
+  const createdAgo = (seconds: number): string => new Date(now.getTime() - seconds * 1000).toISOString();
+  const jobOf = (ageSeconds: number): KubeObject => ({ metadata: { name: "run-job-1", namespace: "ns", uid: "job-uid", creationTimestamp: createdAgo(ageSeconds) }, status: { active: 1 } });
+  const scheduledPod = (ageSeconds: number): KubeObject => ({
+    metadata: { name: "run-job-1-x", namespace: "ns", uid: "pod-uid", labels: podLabels, creationTimestamp: createdAgo(ageSeconds) },
+    status: { phase: "Pending", conditions: [{ type: "PodScheduled", status: "True" }], initContainerStatuses: [{ name: "materialize", state: { waiting: { reason: "PodInitializing" } } }] },
+  });
+  const unschedulablePod = (ageSeconds: number): KubeObject => ({
+    metadata: { name: "run-job-1-x", namespace: "ns", uid: "pod-uid", labels: podLabels, creationTimestamp: createdAgo(ageSeconds) },
+    status: { phase: "Pending", conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.", lastTransitionTime: createdAgo(ageSeconds) }] },
+  });
+  const noPriorityClass = { reason: "FailedCreate", message: 'Error creating: pods "run-job-1-" is forbidden: no PriorityClass with name missing was found', lastSeen: createdAgo(5) };
+  const failedMount = { reason: "FailedMount", message: 'MountVolume.SetUp failed for volume "runner" : configmap "aml-runner-x" not found', lastSeen: createdAgo(5) };
+
+  it("a Job that cannot create its pod (missing PriorityClass): the Job's FailedCreate while waiting, CannotStart after schedulingTimeoutSeconds", async () => {
+    const kube = new MemoryKube();
+    kube.warnings.set("job-uid", [noPriorityClass]);
+    kube.put(BuiltinKinds.Job, jobOf(20));
+    expect(await executor.observe(attempt(), ctxOf(kube))).toMatchObject({ state: "Starting", message: expect.stringContaining("FailedCreate: Error creating: pods \"run-job-1-\" is forbidden: no PriorityClass") });
+    kube.put(BuiltinKinds.Job, jobOf(301));
+    expect(await executor.observe(attempt(), ctxOf(kube))).toMatchObject({ state: "Failed", reason: "CannotStart", message: expect.stringMatching(/300s .*no PriorityClass with name missing/) });
+  });
+
+  it("a pod that cannot mount a volume: FailedMount while waiting, CannotStart after the bound; no Events are read for a young Job", async () => {
+    const kube = new MemoryKube();
+    kube.warnings.set("pod-uid", [failedMount]);
+    kube.put(BuiltinKinds.Job, jobOf(5));
+    kube.put(BuiltinKinds.Pod, scheduledPod(5));
+    expect((await executor.observe(attempt(), ctxOf(kube))).message).toBeUndefined();
+    kube.put(BuiltinKinds.Job, jobOf(30));
+    kube.put(BuiltinKinds.Pod, scheduledPod(30));
+    expect(await executor.observe(attempt(), ctxOf(kube))).toMatchObject({ state: "Starting", message: expect.stringContaining("FailedMount: MountVolume.SetUp failed") });
+    kube.put(BuiltinKinds.Job, jobOf(400));
+    kube.put(BuiltinKinds.Pod, scheduledPod(400));
+    expect(await executor.observe(attempt(), ctxOf(kube))).toMatchObject({ state: "Failed", reason: "CannotStart", message: expect.stringContaining("did not start within 300s") });
+  });
+
+  it("an unsatisfiable nodeSelector: the scheduler's words while waiting, Unschedulable after the bound (one node too)", async () => {
+    const kube = new MemoryKube();
+    kube.put(BuiltinKinds.Job, jobOf(30));
+    kube.put(BuiltinKinds.Pod, unschedulablePod(30));
+    expect(await executor.observe(attempt(), ctxOf(kube))).toMatchObject({ state: "Starting", message: expect.stringContaining("didn't match Pod's node affinity/selector") });
+    kube.put(BuiltinKinds.Pod, unschedulablePod(301));
+    expect(await executor.observe(attempt(), ctxOf(kube))).toMatchObject({ state: "Failed", reason: "Unschedulable", message: expect.stringContaining("not scheduled within 300s") });
+  });
+});

@@ -1,5 +1,6 @@
 import { BuiltinKinds, type KubeObject, type ResourceKind } from "../../kube/types.js";
-import { isReason, Labels, RunReason } from "../../api/v1alpha1/index.js";
+import { isReason, Labels, RunReason, type RunLinks } from "../../api/v1alpha1/index.js";
+import type { ObjectEvent } from "../../kube/client.js";
 import { ConflictError, InvalidError, TerminalError } from "../../runtime/errors.js";
 import { decodeShape } from "../shared/handle.js";
 import { OUTPUT_TAIL_BYTES, TAIL_REFRESH_MS, TailSchedule, tailText } from "../shared/output-tail.js";
@@ -8,7 +9,8 @@ import { MATERIALIZE_CONTAINER, renderAttemptSecret, renderRunnerConfigMap } fro
 import { DEFAULT_SCHEDULING_TIMEOUT_SECONDS } from "./distribution.js";
 import { buildEnvironmentJob, buildHeadlessService, buildRunJob, envBuildJobName, layoutOfAttempt, TRAIN_CONTAINER } from "./job-builder.js";
 import {
-  containerState, firstFailedPod, gangTimeout, jobCondition, jobFailureReason, rankOf, unschedulable, waitingProblem, type Job, type Pod,
+  containerState, firstFailedPod, gangTimeout, jobCondition, jobFailureReason, notStartedBecause, rankOf, startTimeout, unschedulable,
+  type Job, type Pod,
 } from "./job-status.js";
 import { usableEnvironmentCache, type LocalTargetsConfig } from "./host-path.js";
 import { isSystemManaged, localSpecOf } from "./local-spec.js";
@@ -19,6 +21,8 @@ const CACHE_GRACE_MS = 30_000;
 const POLL_PREPARING_MS = 5_000;
 /** A namespace's runner ConfigMap is re-ensured this often (it heals one deleted by hand). */
 const RUNNER_CONFIGMAP_RECHECK_MS = 10 * 60_000;
+/** Attempts not started this long after their Job was created read the Warning Events about it. */
+const EVENTS_AFTER_MS = 10_000;
 
 export interface LocalHandle {
   readonly jobName: string;
@@ -143,24 +147,58 @@ async function observeRunJob(sub: LocalAttempt, h: LocalHandle, ctx: ProviderCon
       links: podLinks,
     };
   }
-  // One rank or many: an attempt that cannot be scheduled (FailedScheduling) or whose pods cannot be
-  // created (FailedCreate, e.g. a missing PriorityClass) fails with the reason once the bound passed.
-  {
-    const bound = sub.config.schedulingTimeoutSeconds ?? DEFAULT_SCHEDULING_TIMEOUT_SECONDS;
-    const gang = gangTimeout(job, pods, { ranks: sub.config.nodeCount, boundSeconds: bound, now: ctx.now });
-    // observe only reports; release (the attempt has ended) stops the ranks that were placed.
-    if (gang) return { state: "Failed", reason: RunReason.Unschedulable, message: gang, outputTail: await tail(ctx, shownPod, TRAIN_CONTAINER), links: podLinks };
-  }
   const running = pods.some((p) => containerState(p, TRAIN_CONTAINER)?.running);
   if (running) {
     // Each new tail is a status write: at most one per TAIL_REFRESH_MS while the script runs.
     const outputTail = tails.due(attemptKey(sub), ctx.now.getTime()) ? await tail(ctx, shownPod, TRAIN_CONTAINER) : undefined;
     return { state: "Running", ...(outputTail !== undefined ? { outputTail } : {}), links: podLinks, pollAfterMs: TAIL_REFRESH_MS };
   }
-  const pending = pods.map((p) => unschedulable(p)?.message).find((m) => m);
-  const problem = pods.map(waitingProblem).find((p) => p) ?? (pending ? `waiting to be scheduled: ${pending}` : undefined);
+  return observeNotStarted(sub, { handle: h, job, pods, links: podLinks }, ctx);
+}
+
+/**
+ * An attempt whose pods are not running yet says why while it waits (the pods' state and the
+ * Warning Events of the Job and its pods: FailedCreate, FailedScheduling, FailedMount…), and fails
+ * with that reason once schedulingTimeoutSeconds passed: Unschedulable when a rank cannot be
+ * placed, CannotStart when pods cannot be created or their containers cannot start. observe only
+ * reports; release (the attempt has ended) stops the ranks that were placed.
+ */
+async function observeNotStarted(
+  sub: LocalAttempt, { handle, job, pods, links }: { handle: LocalHandle; job: Job; pods: Pod[]; links: RunLinks }, ctx: ProviderContext,
+): Promise<RunObservation<LocalHandle>> {
+  const ranks = sub.config.nodeCount;
+  const bound = sub.config.schedulingTimeoutSeconds ?? DEFAULT_SCHEDULING_TIMEOUT_SECONDS;
+  const because = notStartedBecause(pods, await startEvents(sub, job, pods, ctx), ranks);
+  const gang = gangTimeout(job, pods, { ranks, boundSeconds: bound, now: ctx.now });
+  if (gang) {
+    const placing = pods.some((p) => unschedulable(p));
+    return {
+      state: "Failed", reason: placing ? RunReason.Unschedulable : RunReason.CannotStart,
+      message: placing || !because ? gang : `${gang}: ${because}`, links,
+    };
+  }
+  const stuck = startTimeout(pods, { ranks, boundSeconds: bound, now: ctx.now, because });
+  if (stuck) return { state: "Failed", reason: RunReason.CannotStart, message: stuck, links };
   // The pod is named in status once it runs, or now when it is in trouble (not one write per pod event).
-  return problem ? { ...starting(h), message: problem, links: podLinks } : starting(h);
+  if (!because) return starting(handle);
+  return { ...starting(handle), message: `attempt ${sub.number} has not started: ${because} (it fails after schedulingTimeoutSeconds, ${bound}s)`, links };
+}
+
+/**
+ * Warning Events about the Job (pods it could not create) and its pods that have not started.
+ * Read live, and only once the Job is older than EVENTS_AFTER_MS: a healthy attempt starts before
+ * that and never costs the API server a list.
+ */
+async function startEvents(sub: LocalAttempt, job: Job, pods: Pod[], ctx: ProviderContext): Promise<ObjectEvent[]> {
+  const age = ctx.now.getTime() - Date.parse(job.metadata.creationTimestamp ?? "");
+  if (!(age >= EVENTS_AFTER_MS)) return [];
+  const namespace = sub.run.metadata.namespace ?? "";
+  const about = [
+    ...(pods.length < sub.config.nodeCount ? [job.metadata.uid] : []),
+    ...pods.filter((p) => !containerState(p, TRAIN_CONTAINER)?.running).map((p) => p.metadata.uid),
+  ].filter((uid): uid is string => uid !== undefined);
+  const lists = await Promise.all(about.map((uid) => ctx.kube.warningEvents(namespace, uid)));
+  return lists.flat().sort((a, b) => (b.lastSeen ?? "").localeCompare(a.lastSeen ?? ""));
 }
 
 /**

@@ -150,6 +150,7 @@ describe("helm chart aml-compute-operator", () => {
     expect(verbsOf("", "configmaps")).toEqual(["create", "delete", "get", "list", "watch"]);
     expect(verbsOf("", "secrets")).toEqual(["create", "delete", "get", "list", "watch"]);
     expect(verbsOf("events.k8s.io", "events")).toEqual(["create", "patch"]);
+    expect(verbsOf("", "events")).toEqual(["list"]);
     for (const r of rules) {
       expect(r.verbs).not.toContain("*");
       expect(r.resources).not.toContain("*");
