@@ -75,6 +75,29 @@ describe("TrainingRun error paths", () => {
     expect(cond(run, "Succeeded")).toMatchObject({ status: "Unknown", reason: "Unreachable", message: expect.stringContaining("refused") });
   });
 
+  it("a Local run whose ComputeTarget is deleted mid-run is followed to its real end (its Job belongs to the run)", async () => {
+    const active = aTrainingRun(started(new Date(now.getTime() - 5_000)), withStatus({ snapshotDigest: "sha256:x", environmentHash: "h", runId: "exp_1", execution: { attempt: 1, handle: { jobName: "j" } } }));
+    let state: "Running" | "Succeeded" = "Running";
+    const ex = { ...executor({ observe: async (a) => ({ state, ...(a.target.metadata.name === "local" ? {} : { message: "wrong target" }) }) }), observesWithoutTarget: true };
+    const { kube, reconcile } = runWorld(active, ex);
+    await kube.delete(Kinds.ComputeTarget, { namespace: "ns", name: "local" });
+    await reconcile();
+    expect(runOf(kube)?.status?.phase).toBe("Running");
+    state = "Succeeded";
+    await reconcile();
+    expect(runOf(kube)?.status?.phase).toBe("Completed");
+    expect(cond(runOf(kube), "Succeeded")).toMatchObject({ status: "True" });
+  });
+
+  it("a run whose executor needs the deleted target keeps its phase and says it cannot be observed, instead of failing on a guess", async () => {
+    const active = aTrainingRun(started(new Date(now.getTime() - 5_000)), withStatus({ snapshotDigest: "sha256:x", environmentHash: "h", runId: "exp_1", execution: { attempt: 1, handle: { jobName: "j" } } }));
+    const { kube, reconcile } = runWorld(active, executor({}));
+    await kube.delete(Kinds.ComputeTarget, { namespace: "ns", name: "local" });
+    await reconcile();
+    expect(runOf(kube)?.status?.phase).toBe("Running");
+    expect(cond(runOf(kube), "Succeeded")).toMatchObject({ status: "Unknown", reason: "ComputeTargetNotFound", message: expect.stringContaining("cannot be observed") });
+  });
+
   it("a cleanup error after success never changes the finished run's phase", async () => {
     const completed = aTrainingRun(withSpec({ ttlSecondsAfterFinished: 60 }), started(new Date(now.getTime() - 600_000)), withStatus({
       phase: "Completed", completionTime: new Date(now.getTime() - 120_000).toISOString(),

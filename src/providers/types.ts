@@ -128,6 +128,12 @@ export interface RunExecutor<H = unknown> {
    */
   readonly collectsOutputsOnRelease?: boolean;
   /**
+   * Observe, cancel, release and cleanup need only the run and the handle, not the target's spec
+   * (Local: the Job belongs to the run). A run whose target is deleted mid-run is then followed to
+   * its real end; otherwise it waits, phase unchanged, until a target of that name exists again.
+   */
+  readonly observesWithoutTarget?: boolean;
+  /**
    * Starts attempt `a.number` (or finds it already started: keyed by run UID + attempt number, so a
    * repeat after a crash creates nothing new). Returns the handle to persist.
    */

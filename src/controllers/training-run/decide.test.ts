@@ -34,7 +34,7 @@ describe("decideRun", () => {
     ["fails with DeadlineExceeded once activeDeadlineSeconds has passed", aTrainingRun(withSpec({ activeDeadlineSeconds: 60 }), started(minus(61_000))), world(observed({ state: "Running" })), "Cancel", "Failed", ["False", "DeadlineExceeded"]],
     ["cancels an active attempt on spec.cancel", aTrainingRun(withSpec({ cancel: true }), started(minus(5_000))), world(observed({ state: "Running" })), "Cancel", "Canceled", ["False", "Canceled"]],
     ["continues a submission whose environment is built", aTrainingRun(started(minus(5_000))), world(observed({ state: "Preparing", continueSubmit: true })), "ContinueSubmit", "Preparing", ["Unknown", "Preparing"]],
-    ["fails an active run whose ComputeTarget was deleted", aTrainingRun(started(minus(5_000))), world({ target: undefined, problem: { reason: "ComputeTargetNotFound", message: "deleted", terminal: true } }), "None", "Failed", ["False", "ComputeTargetNotFound"]],
+    ["keeps the phase of an active run whose attempt cannot be observed (its target was deleted)", aTrainingRun(started(minus(5_000))), world({ target: undefined, problem: { reason: "ComputeTargetNotFound", message: "deleted", terminal: false } }), "None", "Running", ["Unknown", "ComputeTargetNotFound"]],
     ["retries a lost attempt within backoffLimit", aTrainingRun(withSpec({ backoffLimit: 1 }), started(minus(5_000))), world(observed({ state: "Lost" })), "Submit", "Queued", ["Unknown", "Retrying"]],
   ])("%s", (_name, run, w, action, phase, [status, reason]) => {
     const plan = decideRun(run, w);

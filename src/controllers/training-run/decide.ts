@@ -274,6 +274,14 @@ function decideActive(run: TrainingRun, world: RunWorld): RunPlan {
   if (world.problem?.terminal) {
     return { status: withState(run, status, { phase: "Failed", succeeded: fail(world.problem.reason, world.problem.message), now }), action: { kind: "None" } };
   }
+  if (world.problem) {
+    // The attempt cannot be observed now (its target is gone): the phase stays what was last known.
+    const p = world.problem;
+    return {
+      status: withState(run, status, { phase: status.phase ?? "Running", succeeded: pending(p.reason, p.message, "Warning"), now }),
+      action: { kind: "None" }, requeueAfterMs: p.retryAfterMs ?? DEFAULT_POLL_MS,
+    };
+  }
   const deadline = deadlineOf(run, world.config);
   if (deadline !== undefined && now.getTime() >= deadline) {
     return { status: withState(run, status, { phase: "Failed", succeeded: fail(RunReason.DeadlineExceeded, "the run exceeded its activeDeadlineSeconds / maxRunDurationSeconds and was stopped"), now }), action: { kind: "Cancel" } };

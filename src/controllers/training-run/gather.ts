@@ -1,5 +1,5 @@
 import { BuiltinKinds, type KubeObject } from "../../kube/types.js";
-import { ConditionType, RunReason, type TrainingRun } from "../../api/v1alpha1/index.js";
+import { ConditionType, RunReason, type ComputeTarget, type TrainingRun } from "../../api/v1alpha1/index.js";
 import { isTrue } from "../../runtime/conditions.js";
 import type { ProviderContext, ProviderRegistry, RunExecutor, RunObservation, Snapshot } from "../../providers/types.js";
 import type { RunMetricsService } from "../../metrics/service.js";
@@ -9,7 +9,7 @@ import { snapshotStatusOf, type AttemptVerdict, type RunDataPort as RunData } fr
 import { environmentHash } from "../run-configuration/environment-hash.js";
 import { asAttempt, attemptBase, currentAttempt, digestOnly, type CurrentAttempt } from "./attempt.js";
 import { isFinished, type RunWorld } from "./decide.js";
-import { resolveConfiguration, runIdOf, targetOf, type Problem } from "./resolve.js";
+import { frozenTargetOf, resolveConfiguration, runIdOf, targetOf, type Problem } from "./resolve.js";
 
 /** The run's source as a snapshot in the store (or why not yet); read-only apart from content-addressed writes. */
 async function snapshotSource(run: TrainingRun, runData: RunData, ctx: ProviderContext): Promise<{ snapshot: Snapshot; status: SnapshotStatus } | Problem> {
@@ -75,20 +75,34 @@ export interface GatherServices {
   metrics?: RunMetricsService;
 }
 
+/** How often a started run whose target is gone (and cannot be observed without it) looks again. */
+const TARGET_GONE_POLL_MS = 60_000;
+
+/** The frozen target of a run whose executor follows attempts without the ComputeTarget (Local). */
+async function observableWithout(run: TrainingRun, providers: ProviderRegistry): Promise<ComputeTarget | undefined> {
+  const frozen = frozenTargetOf(run);
+  const entry = frozen ? await providers.entry(frozen.spec.type) : undefined;
+  return entry?.executor?.observesWithoutTarget ? frozen : undefined;
+}
+
 export async function gatherRun(run: TrainingRun, providers: ProviderRegistry, ctx: ProviderContext, services: GatherServices): Promise<Gathered> {
   const { runData, metrics } = services;
   const world: RunWorld = { now: ctx.now, runId: run.status?.runId ?? runIdOf(run) };
   const resolved = resolveConfiguration(run, ctx.kube);
   if ("problem" in resolved) return { world: { ...world, problem: resolved.problem } };
   const config = resolved.config;
-  const target = targetOf(run, config, ctx.kube);
+  const started = run.status?.runConfiguration !== undefined && run.status.execution !== undefined;
+  const target = targetOf(run, config, ctx.kube) ?? (started && !isFinished(run) ? await observableWithout(run, providers) : undefined);
   world.config = config;
   if (target) world.target = target;
   const entry = target ? await providers.entry(target.spec.type) : undefined;
   const executor = entry?.executor;
-  const started = run.status?.runConfiguration !== undefined && run.status.execution !== undefined;
   if (started && !target && !isFinished(run)) {
-    world.problem = { reason: RunReason.ComputeTargetNotFound, message: `ComputeTarget ${run.status?.target ?? ""} was deleted while the run was active`, terminal: true };
+    // Its attempt may well still run where it was sent: the run neither fails nor succeeds on a guess.
+    world.problem = {
+      reason: RunReason.ComputeTargetNotFound, terminal: false, retryAfterMs: TARGET_GONE_POLL_MS,
+      message: `ComputeTarget ${run.status?.target ?? ""} was deleted while the run was active: attempt ${run.status?.execution?.attempt ?? 1} cannot be observed until a ComputeTarget of that name exists again`,
+    };
     return { world };
   }
   if (!target || !entry || !executor) {

@@ -1,5 +1,5 @@
 import {
-  Kinds, RunReason, type ComputeTarget, type RunConfiguration, type RunConfigurationSpec, type TrainingRun,
+  COMPUTE_TARGET_TYPES, Kinds, RunReason, type ComputeTarget, type RunConfiguration, type RunConfigurationSpec, type TrainingRun,
 } from "../../api/v1alpha1/index.js";
 import type { KubeClient } from "../../kube/client.js";
 
@@ -43,6 +43,21 @@ export function resolveConfiguration(run: TrainingRun, kube: KubeClient): { conf
 export function targetOf(run: TrainingRun, config: RunConfigurationSpec, kube: KubeClient): ComputeTarget | undefined {
   const name = run.status?.target ?? config.computeTargetRef.name;
   return kube.get<ComputeTarget>(Kinds.ComputeTarget, { namespace: run.metadata.namespace ?? "", name });
+}
+
+/**
+ * The target as the run froze it at first submit (name and type in status), for a run whose
+ * ComputeTarget was deleted while it was active: enough for executors that observe without it.
+ */
+export function frozenTargetOf(run: TrainingRun): ComputeTarget | undefined {
+  const s = run.status;
+  const type = COMPUTE_TARGET_TYPES.find((t) => t === s?.targetType);
+  if (!s?.target || !type) return undefined;
+  return {
+    apiVersion: run.apiVersion, kind: Kinds.ComputeTarget.kind,
+    metadata: { name: s.target, namespace: run.metadata.namespace ?? "" },
+    spec: { type, deletionPolicy: "Detach" },
+  };
 }
 
 /** What the run executes: script + arguments run by the environment's interpreter, or a command. */

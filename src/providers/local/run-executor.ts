@@ -247,6 +247,8 @@ export const localRunExecutor = (config: LocalTargetsConfig): RunExecutor<LocalH
   readsSnapshotFromStore: true,
   // Jobs, Services and Secrets carry the run's ownerReference: the garbage collector deletes them with it.
   ownedByRun: true,
+  // The Job, its pods and Service belong to the run: a deleted ComputeTarget changes none of them.
+  observesWithoutTarget: true,
   decodeHandle: (raw) => decodeShape<LocalHandle>(raw, {
     jobName: "string", serviceName: "string?", envJobName: "string?", jobCreated: "boolean", submittedAt: "string",
   }),
