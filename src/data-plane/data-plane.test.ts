@@ -48,6 +48,7 @@ describe("manifest validation", () => {
     ["./a", "empty or \".\""],
     ["a\\b", "backslash"],
     ["C:/x", "drive"],
+    [`dir/${"s".repeat(256)}.py`, "name longer than 255 bytes"],
   ])("rejects %s", (path, what) => {
     expect(manifestProblems([entry(path)]).join(" ")).toContain(what);
   });

@@ -17,6 +17,8 @@ export function pathProblem(path: string): string | undefined {
   for (const segment of path.split("/")) {
     if (segment === "..") return `path ${JSON.stringify(path)} climbs out of the source directory ("..")`;
     if (segment === "." || segment === "") return `path ${JSON.stringify(path)} has an empty or "." segment`;
+    // No file system of a target takes a longer name: the file could never be written there.
+    if (Buffer.byteLength(segment, "utf8") > 255) return `path ${JSON.stringify(path.slice(0, 60))}… has a name longer than 255 bytes`;
   }
   if (Buffer.byteLength(path, "utf8") > 1024) return `path ${JSON.stringify(path.slice(0, 60))}… is longer than 1024 bytes`;
   return undefined;
