@@ -179,14 +179,15 @@ export class ListWatchInformer<T extends KubeObject = KubeObject> implements Inf
     let cont: string | undefined;
     let rv = "";
     do {
-      const page = await sendJson<{ metadata: { resourceVersion?: string; continue?: string }; items: T[] }>(
+      const page = await sendJson<{ metadata: { resourceVersion?: string; continue?: string }; items: T[] | null }>(
         this.transport, {
           verb: "list", kind: this.kind.kind, path: resourcePath(this.kind, this.opts.namespace), signal,
           ...(this.opts.metadataOnly ? { accept: METADATA_ONLY.list } : {}),
           query: { labelSelector: this.labelSelector, limit: this.opts.pageSize ?? 500, continue: cont },
         });
       this.activity = this.clock.now();
-      for (const item of page.items) {
+      // A PartialObjectMetadataList without items says `"items": null`.
+      for (const item of page.items ?? []) {
         item.apiVersion = apiVersionOf(this.kind);
         item.kind = this.kind.kind;
         seen.add(`${item.metadata.namespace ?? ""}/${item.metadata.name ?? ""}`);
