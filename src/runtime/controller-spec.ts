@@ -11,6 +11,11 @@ export interface ControllerSpec {
   readonly name: string;
   /** Events of this kind enqueue the object's own key. */
   readonly forKind: ResourceKind;
+  /**
+   * Updates of forKind that change only its status do not enqueue it. For a controller whose every
+   * reconcile writes something new (a probe time), its own write must not bring it straight back.
+   */
+  readonly ignoreStatusOnlyUpdates?: boolean;
   /** Events of these kinds enqueue the owner named by a `controller: true` ownerReference of forKind. */
   readonly owns?: readonly ResourceKind[];
   /** Events of these kinds enqueue whatever keys `map` returns (e.g. runs that reference a target). */

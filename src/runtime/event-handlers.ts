@@ -5,10 +5,26 @@ type Enqueue = (key: ObjectKey) => void;
 
 const groupOf = (apiVersion: string): string => (apiVersion.includes("/") ? apiVersion.split("/")[0] ?? "" : "");
 
-/** Events of the primary kind enqueue the object's own key (controller-runtime For()). */
-export function enqueueSelf(enqueue: Enqueue): InformerHandlers<KubeObject> {
+/** Everything of an object but its status (and the resourceVersion a status write moves). */
+function sameButStatus(a: KubeObject, b: KubeObject): boolean {
+  const m = (o: KubeObject) => JSON.stringify([
+    o.metadata.generation, o.metadata.labels, o.metadata.annotations, o.metadata.finalizers, o.metadata.deletionTimestamp, o.metadata.ownerReferences,
+  ]);
+  return m(a) === m(b);
+}
+
+/**
+ * Events of the primary kind enqueue the object's own key (controller-runtime For()). With
+ * `ignoreStatusOnly`, an update that changed nothing but status does not (controller-runtime's
+ * GenerationChangedPredicate, metadata changes still count).
+ */
+export function enqueueSelf(enqueue: Enqueue, opts: { ignoreStatusOnly?: boolean } = {}): InformerHandlers<KubeObject> {
   const on = (obj: KubeObject): void => enqueue(keyOf(obj));
-  return { add: on, update: on, delete: on };
+  const update = (obj: KubeObject, old: KubeObject): void => {
+    if (opts.ignoreStatusOnly && sameButStatus(obj, old)) return;
+    on(obj);
+  };
+  return { add: on, update, delete: on };
 }
 
 /**

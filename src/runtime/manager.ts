@@ -164,7 +164,7 @@ export class Manager {
       });
       const enqueue = controller.enqueue.bind(controller);
       this.controllers.push(controller);
-      informerOf(spec.forKind).addHandlers(enqueueSelf(enqueue));
+      informerOf(spec.forKind).addHandlers(enqueueSelf(enqueue, { ignoreStatusOnly: spec.ignoreStatusOnlyUpdates ?? false }));
       for (const owned of spec.owns ?? []) informerOf(owned).addHandlers(enqueueOwner(spec.forKind, enqueue));
       for (const w of spec.watches ?? []) informerOf(w.kind).addHandlers(enqueueMapped(w.map, enqueue));
     }

@@ -99,6 +99,9 @@ export function computeTargetController(input: ComputeTargetDeps): ControllerSpe
     name: "computetarget",
     forKind: Kinds.ComputeTarget,
     concurrency: 2,
+    // A probe records lastProbeTime: that write must not trigger the next probe (it did, in a loop).
+    // Targets come back on a spec or metadata change, a Secret they name, or their requeueAfter.
+    ignoreStatusOnlyUpdates: true,
     watches: [{ kind: BuiltinKinds.Secret, metadataOnly: true, map: (secret) => deps.secretRefs?.referrersOf(secret) ?? [] }],
     reconcile: (key, ctx) => reconcileTarget(key, deps, ctx),
   };

@@ -63,6 +63,15 @@ describe("Secrets and ConfigMaps wake the objects waiting for them", () => {
     expect(watch?.map(secret("ns", "ssh-creds"))).toEqual([]);
   });
 
+  it("a target event wakes runs still waiting to start, never runs that already ended before starting", () => {
+    const kube = new MemoryKube();
+    kube.put(Kinds.TrainingRun, aTrainingRun());
+    kube.put(Kinds.TrainingRun, aTrainingRun((r) => ({ ...r, metadata: { ...r.metadata, name: "failed-early" }, status: { phase: "Failed" } })));
+    const spec = trainingRunController({ kube, providers: registryOf({}), clock: { now: () => 0 }, runData: {} as never });
+    const watch = spec.watches?.find((w) => w.kind === Kinds.ComputeTarget);
+    expect(watch?.map(aComputeTarget())).toEqual([{ namespace: "ns", name: "run" }]);
+  });
+
   it("a ConfigMap event maps to the runs whose source names it, until they start", async () => {
     const kube = new MemoryKube();
     kube.put(Kinds.TrainingRun, aTrainingRun((r) => ({ ...r, spec: { ...r.spec, source: { configMap: { name: "code" } } } })));

@@ -193,11 +193,11 @@ async function reconcileRun(key: ObjectKey, deps: TrainingRunDeps, rctx: Reconci
   });
 }
 
-/** Maps an object to the runs it may unblock (not-yet-started runs of the namespace naming it). */
+/** Maps an object to the runs it may unblock (not-yet-started, unfinished runs of the namespace naming it). */
 function runsWaitingOn(kube: KubeClient, matches: (run: TrainingRun) => boolean) {
   return (obj: KubeObject): ObjectKey[] =>
     kube.list<TrainingRun>(Kinds.TrainingRun, { namespace: obj.metadata.namespace ?? "" })
-      .filter((run) => !run.status?.execution && matches(run))
+      .filter((run) => !run.status?.execution && !isFinished(run) && matches(run))
       .map(keyOf);
 }
 
