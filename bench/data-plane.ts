@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { Labels } from "../src/api/v1alpha1/index.js";
 import { HashCache } from "../src/cli/hash-cache.js";
 import { snapshotDirectory } from "../src/cli/snapshot-dir.js";
 import { dataPlaneEnv } from "../src/data-plane/config.js";
@@ -55,7 +56,7 @@ function makeTree(): string {
 async function podStartSeconds(ns: string, run: string): Promise<number> {
   type Pod = { metadata: { creationTimestamp: string; labels: Record<string, string> }; status: { containerStatuses?: { name: string; state: { terminated?: { startedAt: string }; running?: { startedAt: string } } }[] } };
   const pods = await waitFor(`pod of ${run} started`, 300_000, async () => {
-    const list = await kubectlJson<{ items: Pod[] }>(["-n", ns, "get", "pods", "-l", `amlcompute.dev/run=${run}`, "-o", "json"]);
+    const list = await kubectlJson<{ items: Pod[] }>(["-n", ns, "get", "pods", "-l", `${Labels.run}=${run}`, "-o", "json"]);
     const p = list.items[0];
     const s = p?.status.containerStatuses?.find((c) => c.name === "train")?.state;
     return s?.terminated || s?.running ? list.items : undefined;

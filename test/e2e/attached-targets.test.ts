@@ -8,8 +8,14 @@ import { createNamespace, deleteNamespace, kubectl, requireCluster, waitFor } fr
 import { batchService, type BatchEmulator } from "../azure-emulator/batch.js";
 import { databricksService, type DatabricksEmulator } from "../azure-emulator/databricks.js";
 import { startAzurite, startEmulator, type Azurite, type Emulator } from "../azure-emulator/index.js";
-import { apply, condition, getTarget, patchRun, scriptRun, waitForPhase } from "./support/aml.js";
+import { dataPlaneEnv } from "../../src/data-plane/config.js";
+import { DataPlane } from "../../src/data-plane/data-plane.js";
+import { attemptPrefix } from "../../src/data-plane/layout.js";
+import { CHECKPOINT_THEN_SLEEP } from "../support/executor-harness.js";
+import { apply, condition, getRun, getTarget, patchRun, scriptRun, waitForPhase } from "./support/aml.js";
 import { installCrds, startOperator, stopOperator, type RunningOperator } from "./support/operator.js";
+import { submitTreeAndDownload } from "./support/plugin.js";
+import { clusterServicesEnv } from "./support/services.js";
 
 const API = "amlcompute.dev/v1alpha1";
 const BATCH = { subscriptionId: "33333333-0000-0000-0000-000000000003", resourceGroup: "rg-batch", name: "amle2ebatch" };
@@ -102,13 +108,29 @@ describe("TrainingRuns on attached Databricks and Azure Batch targets (emulator)
     expect(batch.task(BATCH.name, run.status!.links!.batchJobId!, "main")?.executionInfo).toMatchObject({ exitCode: 0, result: "success" });
   });
 
-  it("cancels a running Batch run by terminating its task", async () => {
-    await apply(scriptRun(ns, "batch-cancel", { "main.py": "import time\nprint('long job', flush=True)\ntime.sleep(300)\n" }, { runConfigurationRef: { name: "batch-python" } }));
-    await waitForPhase(ns, "batch-cancel", ["Running"], 120_000);
+  it.each([["Azure Batch", "batch-python"], ["Databricks", "spark"]])("runs a directory submitted with kubectl aml submit on %s exactly as written and keeps its outputs for download", async (_target, config) => {
+    await submitTreeAndDownload(ns, config);
+  });
+
+  it("cancels a running Batch run by terminating its task; what ./outputs held is kept", async () => {
+    await apply(scriptRun(ns, "batch-cancel", { "main.py": CHECKPOINT_THEN_SLEEP }, { runConfigurationRef: { name: "batch-python" } }));
+    const started = await waitFor("the script started", 120_000, async () => {
+      const r = await getRun(ns, "batch-cancel");
+      return r.status?.outputTail?.includes("started") ? r : undefined;
+    });
+    // The runner's periodic upload (Batch documents no signal before it ends a task) has run once.
+    const store = await new DataPlane(dataPlaneEnv(clusterServicesEnv())).storeFor(ns, async () => undefined);
+    const prefix = attemptPrefix({ namespace: ns, name: "batch-cancel", uid: started.metadata.uid ?? "" }, 1);
+    await waitFor("outputs uploaded while running", 60_000, async () => (await store.readRunBlob(`${prefix}outputs/partial.ckpt`)) !== undefined);
     await patchRun(ns, "batch-cancel", { cancel: true });
     const run = await waitForPhase(ns, "batch-cancel", ["Canceled"], 60_000);
     const jobId = run.status?.links?.batchJobId ?? "";
     await waitFor("Batch task terminated", 30_000, async () => batch.task(BATCH.name, jobId, "main")?.state === "completed");
     expect(batch.task(BATCH.name, jobId, "main")?.executionInfo).toMatchObject({ failureInfo: { code: "TaskEnded" } });
+    const kept = await waitFor("canceled run's outputs in status", 120_000, async () => {
+      const r = await getRun(ns, "batch-cancel");
+      return r.status?.outputs ? r : undefined;
+    });
+    expect(kept.status?.outputs).toMatchObject({ files: 1, bytes: "epoch 1".length });
   });
 });

@@ -2,15 +2,11 @@
 // auth, long-running operations) and Azurite; the command job really executes the script. The run
 // data plane too: a directory submitted with the plugin becomes the job's code, and the job's
 // outputs come back through the run store to `kubectl aml download`.
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNamespace, deleteNamespace, kubectl, requireCluster, waitFor } from "../cluster/kubectl.js";
 import { startAzurite, startEmulator, type Azurite, type Emulator } from "../azure-emulator/index.js";
-import { apply, condition, getRun, getTarget, patchRun, scriptRun, waitForPhase } from "./support/aml.js";
-import { createdName, plugin } from "./support/plugin.js";
-import { sourceTree, WEIGHTS } from "../support/source-tree.js";
+import { apply, condition, getTarget, patchRun, scriptRun, waitForPhase } from "./support/aml.js";
+import { submitTreeAndDownload } from "./support/plugin.js";
 import { installCrds, startOperator, stopOperator, type RunningOperator } from "./support/operator.js";
 
 const WS = { subscriptionId: "11111111-2222-3333-4444-555555555555", resourceGroup: "rg-ml", name: "ws-e2e", location: "westeurope" };
@@ -81,27 +77,7 @@ describe("TrainingRun on an AmlCompute target (ARM emulator)", () => {
   });
 
   it("runs a directory submitted with kubectl aml submit exactly as written and keeps its outputs for download", async () => {
-    const dir = sourceTree();
-    const sub = await plugin(["submit", dir, "--script", "train.py", "--config", "python", "-n", ns]);
-    expect(sub.code, sub.stderr).toBe(0);
-    const name = createdName(sub.stdout);
-    const done = await waitForPhase(ns, name, ["Completed", "Failed"], 180_000);
-    expect(done.status?.outputTail).toContain("digest ok");
-    expect(done.status?.outputTail).toContain("files 8");
-    expect(done.status?.phase).toBe("Completed");
-    // Outputs come from the job's artifact store once the run's release copied them.
-    const run = await waitFor("outputs in status", 60_000, async () => {
-      const r = await getRun(ns, name);
-      return r.status?.outputs ? r : undefined;
-    });
-    expect(run.status?.outputs).toMatchObject({ attempt: 1, files: 2, bytes: WEIGHTS.length + Buffer.byteLength("naïve ✓"), location: `aml-runs/${ns}/${name}-${run.metadata.uid}/attempt-1/outputs/` });
-    expect(JSON.stringify(run.status)).not.toMatch(/sig=|AccountKey/);
-    const out = mkdtempSync(join(tmpdir(), "aml-e2e-dl-"));
-    const dl = await plugin(["download", name, out, "-n", ns]);
-    expect(dl.code, dl.stderr).toBe(0);
-    expect(readFileSync(join(out, "outputs/model.bin"))).toEqual(Buffer.from(WEIGHTS).reverse());
-    expect(readFileSync(join(out, "outputs/ü/résumé.txt"), "utf8")).toBe("naïve ✓");
-    expect(readFileSync(join(out, "logs/output.log"), "utf8")).toContain("wrote outputs");
+    await submitTreeAndDownload(ns, "python");
   });
 
   it.each([
