@@ -3,23 +3,24 @@
 // downloaded byte-exact, incremental uploads, git sources from a real git http-backend, a tampered
 // blob that stops the run before anything runs, outputs of a canceled run, deletion with the run.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createNamespace, deleteNamespace, kubectl, requireCluster, waitFor } from "../cluster/kubectl.js";
+import { createNamespace, deleteNamespace, kubectl, requireCluster } from "../cluster/kubectl.js";
 import { DataPlane } from "../../src/data-plane/data-plane.js";
 import { dataPlaneEnv } from "../../src/data-plane/config.js";
-import { attemptPrefix, DEFAULT_CONTAINERS, objectBlobName, runRootPrefix } from "../../src/data-plane/layout.js";
+import { DEFAULT_CONTAINERS, objectBlobName, runRootPrefix } from "../../src/data-plane/layout.js";
 import { sha256Of } from "../../src/data-plane/manifest.js";
 import type { BlobStore } from "../../src/data-plane/store.js";
 import { entriesOfBuffers, uploadSnapshot } from "../../src/data-plane/upload.js";
 import { git, startGitServer, type GitServer } from "../support/git-http.js";
-import { apply, condition, getRun, localTarget, patchRun, runConfiguration, waitForPhase } from "./support/aml.js";
-import { sourceTree, WEIGHTS } from "../support/source-tree.js";
+import { apply, condition, getRun, localTarget, runConfiguration, waitForPhase } from "./support/aml.js";
+import { sourceTree } from "../support/source-tree.js";
+import { createdName, plugin } from "./support/plugin.js";
+import { expectCanceledRunKeepsOutputs, expectTreeRunKept } from "./support/tree-runs.js";
 import { installCrds, startOperator, stopOperator, type RunningOperator } from "./support/operator.js";
 import { clusterServicesEnv } from "./support/services.js";
-import { createdName, plugin } from "./support/plugin.js";
 
 describe("run data plane on a Local target", () => {
   let ns = "";
@@ -47,27 +48,9 @@ describe("run data plane on a Local target", () => {
   });
 
   it("runs a submitted directory exactly as written, keeps outputs and downloads them byte-exact", async () => {
-    const dir = sourceTree();
-    const sub = await plugin(["submit", dir, "--script", "train.py", "--config", "python", "-n", ns]);
-    expect(sub.code, sub.stderr).toBe(0);
-    expect(sub.stderr).toMatch(/snapshot sha256:[0-9a-f]{64}: 8 files/);
-    expect(sub.stderr).toContain("(1 ignored by .amlignore)");
-    const name = createdName(sub.stdout);
-    const run = await waitForPhase(ns, name, ["Completed", "Failed"], 180_000);
-    expect(run.status?.outputTail).toContain("digest ok");
-    expect(run.status?.outputTail).toContain("files 8");
-    expect(run.status?.phase).toBe("Completed");
-    expect(run.status?.snapshot).toMatchObject({ files: 8 });
-    expect(run.status?.outputs).toMatchObject({ attempt: 1, files: 2, location: `aml-runs/${ns}/${name}-${run.metadata.uid}/attempt-1/outputs/` });
-    expect(run.status?.outputs?.log).toContain("logs/output.log");
-    expect(JSON.stringify(run.status)).not.toMatch(/sig=|AccountKey/);
-
-    const out = mkdtempSync(join(tmpdir(), "dp-e2e-dl-"));
-    const dl = await plugin(["download", name, out, "-n", ns]);
-    expect(dl.code, dl.stderr).toBe(0);
-    expect(readFileSync(join(out, "outputs/model.bin"))).toEqual(Buffer.from(WEIGHTS).reverse());
-    expect(readFileSync(join(out, "outputs/ü/résumé.txt"), "utf8")).toBe("naïve ✓");
-    expect(readFileSync(join(out, "logs/output.log"), "utf8")).toContain("wrote outputs");
+    const { submit } = await expectTreeRunKept(ns, "python");
+    expect(submit.stderr).toMatch(/snapshot sha256:[0-9a-f]{64}: 8 files/);
+    expect(submit.stderr).toContain("(1 ignored by .amlignore)");
   });
 
   it("uploads only the edited file on the next submit", async () => {
@@ -127,18 +110,7 @@ describe("run data plane on a Local target", () => {
   });
 
   it("keeps the outputs of a run canceled while running (uploaded on SIGTERM)", async () => {
-    const dir = sourceTree({ "train.py": "import os, time\nos.makedirs('outputs')\nopen('outputs/partial.txt', 'w').write('checkpoint')\nprint('working', flush=True)\ntime.sleep(300)\n" });
-    const sub = await plugin(["submit", dir, "--script", "train.py", "--config", "python", "-n", ns]);
-    const name = createdName(sub.stdout);
-    await waitFor("run prints working", 120_000, async () => (await getRun(ns, name)).status?.outputTail?.includes("working"));
-    await patchRun(ns, name, { cancel: true });
-    await waitForPhase(ns, name, ["Canceled"], 60_000);
-    const run = await waitFor("canceled run's outputs", 120_000, async () => {
-      const r = await getRun(ns, name);
-      return r.status?.outputs ? r : undefined;
-    });
-    expect(run.status?.outputs).toMatchObject({ files: 1, bytes: "checkpoint".length });
-    expect((await store.readRunBlob(`${attemptPrefix({ namespace: ns, name, uid: run.metadata.uid ?? "" }, 1)}outputs/partial.txt`))?.toString()).toBe("checkpoint");
+    await expectCanceledRunKeepsOutputs(ns, "python", store);
   });
 
   it("deletes a run's outputs with the run", async () => {

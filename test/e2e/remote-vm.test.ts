@@ -1,22 +1,30 @@
 // RemoteVM end to end: the operator process attaches a real sshd on 127.0.0.1 (pinned host key,
-// key from a Secret), runs scripts there detached, and survives its own restart mid-run.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// key from a Secret), runs scripts there detached through the run data plane (snapshot from the
+// cluster's Azurite, outputs back to it), and survives its own restart mid-run.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createNamespace, deleteNamespace, kubectl, requireCluster, waitFor } from "../cluster/kubectl.js";
+import { dataPlaneEnv } from "../../src/data-plane/config.js";
+import { DataPlane } from "../../src/data-plane/data-plane.js";
+import type { BlobStore } from "../../src/data-plane/store.js";
 import { startTestSshd, type TestSshd } from "../support/sshd.js";
 import { apply, condition, getTarget, scriptRun, waitForPhase } from "./support/aml.js";
 import { installCrds, startOperator, stopOperator, type RunningOperator } from "./support/operator.js";
+import { clusterServicesEnv, storeOnLoopback } from "./support/services.js";
+import { expectCanceledRunKeepsOutputs, expectTreeRunKept } from "./support/tree-runs.js";
 
 describe("TrainingRun on a RemoteVM target (real sshd)", () => {
   let ns = "";
   let op: RunningOperator | undefined;
   let vm: TestSshd | undefined;
+  let store: BlobStore;
 
   beforeAll(async () => {
     await requireCluster();
     await installCrds();
     vm = await startTestSshd({ user: "amle2evm" });
     ns = await createNamespace("e2e-vm");
-    op = await startOperator({ WATCH_NAMESPACE: ns });
+    op = await startOperator({ WATCH_NAMESPACE: ns, ...storeOnLoopback() });
+    store = await new DataPlane(dataPlaneEnv(clusterServicesEnv())).storeFor(ns, async () => undefined);
     await kubectl(["-n", ns, "create", "secret", "generic", "vm-key", `--from-literal=privateKey=${vm.privateKey}`]);
     await apply(
       {
@@ -30,6 +38,9 @@ describe("TrainingRun on a RemoteVM target (real sshd)", () => {
       { apiVersion: "amlcompute.dev/v1alpha1", kind: "RunConfiguration", metadata: { name: "python", namespace: ns }, spec: { computeTargetRef: { name: "vm" } } },
     );
   });
+
+  // The CRDs are cluster-wide and shared with every worktree's tests: apply ours before each test.
+  beforeEach(installCrds);
 
   afterAll(async () => {
     await stopOperator(op);
@@ -62,13 +73,33 @@ describe("TrainingRun on a RemoteVM target (real sshd)", () => {
     expect(condition(bad, "Succeeded")).toMatchObject({ status: "False", reason: "ScriptFailed" });
   });
 
-  it("uploads no file content for a second run of an unchanged source", async () => {
-    await apply(scriptRun(ns, "vm-again", { "main.py": "import socket\nprint('trained on the vm')\n", "lib/extra.py": "X = 1\n" }));
-    const run = await waitForPhase(ns, "vm-again", ["Completed", "Failed"], 120_000);
-    expect(run.status?.phase).toBe("Completed");
-    const upload = (run.status?.execution?.handle as { upload?: { bytes: number } } | undefined)?.upload;
-    expect(upload?.bytes).toBe(0);
+  it("runs a submitted directory exactly as written (binary, non-ASCII, empty, executable, nested) and downloads its outputs byte-exact", async () => {
+    const { run } = await expectTreeRunKept(ns, "python");
+    expect(run.status?.links?.remoteRunDir).toBeTruthy();
   });
+
+  it("keeps the outputs of a run canceled while running", async () => {
+    await expectCanceledRunKeepsOutputs(ns, "python", store);
+  });
+
+  it("retries a run whose VM cannot reach the store, then fails it with SnapshotUnavailable: nothing ran", async () => {
+    // The namespace's store Secret wins over the operator's settings: the operator still reaches
+    // the store, the VM is sent to a port where nothing listens.
+    const services = clusterServicesEnv();
+    await kubectl(["-n", ns, "create", "secret", "generic", "aml-store", `--from-literal=url=${services.AML_STORE_URL}`,
+      "--from-literal=targetUrl=http://127.0.0.1:9/devstoreaccount1", `--from-literal=connectionString=${services.AML_STORE_CONNECTION_STRING}`]);
+    try {
+      await apply(scriptRun(ns, "vm-no-store", { "main.py": "print('THE SCRIPT RAN')\n" }, { backoffLimit: 1 }));
+      const run = await waitForPhase(ns, "vm-no-store", ["Completed", "Failed"], 180_000);
+      expect(run.status?.attempts).toBe(2);
+      expect(condition(run, "Succeeded")).toMatchObject({ status: "False", reason: "SnapshotUnavailable" });
+      expect(condition(run, "Succeeded")?.message).toMatch(/nothing ran: SnapshotUnavailable: reading the manifest/);
+      expect(run.status?.outputTail ?? "").not.toContain("THE SCRIPT RAN");
+      expect(JSON.stringify(run.status)).not.toMatch(/sig=|AccountKey/);
+    } finally {
+      await kubectl(["-n", ns, "delete", "secret", "aml-store"]);
+    }
+  }, 240_000);
 
   it("finishes a run started before an operator crash with exactly one process on the VM", async () => {
     await apply(scriptRun(ns, "vm-restart", { "main.py": "import os, time\nprint('pid', os.getpid(), flush=True)\ntime.sleep(6)\nprint('done after restart')\n" }));

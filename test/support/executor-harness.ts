@@ -17,7 +17,7 @@ import type { ComputeTarget, RunConfigurationSpec, TrainingRun } from "../../src
 import { dataPlaneEnv } from "../../src/data-plane/config.js";
 import { DataPlane, runIdentity } from "../../src/data-plane/data-plane.js";
 import type { BlobStore } from "../../src/data-plane/store.js";
-import { entriesOfBuffers, uploadSnapshot } from "../../src/data-plane/upload.js";
+import { entriesOfBuffers, uploadSnapshot, type SnapshotUpload } from "../../src/data-plane/upload.js";
 import type { ProviderContext, RunExecutor, RunObservation, Attempt } from "../../src/providers/types.js";
 import { buildSnapshot } from "../../src/snapshot/build.js";
 
@@ -48,10 +48,15 @@ export function anAttempt(s: SubmissionSpec): Attempt {
  * the plugin computes) and its AttemptStorage as the controller hands it to executors.
  */
 export async function storedAttempt(a: Attempt, store: BlobStore, files: Record<string, string | Buffer>, modes: Record<string, number> = {}): Promise<Attempt> {
+  return (await uploadedAttempt(a, store, files, modes)).attempt;
+}
+
+/** storedAttempt, plus what the upload sent (the benchmark's "bytes uploaded"). */
+export async function uploadedAttempt(a: Attempt, store: BlobStore, files: Record<string, string | Buffer>, modes: Record<string, number> = {}): Promise<{ attempt: Attempt; upload: SnapshotUpload }> {
   const entries = entriesOfBuffers(Object.entries(files).map(([path, c]) => ({ path, content: Buffer.from(c), ...(modes[path] ? { mode: modes[path] } : {}) })));
   const up = await uploadSnapshot(store, entries);
   const storage = new DataPlane(dataPlaneEnv({})).attemptStorage(store, { run: runIdentity(a.run.metadata), attempt: a.number, digest: up.digest }, () => new Date());
-  return { ...a, snapshot: { digest: up.digest, files: [], totalBytes: up.bytes }, storage };
+  return { attempt: { ...a, snapshot: { digest: up.digest, files: [], totalBytes: up.bytes }, storage }, upload: up };
 }
 
 export const ended = (o: RunObservation): boolean => o.state === "Succeeded" || o.state === "Failed" || o.state === "Lost";

@@ -4,10 +4,13 @@ import type { HdInsightConfig } from "./config.js";
 import { asRemoteVmSubmission, asRemoteVmTarget } from "./remote-vm-view.js";
 
 /**
- * Runs on the head node with spark-submit through the RemoteVM executor (snapshot over SFTP,
- * detached launch keyed by run UID + attempt, state files, process-group kill on cancel).
+ * Runs on the head node with spark-submit through the RemoteVM executor (detached launch keyed by
+ * run UID + attempt, state files, process-group kill on cancel). The data-plane runner wraps
+ * spark-submit there: it materializes the snapshot from the store into a fresh directory, which is
+ * the driver's working directory (client mode), and uploads ./outputs and the log on any exit.
  */
 export class HdInsightExecutor implements RunExecutor<RemoteVmHandle> {
+  readonly readsSnapshotFromStore = true;
   private readonly vm: RemoteVmExecutor;
 
   constructor(pool: SessionPool, private readonly config: HdInsightConfig) {

@@ -18,6 +18,10 @@ describe("decideObservation", () => {
     ["a dead launcher after cancel is Canceled", ["exists=1", "started=1", "pid=9", "canceled=1"], { state: "Failed", reason: "Canceled" }],
     ["a queued attempt waits", ["exists=1", "queued=1", "queue_position=2"], { state: "Queued", message: expect.stringContaining("position 2") }],
     ["a queued attempt with a free slot asks for submit", ["exists=1", "queued=1", "admissible=1"], { state: "Queued", continueSubmit: true }],
+    ["a snapshot the runner refused fails with its reason and says nothing ran", ["exists=1", "started=1", "exit_code=86", "reason=SnapshotCorrupt", "detail=SnapshotCorrupt: data.bin: stored content has sha256 1…"],
+      { state: "Failed", reason: "SnapshotCorrupt", message: expect.stringMatching(/nothing ran.*data\.bin/) }],
+    ["a store the VM cannot reach is SnapshotUnavailable", ["exists=1", "started=1", "exit_code=87", "reason=SnapshotUnavailable", "detail=SnapshotUnavailable: reading the manifest: ConnectionRefusedError"],
+      { state: "Failed", reason: "SnapshotUnavailable", message: expect.stringContaining("reading the manifest") }],
     ["a canceled queued attempt is Canceled", ["exists=1", "queued=1", "canceled=1"], { state: "Failed", reason: "Canceled" }],
   ])("%s", (_name, lines, want) => {
     expect(decideObservation(status(lines), "/w/runs/u/0")).toMatchObject({ ...want, links: { remoteRunDir: "/w/runs/u/0" } });
@@ -42,12 +46,23 @@ describe("renderRun", () => {
     ...extra,
   }) as unknown as Attempt;
   const fields = (buf: Buffer): string[] => buf.toString("utf8").split("\0").slice(0, -1);
+  const paths = (runDir = "/w/runs/u-1/2") => ({ workDir: "/w", runDir, runner: "/w/bin/aml_runner-abc.py" });
 
   it("writes argv and env as NUL-separated lists, never as shell text", () => {
-    const r = renderRun(sub({ environmentVariables: { A: "x; rm -rf ~" } }), "/w", "/w/runs/u-1/2", false);
+    const r = renderRun(sub({ environmentVariables: { A: "x; rm -rf ~" } }), paths(), false);
     expect(r.mode).toBe("user");
     expect(fields(r.files.argv!)).toEqual(["train.py", "--x"]);
     expect(fields(r.files.environ!)).toContain("A=x; rm -rf ~");
+  });
+
+  it("runs through the data-plane runner, with ./outputs of the snapshot directory as AML_OUTPUT_DIR", () => {
+    const plain = renderRun(sub({}), paths(), false);
+    expect(fields(plain.files.launch!)).toEqual(expect.arrayContaining(["runner", "/w/bin/aml_runner-abc.py"]));
+    expect(fields(plain.files.environ!)).toContain("AML_OUTPUT_DIR=/w/runs/u-1/2/src/outputs");
+    const docker = renderRun(sub({ docker: { enabled: true, gpu: false, baseImage: "img" } }), paths(), false);
+    expect(fields(docker.files.environ!)).toContain("AML_OUTPUT_DIR=/workspace/outputs");
+    // No secret in any rendered file: the store's SAS URLs travel in store.env, written by the executor.
+    expect(Object.values(plain.files).map(String).join("")).not.toMatch(/sig=|AML_SNAPSHOT_URL/);
   });
 
   it.each([
@@ -56,7 +71,7 @@ describe("renderRun", () => {
     ["venv when no conda and only pip packages", { environment: { systemManaged: { pythonVersion: "3.10", pipPackages: ["six"] } } }, false, "venv"],
     ["docker when enabled", { docker: { enabled: true, gpu: true, baseImage: "img" } }, false, "docker"],
   ])("picks %s", (_name, config, conda, mode) => {
-    expect(renderRun(sub(config), "/w", "/w/runs/u-1/2", conda).mode).toBe(mode);
+    expect(renderRun(sub(config), paths(), conda).mode).toBe(mode);
   });
 
   it.each([
@@ -66,7 +81,7 @@ describe("renderRun", () => {
     ["docker with a system-managed env", { docker: { enabled: true, gpu: false, baseImage: "i" }, environment: { systemManaged: {} } }, /userManaged/],
     ["docker without an image", { docker: { enabled: true, gpu: false } }, /baseImage/],
   ])("rejects %s", (_name, config, message) => {
-    expect(() => renderRun(sub(config), "/w", "/w/r", false)).toThrow(message);
+    expect(() => renderRun(sub(config), paths("/w/r"), false)).toThrow(message);
   });
 
   it("turns digests into file names and refuses anything else", () => {

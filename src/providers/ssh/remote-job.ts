@@ -116,8 +116,20 @@ function environ(sub: Attempt, outputDir: string): string[] {
   });
 }
 
+/** The run's working directory: the snapshot, materialized by the runner (mounted at /workspace in Docker). */
+export const SOURCE_DIR = "src";
+const DOCKER_WORKSPACE = "/workspace";
+
+/** Absolute paths on the VM: the target's workDir, the attempt's run directory, the data-plane runner. */
+export interface RunPaths {
+  readonly workDir: string;
+  readonly runDir: string;
+  readonly runner: string;
+}
+
 /** Renders the per-attempt files. Pure; throws TerminalError for input no VM could run. */
-export function renderRun(sub: Attempt, workDir: string, runDir: string, condaAvailable: boolean): RenderedRun {
+export function renderRun(sub: Attempt, paths: RunPaths, condaAvailable: boolean): RenderedRun {
+  const { workDir, runDir, runner } = paths;
   if (sub.config.nodeCount > 1 || sub.config.processCountPerNode > 1) {
     throw new TerminalError("a RemoteVM runs one process on one machine: nodeCount and processCountPerNode must be 1", "UnsupportedOnTarget");
   }
@@ -129,7 +141,7 @@ export function renderRun(sub: Attempt, workDir: string, runDir: string, condaAv
   if (sub.argv.length === 0) throw invalid("the run has neither script nor command");
   const launch: Record<string, string> = {
     workdir: workDir,
-    manifest: `${workDir}/snapshots/${safeName(sub.snapshot.digest, "snapshot digest")}.manifest`,
+    runner,
     mode,
     env_dir: envDir ?? "",
     python_version: sub.config.environment?.systemManaged?.pythonVersion ?? "",
@@ -144,8 +156,8 @@ export function renderRun(sub: Attempt, workDir: string, runDir: string, condaAv
   const files: Record<string, Buffer> = {
     launch: nulList(Object.entries(launch).flat()),
     argv: nulList(sub.argv),
-    // Docker mode mounts <runDir>/outputs at /outputs.
-    environ: nulList(environ(sub, mode === "docker" ? "/outputs" : `${runDir}/outputs`)),
+    // ./outputs of the working directory: what the runner uploads when the command ends.
+    environ: nulList(environ(sub, `${mode === "docker" ? DOCKER_WORKSPACE : `${runDir}/${SOURCE_DIR}`}/outputs`)),
     "requirements.txt": Buffer.from(requirements(sub), "utf8"),
     conda_args: nulList(mode === "conda" ? condaArgs(sub) : []),
     docker_args: nulList(sub.config.docker?.arguments ?? []),
@@ -180,8 +192,15 @@ function finished(f: Record<string, string | undefined>, base: Base): RunObserva
   // The launcher's reasons are RunReason values, except SnapshotFailed (a failed copy on the VM).
   const reason: Reason = f.reason === "SnapshotFailed" ? RunReason.SubmissionFailed : (f.reason !== undefined && isReason(f.reason) ? f.reason : RunReason.ScriptFailed);
   if (exitCode === 0 && reason === "Completed") return { ...base, state: "Succeeded", exitCode, reason };
+  if (NOT_MATERIALIZED.has(reason)) {
+    // The runner's exit code is not the script's: none is reported, as on the other targets.
+    return { ...base, state: "Failed", reason, message: `the snapshot was not materialized, nothing ran: ${f.detail ?? reason}` };
+  }
   return { ...base, state: "Failed", exitCode, reason, message: failureMessage(reason, exitCode) };
 }
+
+/** Reasons the launcher takes from the runner's materialize step: the command never started. */
+const NOT_MATERIALIZED: ReadonlySet<string> = new Set([RunReason.SnapshotCorrupt, RunReason.SnapshotInvalid, RunReason.SnapshotUnavailable, RunReason.RunnerFailed]);
 
 function failureMessage(reason: string, exitCode: number): string {
   switch (reason) {

@@ -27,3 +27,14 @@ export function mlflowEnv(): { MLFLOW_TRACKING_URI: string; MLFLOW_TARGET_TRACKI
   }
   return { MLFLOW_TRACKING_URI: uri, MLFLOW_TARGET_TRACKING_URI: target };
 }
+
+/**
+ * Operator settings for targets on this machine (the sshd "VMs" on 127.0.0.1): they reach the
+ * store where the operator does, on loopback; a real VM gets the store's target URL
+ * (AML_STORE_TARGET_URL) like pods do.
+ */
+export function storeOnLoopback(): { AML_STORE_TARGET_URL: string } {
+  const url = clusterServicesEnv().AML_STORE_URL;
+  if (!url) throw new Error("no run store: `make cluster-up` starts Azurite and writes .cluster/services.env (AML_STORE_URL)");
+  return { AML_STORE_TARGET_URL: url };
+}

@@ -24,7 +24,7 @@ describe("RemoteVM attach (ensure = probe) against a real sshd", () => {
     );
     expect(obs.status?.capabilities?.gpus).toBe(0);
     expect(obs.status?.runningRuns).toBe(0);
-    expect(sshd.runAsUser("test -d .amlcompute/objects && test -d .amlcompute/runs && echo ok").trim()).toBe("ok");
+    expect(sshd.runAsUser("test -d .amlcompute/envs && test -d .amlcompute/runs && echo ok").trim()).toBe("ok");
   });
 
   it("accepts the host key from a known_hosts Secret", async () => {

@@ -3,21 +3,28 @@ import type { ComputeTarget } from "../../../src/api/v1alpha1/index.js";
 import { createRemoteVmProvider, type RemoteVmHandle } from "../../../src/providers/ssh/index.js";
 import type { ProviderContext } from "../../../src/providers/types.js";
 import { type TestSshd } from "../../support/sshd.js";
-import { aSubmission, observeUntilDone, startVm } from "./fixtures.js";
+import type { Azurite } from "../../azure-emulator/azurite.js";
+import type { BlobStore } from "../../../src/data-plane/store.js";
+import { storeOnAzurite } from "../data-plane/support.js";
+import { aStoredSubmission, observeUntilDone, startVm, type SubmissionInput } from "./fixtures.js";
 
 describe("RemoteVM environments over a real sshd", () => {
   let sshd: TestSshd;
   let target: ComputeTarget;
   let ctx: ProviderContext;
+  let az: Azurite;
+  let store: BlobStore;
   const entry = createRemoteVmProvider({ idleTimeoutMs: 5_000 });
   const executor = entry.executor!;
+  const submission = (input: SubmissionInput) => aStoredSubmission(store, input);
 
   beforeAll(async () => {
+    ({ az, store } = await storeOnAzurite());
     ({ sshd, target, ctx } = await startVm({ workDir: "work-envs", credentials: "password" }));
   });
-  afterAll(async () => { entry.pool.closeAll(); await sshd?.stop(); });
+  afterAll(async () => { entry.pool.closeAll(); await sshd?.stop(); await az?.close(); });
 
-  const sixRun = (hash: string) => aSubmission({
+  const sixRun = (hash: string) => submission({
     target, environmentHash: hash,
     files: { "train.py": "import six, sys\nprint('six', six.__version__, 'in', sys.prefix)\n" },
     config: { environment: { systemManaged: { pipPackages: ["six==1.17.0"] } } },
@@ -25,7 +32,7 @@ describe("RemoteVM environments over a real sshd", () => {
 
   it("builds a system-managed venv with a real PyPI package once, then reuses it without installing", async () => {
     const hash = `six-${Date.now()}`;
-    const first = sixRun(hash);
+    const first = await sixRun(hash);
     const t0 = Date.now();
     const a = await observeUntilDone(executor, first, await executor.submit(first, ctx), { ctx, timeoutMs: 180_000 });
     const firstMs = Date.now() - t0;
@@ -35,7 +42,7 @@ describe("RemoteVM environments over a real sshd", () => {
     expect(a.obs.outputTail).toContain("Successfully installed six-1.17.0");
     const marker = sshd.runAsUser(`cat work-envs/envs/venv-${hash}/.aml-ready`);
 
-    const second = sixRun(hash);
+    const second = await sixRun(hash);
     const t1 = Date.now();
     const b = await observeUntilDone(executor, second, await executor.submit(second, ctx), { ctx, timeoutMs: 60_000 });
     const secondMs = Date.now() - t1;
@@ -49,10 +56,10 @@ describe("RemoteVM environments over a real sshd", () => {
 
   it("builds an environment once when two attempts need the same new hash at the same time", async () => {
     const hash = `shared-${Date.now()}`;
-    const subs = [1, 2].map(() => aSubmission({
+    const subs = await Promise.all([1, 2].map(() => submission({
       target, environmentHash: hash, files: { "train.py": "import sys\nprint(sys.prefix)\n" },
       config: { environment: { systemManaged: {} } },
-    }));
+    })));
     const handles = await Promise.all(subs.map((s) => executor.submit(s, ctx)));
     const ends = await Promise.all(subs.map((s, i) => observeUntilDone(executor, s, handles[i]!, { ctx, timeoutMs: 120_000 })));
     expect(ends.map((e) => e.obs.state)).toEqual(["Succeeded", "Succeeded"]);
@@ -61,7 +68,7 @@ describe("RemoteVM environments over a real sshd", () => {
 
   it("fails an attempt whose environment cannot be built with EnvironmentFailed, leaving no ready marker", async () => {
     const hash = `broken-${Date.now()}`;
-    const sub = aSubmission({
+    const sub = await submission({
       target, environmentHash: hash, files: { "train.py": "print('never')\n" },
       config: { environment: { systemManaged: { pipPackages: ["aml-operator-no-such-package-x7q==0.0.1"] } } },
     });
@@ -72,7 +79,7 @@ describe("RemoteVM environments over a real sshd", () => {
   });
 
   it("runs with a user-managed interpreter as given, installing nothing", async () => {
-    const sub = aSubmission({
+    const sub = await submission({
       target, files: { "train.py": "import sys\nprint('exe', sys.executable)\n" },
       config: { environment: { userManaged: { interpreterPath: "/usr/bin/python3" } } },
     });

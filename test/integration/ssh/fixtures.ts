@@ -1,9 +1,11 @@
 import { createHash, randomUUID } from "node:crypto";
 import { pino } from "pino";
 import type { ComputeTarget, RunConfigurationSpec, TrainingRun } from "../../../src/api/v1alpha1/index.js";
-import type { ProviderContext, Attempt, Snapshot } from "../../../src/providers/types.js";
+import type { ProviderContext, Attempt, RunExecutor, RunObservation, Snapshot } from "../../../src/providers/types.js";
 import { startTestSshd, type TestSshd, type TestSshdOptions } from "../../support/sshd.js";
 import { buildSnapshot } from "../../../src/snapshot/build.js";
+import type { BlobStore } from "../../../src/data-plane/store.js";
+import { storedAttempt } from "../../support/executor-harness.js";
 
 /** Provider-level tests need only readSecret; the controller-level e2e uses the real API server. */
 export function fakeContext(secrets: Record<string, Record<string, string>>): ProviderContext {
@@ -75,7 +77,13 @@ export function aSubmission(input: SubmissionInput): Attempt {
   };
 }
 
-import type { RunExecutor, RunObservation } from "../../../src/providers/types.js";
+/**
+ * The submission as the controller hands it over: its files uploaded to `store` (a real Blob API,
+ * which the VM's runner reads through SAS URLs) and the attempt's storage set.
+ */
+export function aStoredSubmission(store: BlobStore, input: SubmissionInput): Promise<Attempt> {
+  return storedAttempt(aSubmission(input), store, input.files);
+}
 
 const TERMINAL = new Set(["Succeeded", "Failed", "Lost"]);
 

@@ -29,8 +29,8 @@ launcher_alive() { # <pid> <run dir>
   grep -qxF -- "$2" <<<"$args"
 }
 
-prepare() { # <workdir> [<uid> <attempt> <launcher name>]: layout, absolute path, state of one run
-  mkdir -p -- "$1" && cd -- "$1" && mkdir -p objects snapshots envs runs bin || return 1
+prepare() { # <workdir> [<uid> <attempt> <launcher name> [<runner name>]]: layout, absolute path, state of one run
+  mkdir -p -- "$1" && cd -- "$1" && mkdir -p envs runs bin || return 1
   echo "workdir=$(pwd -P)"
   command -v conda >/dev/null 2>&1 && echo "conda=1"
   if [ $# -ge 4 ]; then
@@ -38,6 +38,7 @@ prepare() { # <workdir> [<uid> <attempt> <launcher name>]: layout, absolute path
     [ -d "runs/$2/$3/started" ] && echo "run_started=1"
     [ -e "runs/$2/$3/queued_at" ] && echo "run_queued=1"
     [ -f "bin/$4" ] && echo "launcher=1"
+    [ $# -ge 5 ] && [ -f "bin/$5" ] && echo "runner=1"
   fi
   return 0
 }
@@ -94,6 +95,8 @@ status() { # <run dir>
   for f in pid exit_code reason phase env_status; do
     [ -s "$run/$f" ] && echo "$f=$(head -c 200 "$run/$f" | tr -d '\n')"
   done
+  # Why the runner refused the snapshot (no URL in it: the runner names blobs, never the store).
+  [ -s "$run/materialize.err" ] && echo "detail=$(head -c 400 "$run/materialize.err" | tr '\n' ' ')"
   [ -f "$run/output.log" ] && echo "log_bytes=$(stat -c %s "$run/output.log")"
   echo "---"
   [ -f "$run/output.log" ] && tail -c 8192 "$run/output.log"
@@ -114,8 +117,18 @@ observe() { # <run dir> <max>
   status "$run"
 }
 
+# The launcher's child (the runner) and the command the runner started, each its own process group.
+kill_groups() { # <run dir>
+  local f pg
+  for f in child_pgid command_pgid; do
+    pg=$(cat "$1/$f" 2>/dev/null)
+    [ -n "$pg" ] && kill -KILL -- "-$pg" 2>/dev/null
+  done
+  return 0
+}
+
 cancel() { # <run dir> <container name or "">
-  local run=$1 container=$2 pid pg
+  local run=$1 container=$2 pid
   [ -d "$run" ] || { echo cancel=absent; return; }
   : >"$run/canceled"
   pid=$(cat "$run/pid" 2>/dev/null)
@@ -125,20 +138,18 @@ cancel() { # <run dir> <container name or "">
     return
   fi
   # No launcher: kill whatever it left behind.
-  pg=$(cat "$run/child_pgid" 2>/dev/null)
-  [ -n "$pg" ] && kill -KILL -- "-$pg" 2>/dev/null
+  kill_groups "$run"
   [ -n "$container" ] && docker rm -f "$container" >/dev/null 2>&1
   echo cancel=done
 }
 
 cleanup() { # <run dir> <container name or "">
-  local run=$1 pid pg
+  local run=$1 pid
   [ -d "$run" ] || { echo cleanup=absent; return; }
   : >"$run/canceled"
   pid=$(cat "$run/pid" 2>/dev/null)
   [ -n "$pid" ] && launcher_alive "$pid" "$run" && kill -KILL "$pid"
-  pg=$(cat "$run/child_pgid" 2>/dev/null)
-  [ -n "$pg" ] && kill -KILL -- "-$pg" 2>/dev/null
+  kill_groups "$run"
   [ -n "$2" ] && docker rm -f "$2" >/dev/null 2>&1
   rm -rf -- "$run"
   rmdir -- "${run%/*}" 2>/dev/null

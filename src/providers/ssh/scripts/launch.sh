@@ -10,6 +10,7 @@ printf '%s\n' "$$" >"$RUN/pid.tmp" && mv -f "$RUN/pid.tmp" "$RUN/pid"
 
 log() { printf '[aml %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 finish() { # <exit code> <reason>
+  rm -f -- "$RUN/store.env"
   printf '%s\n' "$2" >"$RUN/reason"
   printf '%s\n' "$1" >"$RUN/exit_code.tmp" && mv -f "$RUN/exit_code.tmp" "$RUN/exit_code"
   log "finished: exit code $1 ($2)"
@@ -25,21 +26,49 @@ trap 'CANCEL=1' TERM INT HUP
 START=$(date +%s)
 MAX=${CFG[max_seconds]:-0}
 GRACE=${CFG[grace_seconds]:-10}
+# After forwarding TERM the runner still uploads outputs and the log: it gets this long before KILL.
+UPLOAD_GRACE=${CFG[upload_grace_seconds]:-300}
 CONTAINER=${CFG[container]:-}
 MODE=${CFG[mode]}
 ENV_DIR=${CFG[env_dir]:-}
+SRC=$RUN/src
+# The runner needs Python >= 3.8; resolved before an environment's bin/ joins PATH.
+RUNNER_PY=$(command -v python3 || printf '%s' "${CFG[interpreter]:-python3}")
 
 stop_child() { # <signal>
   [ -n "$CHILD" ] && kill "-$1" -- "-$CHILD" 2>/dev/null
+  # The command runs in a group of its own (the runner's); reach it even if the runner is gone.
+  local pg
+  [ "$1" = KILL ] && pg=$(cat "$RUN/command_pgid" 2>/dev/null) && [ -n "$pg" ] && kill -KILL -- "-$pg" 2>/dev/null
   # docker run's client is not the container: remove it explicitly once the grace period is over.
   [ "$1" = KILL ] && [ -n "$CONTAINER" ] && docker rm -f "$CONTAINER" >/dev/null 2>&1
   return 0
 }
 
-# Runs "$@" in its own process group (cwd $CHILD_CWD) and waits, enforcing cancel and max duration.
-# The launcher stays alive through TERM (trapped) so it can always write exit_code.
+# The runner's SAS URLs: NUL-separated NAME=value pairs, exported in the child's subshell only (so
+# they appear on no command line and in no other process's environment).
+export_store_env() {
+  local kv
+  while IFS= read -r -d '' kv; do
+    # shellcheck disable=SC2163 # kv is NAME=value: export exactly that pair
+    export "$kv"
+  done <"$RUN/store.env"
+}
+
+# Runs "$@" in its own process group (cwd $CHILD_CWD; with the store's URLs when CHILD_STORE is
+# set, and the file deleted once read when it is "last") and waits, enforcing cancel and max
+# duration (TERM, then KILL after $CHILD_GRACE s). The launcher stays alive through TERM (trapped)
+# so it can always write exit_code.
 run_child() {
-  (cd -- "${CHILD_CWD:-$RUN}" && exec setsid -w "$@") &
+  (
+    cd -- "${CHILD_CWD:-$RUN}" || exit 97
+    if [ -n "${CHILD_STORE:-}" ]; then
+      export_store_env || exit 97
+      [ "$CHILD_STORE" = last ] && rm -f -- "$RUN/store.env"
+    fi
+    unset -v CHILD_CWD CHILD_STORE CHILD_GRACE
+    exec setsid -w "$@"
+  ) &
   CHILD=$!
   printf '%s\n' "$CHILD" >"$RUN/child_pgid"
   local now
@@ -52,7 +81,7 @@ run_child() {
     if [ -z "$TERM_SENT" ] && { [ -n "$CANCEL" ] || [ -n "$TIMED_OUT" ]; }; then
       TERM_SENT=$now
       stop_child TERM
-    elif [ -n "$TERM_SENT" ] && [ $((now - TERM_SENT)) -ge "$GRACE" ]; then
+    elif [ -n "$TERM_SENT" ] && [ $((now - TERM_SENT)) -ge "${CHILD_GRACE:-$GRACE}" ]; then
       stop_child KILL
     fi
     sleep 0.5
@@ -63,17 +92,21 @@ run_child() {
   return "$rc"
 }
 
-materialize_snapshot() { # copies the content-addressed objects named by the manifest into src/
-  local -a M
-  local i dir
-  mapfile -d '' -t M <"${CFG[manifest]}" || return 1
-  mkdir -p "$RUN/src" || return 1
-  for ((i = 0; i + 2 < ${#M[@]}; i += 3)); do
-    dir=$(dirname -- "${M[i + 2]}")
-    mkdir -p -- "$RUN/src/$dir" &&
-      cp -- "${CFG[workdir]}/objects/${M[i]}" "$RUN/src/${M[i + 2]}" &&
-      chmod "${M[i + 1]}" -- "$RUN/src/${M[i + 2]}" || return 1
-  done
+# The data-plane runner fetches the snapshot from the store, verifies every object and the digest,
+# and only then writes it into $SRC (created empty). Nothing runs when it refuses: its first word on
+# materialize.err is the reason (SnapshotCorrupt, SnapshotInvalid, SnapshotUnavailable, RunnerFailed).
+materialize() {
+  CHILD_STORE=keep run_child "$RUNNER_PY" "${CFG[runner]}" materialize --workdir "$SRC" \
+    --state "$RUN/snapshot.json" --termination-log "$RUN/materialize.err"
+}
+
+materialize_failure_reason() {
+  local reason
+  reason=$(sed -n '1s/:.*//p' "$RUN/materialize.err" 2>/dev/null)
+  case "$reason" in
+    SnapshotCorrupt | SnapshotInvalid | SnapshotUnavailable | RunnerFailed) echo "$reason" ;;
+    *) echo RunnerFailed ;;
+  esac
 }
 
 # Built once per environment hash: under an exclusive lock, into the final path, and marked ready
@@ -116,7 +149,14 @@ build_env() {
 
 echo preparing >"$RUN/phase"
 log "run directory $RUN"
-if ! { materialize_snapshot && mkdir -p "$RUN/outputs"; }; then finish 96 SnapshotFailed; fi
+materialize
+rc=$?
+[ -n "$CANCEL" ] && finish "$rc" Canceled
+[ -n "$TIMED_OUT" ] && finish "$rc" DeadlineExceeded
+if [ "$rc" -ne 0 ]; then
+  [ -s "$RUN/materialize.err" ] || printf 'RunnerFailed: %s exited %s\n' "$RUNNER_PY" "$rc" >"$RUN/materialize.err"
+  finish "$rc" "$(materialize_failure_reason)"
+fi
 if [ "$MODE" = venv ] || [ "$MODE" = conda ]; then
   build_env
   rc=$?
@@ -142,7 +182,7 @@ esac
 [ "${CFG[use_interpreter]:-0}" = 1 ] && PREFIX=("$INTERP")
 
 if [ "$MODE" = docker ]; then
-  CMD=(docker run --rm --init --name "$CONTAINER" -v "$RUN/src:/workspace" -v "$RUN/outputs:/outputs" -w /workspace
+  CMD=(docker run --rm --init --name "$CONTAINER" -v "$SRC:/workspace" -w /workspace
     --user "$(id -u):$(id -g)" -e HOME=/tmp)
   for k in "${KEYS[@]}"; do CMD+=(-e "$k"); done # values come from this process's environment
   [ "${CFG[gpu]:-0}" = 1 ] && CMD+=(--gpus all)
@@ -155,8 +195,14 @@ CMD+=("${PREFIX[@]}" "${ARGV[@]}")
 
 echo running >"$RUN/phase"
 log "starting ($MODE)"
-CHILD_CWD="$RUN/src" run_child "${CMD[@]}"
+# The runner runs the command in $SRC, copies its output to this log and to script.log, forwards
+# TERM (KILL after $GRACE s) and uploads $SRC/outputs, script.log and result.json on any exit.
+CHILD_CWD=$SRC CHILD_STORE=last CHILD_GRACE=$((GRACE + UPLOAD_GRACE)) run_child "$RUNNER_PY" "${CFG[runner]}" run \
+  --workdir "$SRC" --log "$RUN/script.log" --state "$RUN/snapshot.json" --kill-after "$GRACE" \
+  --pid-file "$RUN/command_pgid" -- "${CMD[@]}"
 rc=$?
+# docker run's client is not the container: make sure none outlives a canceled or killed client.
+[ -n "$CONTAINER" ] && docker rm -f "$CONTAINER" >/dev/null 2>&1
 [ -n "$TIMED_OUT" ] && finish "$rc" DeadlineExceeded
 [ -n "$CANCEL" ] && finish "$rc" Canceled
 [ "$rc" -eq 0 ] && finish 0 Completed
