@@ -1,11 +1,11 @@
 /**
- * `kubectl aml download RUN [DIR]`: an attempt's outputs/** and logs/output.log, byte-exact, into
- * DIR (default ./RUN). Blob names come from the store, so each is checked like a manifest path
+ * `kubectl aml download RUN [DIR]`: an attempt's outputs/**, logs/output.log and metrics.jsonl (the
+ * history of every metric it reported), byte-exact, into DIR (default ./RUN). Blob names come from the store, so each is checked like a manifest path
  * before it becomes a file name: nothing is written outside DIR.
  */
 import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { attemptPrefix, LOG_BLOB, OUTPUTS_DIR } from "../data-plane/layout.js";
+import { attemptPrefix, LOG_BLOB, METRICS_BLOB, OUTPUTS_DIR } from "../data-plane/layout.js";
 import { formatBytes } from "../data-plane/limits.js";
 import type { BlobStore } from "../data-plane/store.js";
 import { pathProblem } from "../data-plane/validate.js";
@@ -25,7 +25,7 @@ export async function download(kube: CliKube, store: () => Promise<BlobStore>, o
   let bytes = 0;
   for await (const blob of s.listRunBlobs(prefix)) {
     const rel = blob.name.slice(prefix.length);
-    if (!(rel.startsWith(`${OUTPUTS_DIR}/`) || rel === LOG_BLOB)) continue;
+    if (!(rel.startsWith(`${OUTPUTS_DIR}/`) || rel === LOG_BLOB || rel === METRICS_BLOB)) continue;
     const problem = pathProblem(rel);
     if (problem) {
       io.err.write(`skipping ${JSON.stringify(rel)}: ${problem}\n`);

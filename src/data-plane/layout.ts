@@ -5,6 +5,7 @@
  *   aml-snapshots/manifests/<hex>.json         a snapshot manifest; <hex> is the snapshot digest
  *   aml-runs/<namespace>/<run>-<uid>/attempt-<n>/outputs/<path>   what the script left in ./outputs
  *   aml-runs/<namespace>/<run>-<uid>/attempt-<n>/logs/output.log  its stdout and stderr
+ *   aml-runs/<namespace>/<run>-<uid>/attempt-<n>/metrics.jsonl    every metric report, one JSON per line
  *   aml-runs/<namespace>/<run>-<uid>/attempt-<n>/result.json      written last by the runner
  */
 export interface Containers { readonly snapshots: string; readonly runs: string }
@@ -25,6 +26,8 @@ export const attemptPrefix = (run: RunIdentity, attempt: number): string => `${r
 export const OUTPUTS_DIR = "outputs";
 export const LOG_BLOB = "logs/output.log";
 export const RESULT_BLOB = "result.json";
+/** Written by the runner (aml_runner.py METRICS_BLOB) when the script reported metrics. */
+export const METRICS_BLOB = "metrics.jsonl";
 
 /** Blob names are URL paths: each segment percent-encoded (UTF-8), the slashes kept. */
 export const encodeBlobPath = (path: string): string => path.split("/").map(encodeURIComponent).join("/");

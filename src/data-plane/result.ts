@@ -16,6 +16,8 @@ export interface RunResult {
   readonly snapshot?: { digest?: string; verified?: boolean; files?: number; bytes?: number };
   readonly outputs?: { files?: number; bytes?: number; skipped?: string[]; error?: string };
   readonly log?: { blob?: string; bytes?: number };
+  /** metrics.jsonl, when the command reported metrics. */
+  readonly metrics?: { blob?: string; records?: number };
   readonly startedAt?: string;
   readonly finishedAt?: string;
   /** Written by a periodic upload while the command ran: the runner was stopped before its final one. */

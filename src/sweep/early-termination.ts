@@ -54,11 +54,26 @@ export interface Candidate {
 
 export interface StopVerdict { name: string; message: string }
 
-/** One trial at one evaluation point, and the values of every trial at that point. */
-interface Judged { at: number; v: number; peers: number[] }
+/** What every trial that reached one evaluation point had there (the policies' evidence). */
+interface Point { values: number[]; averages: number[] }
 
-function bandit(policy: EarlyTermination, goal: Goal, { at, v, peers }: Judged): string | undefined {
-  const best = bestOf(goal, peers);
+/** Per evaluation point: the values and running averages of the trials that reached it. */
+function evidence(candidates: readonly Candidate[]): Point[] {
+  const depth = Math.max(0, ...candidates.map((c) => c.evaluations.length));
+  const points: Point[] = Array.from({ length: depth }, () => ({ values: [], averages: [] }));
+  for (const c of candidates) {
+    let sum = 0;
+    c.evaluations.forEach((v, at) => {
+      sum += v;
+      points[at]?.values.push(v);
+      points[at]?.averages.push(sum / (at + 1));
+    });
+  }
+  return points;
+}
+
+function bandit(policy: EarlyTermination, goal: Goal, at: number, v: number, point: Point): string | undefined {
+  const best = bestOf(goal, point.values);
   const limits: number[] = [];
   if (policy.slackFactor !== undefined) limits.push(goal === "Maximize" ? best / (1 + policy.slackFactor) : best * (1 + policy.slackFactor));
   if (policy.slackAmount !== undefined) limits.push(goal === "Maximize" ? best - policy.slackAmount : best + policy.slackAmount);
@@ -66,36 +81,39 @@ function bandit(policy: EarlyTermination, goal: Goal, { at, v, peers }: Judged):
   return outside ? `Bandit: ${v} at evaluation ${at + 1} is outside the slack of the best (${best})` : undefined;
 }
 
-function medianStopping(goal: Goal, at: number, own: readonly number[], all: Candidate[]): string | undefined {
-  const averages = all.filter((c) => c.evaluations.length > at).map((c) => c.evaluations.slice(0, at + 1).reduce((a, b) => a + b, 0) / (at + 1));
-  const m = median(averages);
+function medianStopping(goal: Goal, at: number, own: readonly number[], point: Point): string | undefined {
+  const m = median(point.averages);
   const ownBest = bestOf(goal, own.slice(0, at + 1));
   return better(goal)(m, ownBest) ? `MedianStopping: best ${ownBest} by evaluation ${at + 1} is worse than the median of running averages (${m})` : undefined;
 }
 
-function truncation(policy: EarlyTermination, goal: Goal, { at, name }: { at: number; name: string }, all: Candidate[]): string | undefined {
-  const reached = all.filter((c) => c.evaluations.length > at);
-  const cut = Math.floor((reached.length * (policy.truncationPercentage ?? 0)) / 100);
+function truncation(policy: EarlyTermination, goal: Goal, at: number, v: number, point: Point): string | undefined {
+  const cut = Math.floor((point.values.length * (policy.truncationPercentage ?? 0)) / 100);
   if (cut === 0) return undefined;
-  const worstFirst = [...reached].sort((a, b) => (better(goal)(a.evaluations[at] ?? 0, b.evaluations[at] ?? 0) ? 1 : -1));
-  const lowest = worstFirst.slice(0, cut).map((c) => c.name);
-  return lowest.includes(name) ? `TruncationSelection: among the lowest ${policy.truncationPercentage}% at evaluation ${at + 1}` : undefined;
+  // Among the lowest when strictly worse than the best value below the cut (ties there are kept).
+  const worstFirst = [...point.values].sort((a, b) => (better(goal)(a, b) ? 1 : better(goal)(b, a) ? -1 : 0));
+  const firstKept = worstFirst[cut];
+  return firstKept !== undefined && better(goal)(firstKept, v)
+    ? `TruncationSelection: among the lowest ${policy.truncationPercentage}% at evaluation ${at + 1}` : undefined;
 }
 
 /**
- * Running trials to stop: each is judged at every evaluation point it newly reached (index >=
- * `judgedBefore[name]`, the count of points already judged).
+ * Running trials to stop. Every running trial is judged at every evaluation point it reached,
+ * against every trial that reached the same point, whenever the policy runs: the verdict must not
+ * depend on the order in which the sweep happened to see the trials' reports (a trial seen ahead
+ * of the others is judged again once they catch up).
  */
-export function trialsToStop(policy: EarlyTermination, goal: Goal, candidates: Candidate[], judgedBefore: ReadonlyMap<string, number>): StopVerdict[] {
+export function trialsToStop(policy: EarlyTermination, goal: Goal, candidates: readonly Candidate[]): StopVerdict[] {
+  const points = evidence(candidates);
   const stops: StopVerdict[] = [];
   for (const c of candidates) {
     if (!c.running) continue;
-    for (let at = judgedBefore.get(c.name) ?? 0; at < c.evaluations.length; at++) {
+    for (let at = 0; at < c.evaluations.length; at++) {
       const v = c.evaluations[at] ?? 0;
-      const peers = candidates.filter((o) => o.evaluations.length > at).map((o) => o.evaluations[at] ?? 0);
-      const why = policy.policy === "Bandit" ? bandit(policy, goal, { at, v, peers })
-        : policy.policy === "MedianStopping" ? medianStopping(goal, at, c.evaluations, candidates)
-        : truncation(policy, goal, { at, name: c.name }, candidates);
+      const point = points[at] ?? { values: [v], averages: [v] };
+      const why = policy.policy === "Bandit" ? bandit(policy, goal, at, v, point)
+        : policy.policy === "MedianStopping" ? medianStopping(goal, at, c.evaluations, point)
+        : truncation(policy, goal, at, v, point);
       if (why) {
         stops.push({ name: c.name, message: why });
         break;

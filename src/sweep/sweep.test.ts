@@ -78,9 +78,24 @@ describe("early termination (Azure ML semantics)", () => {
       { name: "close", evaluations: [1.05], running: true },
       { name: "far", evaluations: [1.2], running: true },
     ];
-    expect(trialsToStop(policy, "Minimize", candidates, new Map()).map((s) => s.name)).toEqual(["far"]);
-    expect(trialsToStop({ ...policy, slackFactor: undefined, slackAmount: 0.01 }, "Minimize", candidates, new Map()).map((s) => s.name)).toEqual(["close", "far"]);
-    expect(trialsToStop(policy, "Minimize", candidates, new Map([["far", 1]]))).toEqual([]);
+    expect(trialsToStop(policy, "Minimize", candidates).map((s) => s.name)).toEqual(["far"]);
+    expect(trialsToStop({ ...policy, slackFactor: undefined, slackAmount: 0.01 }, "Minimize", candidates).map((s) => s.name)).toEqual(["close", "far"]);
+    expect(trialsToStop(policy, "Minimize", candidates.map((c) => ({ ...c, running: false })))).toEqual([]);
+  });
+
+  it("judges a trial seen ahead of the others again once they reach the same evaluation point", () => {
+    // The sweep sees reports in batches: the bad trial is seen at points 0-3 while the good one
+    // has only reached point 1, then the good one catches up. The verdict must not depend on that order.
+    const policy = { policy: "Bandit" as const, evaluationInterval: 1, delayEvaluation: 0, slackFactor: 0.2 };
+    const early = [
+      { name: "good", evaluations: [3.0, 0.5], running: true },
+      { name: "bad", evaluations: [3.1, 3.0, 2.9, 2.8], running: true },
+    ];
+    expect(trialsToStop(policy, "Minimize", early).map((s) => s.name)).toEqual(["bad"]);
+    const ahead = [{ name: "good", evaluations: [3.0], running: true }, { name: "bad", evaluations: [3.1, 3.0, 2.9, 2.8], running: true }];
+    expect(trialsToStop(policy, "Minimize", ahead)).toEqual([]);
+    const caughtUp = [{ name: "good", evaluations: [3.0, 0.5, 0.1], running: true }, ahead[1]!];
+    expect(trialsToStop(policy, "Minimize", caughtUp)).toEqual([expect.objectContaining({ name: "bad", message: expect.stringContaining("evaluation 2") })]);
   });
 
   it("MedianStopping stops a trial whose best is worse than the median of running averages", () => {
@@ -90,7 +105,7 @@ describe("early termination (Azure ML semantics)", () => {
       { name: "b", evaluations: [0.7, 0.6], running: false },
       { name: "c", evaluations: [0.2, 0.3], running: true },
     ];
-    expect(trialsToStop(policy, "Maximize", candidates, new Map()).map((s) => s.name)).toEqual(["c"]);
+    expect(trialsToStop(policy, "Maximize", candidates).map((s) => s.name)).toEqual(["c"]);
   });
 
   it("TruncationSelection stops the lowest percentage at an evaluation", () => {
@@ -99,7 +114,9 @@ describe("early termination (Azure ML semantics)", () => {
       { name: "a", evaluations: [0.1], running: true }, { name: "b", evaluations: [0.2], running: true },
       { name: "c", evaluations: [0.3], running: true }, { name: "d", evaluations: [0.4], running: true },
     ];
-    expect(trialsToStop(policy, "Maximize", candidates, new Map()).map((s) => s.name).sort()).toEqual(["a", "b"]);
-    expect(trialsToStop(policy, "Minimize", candidates, new Map()).map((s) => s.name).sort()).toEqual(["c", "d"]);
+    expect(trialsToStop(policy, "Maximize", candidates).map((s) => s.name).sort()).toEqual(["a", "b"]);
+    expect(trialsToStop(policy, "Minimize", candidates).map((s) => s.name).sort()).toEqual(["c", "d"]);
+    const tied = candidates.map((c) => ({ ...c, evaluations: [0.5] }));
+    expect(trialsToStop(policy, "Maximize", tied)).toEqual([]);
   });
 });

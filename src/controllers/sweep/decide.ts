@@ -104,13 +104,12 @@ function bestTrial(sweep: Sweep, trials: readonly TrialStatus[]): SweepStatus["b
 function applyEarlyTermination(sweep: Sweep, trials: TrialStatus[]): { trials: TrialStatus[]; stops: StopVerdict[] } {
   const policy = sweep.spec.earlyTermination;
   if (!policy) return { trials, stops: [] };
-  const judged = new Map(trials.map((t) => [t.name, t.evaluations?.length ?? 0]));
   const updated = trials.map((t) => {
     const evaluations = recordEvaluations(t.evaluations ?? [], { reports: t.reports ?? 0, value: t.metric }, policy);
     return evaluations.length > 0 ? { ...t, evaluations } : t;
   });
   const candidates = updated.map((t) => ({ name: t.name, evaluations: t.evaluations ?? [], running: t.phase === "Running" }));
-  return { trials: updated, stops: trialsToStop(policy, sweep.spec.primaryMetric.goal, candidates, judged) };
+  return { trials: updated, stops: trialsToStop(policy, sweep.spec.primaryMetric.goal, candidates) };
 }
 
 function pointsFor(sweep: Sweep, world: SweepWorld, first: number, slots: number): Point[] {

@@ -14,6 +14,11 @@ with reason SnapshotCorrupt and exits 86 without running anything.
 run executes ARGV in DIR with stdout and stderr copied to the log file, forwards SIGTERM and
 SIGINT to the command, and on any exit uploads DIR/outputs/** and the log and writes
 result.json under the attempt's prefix (create/write SAS URL). It exits with the command's code.
+Every metric the command reported goes to metrics.jsonl beside them, one JSON object per report
+({"name", "value", "step", "timestamp" (ms), "source"}): its metric lines ("AML_METRIC {...}" on
+stdout/stderr, source "output") as they stream by, and, when MLFLOW_TRACKING_URI is an http(s)
+server and MLFLOW_RUN_ID is set, that MLflow run's metric histories read once at the end (source
+"mlflow"). The operator keeps only the latest values in the TrainingRun's status.
 
 adopt is for targets whose own service writes the snapshot into the working directory (an Azure
 ML command job's code): it verifies that DIR holds exactly the files of the manifest FILE (whose
@@ -30,6 +35,7 @@ import base64
 import fcntl
 import hashlib
 import json
+import math
 import os
 import shutil
 import signal
@@ -51,6 +57,10 @@ BLOCK = 8 * 1024 * 1024
 SINGLE_PUT_LIMIT = 64 * 1024 * 1024
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 SECRET_ENV = ("AML_SNAPSHOT_URL", "AML_OUTPUT_URL")
+METRIC_PREFIX = b"AML_METRIC "
+METRICS_BLOB = "metrics.jsonl"
+MAX_METRIC_RECORDS = 200000
+MAX_METRIC_NAME = 255
 
 
 def log(msg):
@@ -341,6 +351,103 @@ def adopt_once(manifest_path, digest, workdir):
     return verdict["totals"]
 
 
+# ---------------------------------------------------------------- metric history
+
+def parse_metric_line(line):
+    """One metric line -> (name, value, step or None), else None. The same rules as the operator's
+    parser (src/metrics/lines.ts): a prefix before AML_METRIC is fine, anything after the JSON is not."""
+    at = line.find(METRIC_PREFIX.decode())
+    if at < 0:
+        return None
+    try:
+        body = json.loads(line[at + len(METRIC_PREFIX):])
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    name, value, step = body.get("name"), body.get("value"), body.get("step")
+    if not isinstance(name, str) or not name.strip():
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    if step is not None:
+        if isinstance(step, bool) or not isinstance(step, (int, float)) or step != step or step < 0 or int(step) != step:
+            return None
+        step = int(step)
+    return name.strip()[:MAX_METRIC_NAME], value, step
+
+
+class MetricHistory(object):
+    """Appends every metric report to a JSON-lines file while the command runs."""
+
+    def __init__(self, path):
+        self.path = path
+        self.partial = b""
+        self.counts = {}
+        self.records = 0
+        self.file = None
+
+    def feed(self, chunk):
+        lines = (self.partial + chunk).split(b"\n")
+        self.partial = lines.pop()
+        if len(self.partial) > 65536:
+            self.partial = b""  # far longer than any metric line
+        for raw in lines:
+            if METRIC_PREFIX in raw:
+                parsed = parse_metric_line(raw.rstrip(b"\r").decode("utf-8", "replace"))
+                if parsed:
+                    name, value, step = parsed
+                    # A report without a step is the next one of its name, as the operator counts.
+                    self.add(name, value, self.counts.get(name, 0) if step is None else step, int(time.time() * 1000), "output")
+
+    def add(self, name, value, step, timestamp, source):
+        self.counts[name] = self.counts.get(name, 0) + 1
+        if self.records >= MAX_METRIC_RECORDS:
+            return
+        if self.file is None:
+            self.file = open(self.path, "w")
+        self.file.write(json.dumps({"name": name, "value": value, "step": step, "timestamp": timestamp, "source": source}) + "\n")
+        self.records += 1
+
+    def close(self):
+        if self.partial:
+            self.feed(b"\n")
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+
+def mlflow_get(base, path, params):
+    url = "%s/api/2.0/mlflow/%s?%s" % (base.rstrip("/"), path, urllib.parse.urlencode(params))
+    with urllib.request.urlopen(urllib.request.Request(url, headers={"Accept": "application/json"}), timeout=15) as resp:
+        return json.loads(resp.read().decode("utf-8"))
+
+
+def add_mlflow_history(history, env):
+    """The MLflow run's metric histories (the server the script logged to), read once."""
+    base, run_id = env.get("MLFLOW_TRACKING_URI", ""), env.get("MLFLOW_RUN_ID", "")
+    if not run_id or not base.startswith(("http://", "https://")):
+        return
+    try:
+        keys = [m["key"] for m in mlflow_get(base, "runs/get", {"run_id": run_id}).get("run", {}).get("data", {}).get("metrics", [])]
+        for key in keys:
+            token = None
+            while history.records < MAX_METRIC_RECORDS:
+                params = {"run_id": run_id, "metric_key": key, "max_results": 25000}
+                if token:
+                    params["page_token"] = token
+                page = mlflow_get(base, "metrics/get-history", params)
+                for m in page.get("metrics", []):
+                    if isinstance(m.get("value"), bool) or not isinstance(m.get("value"), (int, float)) or not math.isfinite(m["value"]):
+                        continue
+                    history.add(key[:MAX_METRIC_NAME], m.get("value"), int(m.get("step", 0)), int(m.get("timestamp", 0)), "mlflow")
+                token = page.get("next_page_token")
+                if not token:
+                    break
+    except (urllib.error.URLError, OSError, ValueError, KeyError, TypeError) as e:
+        log("MLflow metric history not read: %s" % type(e).__name__)
+
+
 # ---------------------------------------------------------------- run
 
 def write_pid(path, pid):
@@ -352,12 +459,13 @@ def write_pid(path, pid):
 
 
 class Runner(object):
-    def __init__(self, argv, workdir, log_path, kill_after, pid_file=None):
+    def __init__(self, argv, workdir, log_path, kill_after, metrics, pid_file=None):
         self.argv = argv
         self.workdir = workdir
         self.log_path = log_path
         self.kill_after = kill_after
         self.pid_file = pid_file
+        self.metrics = metrics
         self.child = None
         self.canceled = None
 
@@ -414,6 +522,7 @@ class Runner(object):
                 out.flush()
                 logf.write(chunk)
                 logf.flush()
+                self.metrics.feed(chunk)
             code = self.child.wait()
         if code < 0:
             return 128 + (-code), signal.Signals(-code).name
@@ -547,7 +656,8 @@ def do_run(args, snapshot=None):
         with open(args.state) as f:
             snapshot = json.load(f)
     log_path = args.log or os.path.join(tempfile.gettempdir(), "aml-output.log")
-    runner = Runner(args.argv, args.workdir, log_path, args.kill_after, args.pid_file)
+    history = MetricHistory(log_path + ".metrics.jsonl")
+    runner = Runner(args.argv, args.workdir, log_path, args.kill_after, history, args.pid_file)
     signal.signal(signal.SIGTERM, runner.forward)
     signal.signal(signal.SIGINT, runner.forward)
     started = now()
@@ -586,6 +696,14 @@ def do_run(args, snapshot=None):
             result["log"] = {"blob": "logs/output.log", "bytes": log_size}
         except StoreFailure as e:
             log("log not uploaded: %s" % e)
+        add_mlflow_history(history, os.environ)
+        history.close()
+        try:
+            if history.records:
+                put_blob(output_url, METRICS_BLOB, history.path, os.path.getsize(history.path))
+                result["metrics"] = {"blob": METRICS_BLOB, "records": history.records}
+        except StoreFailure as e:
+            log("metric history not uploaded: %s" % e)
         result["finishedAt"] = now()
         try:
             write_result(output_url, result)

@@ -191,4 +191,40 @@ describe("aml_runner.py against Azurite", () => {
     expect(sha256Of(big!)).toBe(sha256Of(Buffer.alloc(256 * 70 * 4096).map((_, i) => i % 256)));
     expect(statSync(join(work, "outputs/big.bin")).size).toBe(big?.length);
   });
+
+  it("keeps every metric report in metrics.jsonl: lines split across writes, prefixed, stepless, malformed ones skipped", async () => {
+    const attempt = ++n;
+    const work = join(mkdtempSync(join(tmpdir(), "runner-metrics-")), "w");
+    // The "acc" line is written in two parts with a pause, so the runner sees it in two chunks.
+    const script = String.raw`import json, sys, time
+for i in range(300):
+    print("AML_METRIC", json.dumps({"name": "loss", "value": 1.0 / (i + 1), "step": i}))
+sys.stdout.write('[rank0]: AML_METRIC {"name": "acc", ')
+sys.stdout.flush()
+time.sleep(0.3)
+sys.stdout.write('"value": 0.5}\n')
+print("AML_METRIC", json.dumps({"name": "acc", "value": 0.75}))
+print('AML_METRIC {"name": "bad", "value": NaN}')
+print('AML_METRIC {"name": "bad", "value": 1} trailing')
+print('AML_METRIC {"name": "bad", "value": true}', file=sys.stderr)
+print('AML_METRIC {"name": "err", "value": 2, "step": 7}', file=sys.stderr)
+`;
+    const res = await runner(runnerArgv("all", { script: RUNNER, workdir: work }, ["python3", "-c", script]), await attemptEnv(attempt));
+    expect(res.code, res.stderr).toBe(0);
+    const blob = await store.readRunBlob(`${attemptPrefix(run, attempt)}metrics.jsonl`);
+    const records = (blob?.toString() ?? "").trim().split("\n").map((l) => JSON.parse(l) as { name: string; value: number; step: number; timestamp: number; source: string });
+    expect(records.filter((r) => r.name === "loss").map((r) => r.step)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    expect(records.filter((r) => r.name === "acc").map((r) => [r.value, r.step])).toEqual([[0.5, 0], [0.75, 1]]);
+    expect(records.find((r) => r.name === "err")).toMatchObject({ value: 2, step: 7, source: "output" });
+    expect(records.some((r) => r.name === "bad")).toBe(false);
+    expect(records.every((r) => r.source === "output" && r.timestamp > 1.7e12)).toBe(true);
+    expect(await dp.readResult(store, run, attempt)).toMatchObject({ metrics: { blob: "metrics.jsonl", records: 303 } });
+  });
+
+  it("writes no metrics.jsonl when the script reported nothing", async () => {
+    const attempt = ++n;
+    const res = await runner(runnerArgv("all", { script: RUNNER, workdir: join(mkdtempSync(join(tmpdir(), "runner-nometrics-")), "w") }, ["python3", "-c", "print('AML_METRIC_NOT a metric')"]), await attemptEnv(attempt));
+    expect(res.code).toBe(0);
+    expect(await store.readRunBlob(`${attemptPrefix(run, attempt)}metrics.jsonl`)).toBeUndefined();
+  });
 });
