@@ -50,20 +50,25 @@ export function buildRun(o: SubmitOptions, namespace: string, digest: string): T
   };
 }
 
-/**
- * Snapshots DIR into the namespace's store (only contents the store lacks are sent) and creates
- * the TrainingRun naming that snapshot by digest.
- */
-export async function submit(kube: CliKube, store: () => Promise<BlobStore>, o: SubmitOptions, io: Io): Promise<number> {
-  if (!o.config && !o.target) throw new UsageError("submit needs --config RUNCONFIG or --target TARGET");
-  const snap = await snapshotDirectory(o.dir, { cache: HashCache.load(defaultHashCachePath()) });
+/** Snapshots DIR into the store (only contents it lacks are sent), saying what it did; returns the digest. */
+export async function uploadDirectory(dir: string, store: () => Promise<BlobStore>, io: Io): Promise<string> {
+  const snap = await snapshotDirectory(dir, { cache: HashCache.load(defaultHashCachePath()) });
   io.err.write(`snapshot ${snap.digest}: ${snap.entries.length} files, ${formatBytes(snap.totalBytes)}` +
     `${snap.ignoreFile ? ` (${snap.ignored.length} ignored by ${snap.ignoreFile})` : ""}` +
     `${snap.unchangedFiles ? `; ${snap.unchangedFiles} unchanged since the last submit, not read again` : ""}\n`);
   const bar = new UploadBar(io.err);
   const up = await uploadSnapshot(await store(), snap.entries, { onProgress: (p) => bar.update(p) }).finally(() => bar.stop());
   io.err.write(`uploaded ${up.uploadedFiles} of ${up.files} files (${formatBytes(up.uploadedBytes)}); ${up.files - up.uploadedFiles} already in the store\n`);
-  const created = await kube.createRun(buildRun(o, kube.namespace, up.digest));
+  return up.digest;
+}
+
+/**
+ * Snapshots DIR into the namespace's store and creates the TrainingRun naming that snapshot by digest.
+ */
+export async function submit(kube: CliKube, store: () => Promise<BlobStore>, o: SubmitOptions, io: Io): Promise<number> {
+  if (!o.config && !o.target) throw new UsageError("submit needs --config RUNCONFIG or --target TARGET");
+  const digest = await uploadDirectory(o.dir, store, io);
+  const created = await kube.createRun(buildRun(o, kube.namespace, digest));
   const name = created.metadata?.name ?? "";
   io.out.write(`trainingrun.amlcompute.dev/${name} created\n`);
   if (!o.wait) return 0;

@@ -11,7 +11,7 @@ import {
 } from "@kubernetes/client-node";
 /* eslint-enable no-restricted-imports */
 import { GROUP, VERSION } from "../api/v1alpha1/index.js";
-import type { ComputeTarget, TrainingRun } from "../api/v1alpha1/index.js";
+import type { ComputeTarget, Sweep, TrainingRun } from "../api/v1alpha1/index.js";
 
 export interface ConnectOptions { kubeconfig?: string; context?: string; namespace?: string }
 
@@ -51,6 +51,14 @@ export class CliKube {
       { ...this.ref("trainingruns"), name, body: { spec: { cancel: true } } },
       setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
     ) as TrainingRun;
+  }
+
+  async createSweep(sweep: Sweep): Promise<Sweep> {
+    return await this.custom.createNamespacedCustomObject({ ...this.ref("sweeps"), body: sweep }) as Sweep;
+  }
+
+  async getSweep(name: string): Promise<Sweep> {
+    return await this.custom.getNamespacedCustomObject({ ...this.ref("sweeps"), name }) as Sweep;
   }
 
   async listTargets(): Promise<ComputeTarget[]> {

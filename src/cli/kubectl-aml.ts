@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
- * kubectl-aml: `kubectl aml submit|logs|cancel|targets` — ScriptRunConfig for the
- * amlcompute.dev CRDs. Exit codes: the run's own for `submit --wait`, 2 for usage errors, 1 for
- * other errors.
+ * kubectl-aml: `kubectl aml submit|logs|cancel|download|targets|sweep` — ScriptRunConfig (and
+ * HyperDrive) for the amlcompute.dev CRDs. Exit codes: the run's own for `submit --wait`; for a
+ * followed sweep 0 when it completed, 1 otherwise, 130 when Ctrl-C stopped following; 2 for usage
+ * errors, 1 for other errors.
  */
 import { parseArgs } from "node:util";
 import { cancel, logs, submit, targets, UsageError, type Io } from "./commands.js";
@@ -10,6 +11,7 @@ import { download } from "./download.js";
 import { CliKube, describeError } from "./kube.js";
 import { SnapshotError } from "./snapshot-dir.js";
 import { cliStore, StoreNotFoundError } from "./store.js";
+import { submitSweep, sweepStatus } from "./sweep.js";
 
 export const USAGE = `Submit and follow Azure ML-style training runs (amlcompute.dev TrainingRuns).
 
@@ -20,11 +22,17 @@ Usage:
   kubectl aml cancel RUN
   kubectl aml download RUN [DIR] [--attempt N]
   kubectl aml targets
+  kubectl aml sweep DIR -f SWEEP.yaml [--name N] [--no-follow]
+  kubectl aml sweep status SWEEP [-w|--watch]
 
 submit snapshots DIR (honouring .amlignore, else .gitignore; any files up to 300 MiB and 2,000
 files) into the namespace's store, uploading only contents the store does not have yet, creates
 the TrainingRun and, with --wait, streams its output until it ends and exits with the script's
 exit code. download writes the run's outputs/ and logs/output.log to DIR (default ./RUN).
+sweep snapshots DIR the same way, creates the Sweep of SWEEP.yaml (a Sweep manifest) with that
+snapshot as its trials' source, and follows it until it ends: trials as they end, counts by
+phase, the best trial so far. Ctrl-C stops following, not the sweep; sweep status shows a sweep
+(--watch: follows it).
 The store comes from AML_STORE_URL / AML_STORE_CONNECTION_STRING, else the namespace's Secret
 aml-store.
 
@@ -35,11 +43,15 @@ Global options:
   -h, --help              this help
 `;
 
-const OPTIONS = {
+const GLOBAL_OPTIONS = {
   namespace: { type: "string", short: "n" },
   context: { type: "string" },
   kubeconfig: { type: "string" },
   help: { type: "boolean", short: "h" },
+} as const;
+
+const OPTIONS = {
+  ...GLOBAL_OPTIONS,
   script: { type: "string" },
   config: { type: "string" },
   target: { type: "string" },
@@ -51,10 +63,47 @@ const OPTIONS = {
   attempt: { type: "string" },
 } as const;
 
+/** `sweep` reads -f as kubectl does (a manifest file), so it has options of its own. */
+const SWEEP_OPTIONS = {
+  ...GLOBAL_OPTIONS,
+  file: { type: "string", short: "f" },
+  name: { type: "string" },
+  follow: { type: "boolean", default: true },
+  watch: { type: "boolean", short: "w" },
+} as const;
+
 type Values = ReturnType<typeof parse>["values"];
 
 function parse(argv: string[]) {
   return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
+}
+
+/** The sub-command: the first operand (options before it take values only when they are global ones). */
+function commandOf(argv: string[]): string | undefined {
+  return parseArgs({ args: argv, options: GLOBAL_OPTIONS, allowPositionals: true, strict: false }).positionals[0];
+}
+
+type Connect = { kubeconfig?: string | undefined; context?: string | undefined; namespace?: string | undefined };
+const connect = (v: Connect): CliKube => CliKube.connect({ ...(v.kubeconfig ? { kubeconfig: v.kubeconfig } : {}), ...(v.context ? { context: v.context } : {}), ...(v.namespace ? { namespace: v.namespace } : {}) });
+
+/** Ctrl-C while following a sweep stops the following (exit 130), never the sweep. */
+function interrupted(): AbortSignal {
+  const ctl = new AbortController();
+  process.once("SIGINT", () => ctl.abort());
+  return ctl.signal;
+}
+
+async function sweepCommand(argv: string[], io: Io): Promise<number> {
+  const { values: v, positionals } = parseArgs({ args: argv, options: SWEEP_OPTIONS, allowPositionals: true, allowNegative: true, strict: true });
+  const operands = positionals.slice(1);
+  if (v.help || operands.length === 0) {
+    io.out.write(USAGE);
+    return v.help ? 0 : 2;
+  }
+  const k = connect(v);
+  if (operands[0] === "status") return sweepStatus(k, one(operands.slice(1), "sweep name"), v.watch ?? false, io, interrupted());
+  if (!v.file) throw new UsageError("sweep DIR needs -f SWEEP.yaml (a Sweep manifest)");
+  return submitSweep(k, () => cliStore(k), { dir: one(operands, "directory"), file: v.file, follow: v.follow, ...(v.name ? { name: v.name } : {}) }, io, interrupted());
 }
 
 /** Positionals after a literal `--` are script arguments, not sub-command operands. */
@@ -73,7 +122,7 @@ function one(operands: string[], what: string): string {
 interface Invocation { command: string; v: Values; operands: string[]; extra: string[] }
 
 async function dispatch({ command, v, operands, extra }: Invocation, io: Io): Promise<number> {
-  const kube = (): CliKube => CliKube.connect({ ...(v.kubeconfig ? { kubeconfig: v.kubeconfig } : {}), ...(v.context ? { context: v.context } : {}), ...(v.namespace ? { namespace: v.namespace } : {}) });
+  const kube = (): CliKube => connect(v);
   switch (command) {
     case "submit": {
       if (!v.script) throw new UsageError("submit needs --script");
@@ -100,6 +149,7 @@ async function dispatch({ command, v, operands, extra }: Invocation, io: Io): Pr
 
 export async function main(argv: string[], io: Io = { out: process.stdout, err: process.stderr }): Promise<number> {
   try {
+    if (commandOf(argv) === "sweep") return await sweepCommand(argv, io);
     const parsed = parse(argv);
     const { operands, extra } = splitPositionals(parsed);
     const [command, ...rest] = operands;

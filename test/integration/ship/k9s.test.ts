@@ -52,7 +52,7 @@ describe("k9s plugins against the local cluster", () => {
   function runPlugin(name: string, resource: string, drop: string[] = []): { code: number; out: string } {
     const p = plugins[name]!;
     const vars: Record<string, string> = { NAME: "r1", NAMESPACE: ns, CONTEXT: context, RESOURCE_NAME: resource, RESOURCE_GROUP: "amlcompute.dev", RESOURCE_VERSION: "v1alpha1" };
-    const env = { ...process.env, ...vars, KUBECONFIG: clusterKubeconfig, PATH: `${bin}:${process.env.PATH}` };
+    const env = { ...process.env, ...vars, KUBECONFIG: clusterKubeconfig, PATH: `${bin}:${process.env.PATH}`, KUBECTL_AML_NODE: process.execPath, KUBECTL_AML_FROM_SOURCE: "1" };
     const args = p.args.filter((a) => !drop.includes(a)).map((a) => a.replace(/\$([A-Z_]+)/g, (m, v: string) => vars[v] ?? m));
     const r = spawnSync(p.command, args, { env, encoding: "utf8", timeout: 30_000 });
     return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
@@ -64,6 +64,8 @@ describe("k9s plugins against the local cluster", () => {
     ns = await createNamespace("k9s");
     bin = mkdtempSync(join(tmpdir(), "k9s-bin-"));
     symlinkSync(findKubectl() === "kubectl" ? "/usr/bin/kubectl" : findKubectl(), join(bin, "kubectl"));
+    // kubectl finds its plugins on PATH: `kubectl aml` is bin/kubectl-aml.
+    symlinkSync(join(repoRoot, "bin/kubectl-aml"), join(bin, "kubectl-aml"));
     context = (await kubectl(["config", "current-context"])).stdout.trim();
     await apply({
       apiVersion: "amlcompute.dev/v1alpha1", kind: "TrainingRun", metadata: { name: "r1", namespace: ns },
@@ -96,6 +98,9 @@ describe("k9s plugins against the local cluster", () => {
     expect((await kubectlJson<{ spec: { cancel: boolean } }>(["-n", ns, "get", "sweep", "r1"])).spec.cancel).toBe(true);
     const trials = runPlugin("aml-sweep-trials", "sweeps", ["--watch"]);
     expect(trials.code, trials.out).toBe(0);
+    const follow = runPlugin("aml-sweep-follow", "sweeps", ["--watch"]);
+    expect(follow.code, follow.out).toBe(0);
+    expect(follow.out).toMatch(/^sweep\/r1: /);
   });
 
   it("events, logs and studio commands run (without --watch/--follow so they return)", () => {
