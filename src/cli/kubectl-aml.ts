@@ -101,9 +101,9 @@ async function sweepCommand(argv: string[], io: Io): Promise<number> {
     return v.help ? 0 : 2;
   }
   const k = connect(v);
-  if (operands[0] === "status") return sweepStatus(k, one(operands.slice(1), "sweep name"), v.watch ?? false, io, interrupted());
+  if (operands[0] === "status") return sweepStatus(k, one(operands.slice(1), "sweep name"), v.watch ?? false, { ...io, signal: interrupted() });
   if (!v.file) throw new UsageError("sweep DIR needs -f SWEEP.yaml (a Sweep manifest)");
-  return submitSweep(k, () => cliStore(k), { dir: one(operands, "directory"), file: v.file, follow: v.follow, ...(v.name ? { name: v.name } : {}) }, io, interrupted());
+  return submitSweep(k, () => cliStore(k), { dir: one(operands, "directory"), file: v.file, follow: v.follow, ...(v.name ? { name: v.name } : {}) }, { ...io, signal: interrupted() });
 }
 
 /** Positionals after a literal `--` are script arguments, not sub-command operands. */

@@ -19,6 +19,9 @@ export const isSweepFinished = (s: Sweep): boolean => FINISHED.has(s.status?.pha
 
 export interface SweepSubmitOptions { dir: string; file: string; name?: string; follow: boolean }
 
+/** Output streams, and the signal that stops following (Ctrl-C). */
+export interface FollowIo extends Io { signal: AbortSignal }
+
 /** The Sweep to create: the manifest with DIR's snapshot as the trials' source. */
 export function sweepFromManifest(manifest: unknown, o: { dir: string; name?: string; namespace: string; digest: string }): Sweep {
   const m = manifest as Partial<Sweep> | null;
@@ -39,7 +42,7 @@ export function sweepFromManifest(manifest: unknown, o: { dir: string; name?: st
   } as Sweep;
 }
 
-export async function submitSweep(kube: CliKube, store: () => Promise<BlobStore>, o: SweepSubmitOptions, io: Io, signal: AbortSignal): Promise<number> {
+export async function submitSweep(kube: CliKube, store: () => Promise<BlobStore>, o: SweepSubmitOptions, io: FollowIo): Promise<number> {
   const text = readFileSync(o.file, "utf8");
   let manifest: unknown;
   try {
@@ -50,7 +53,7 @@ export async function submitSweep(kube: CliKube, store: () => Promise<BlobStore>
   // Validate before uploading anything.
   sweepFromManifest(manifest, { dir: o.dir, namespace: kube.namespace, digest: "", ...(o.name ? { name: o.name } : {}) });
   const digest = await uploadDirectory(o.dir, store, io);
-  if (signal.aborted) {
+  if (io.signal.aborted) {
     io.err.write("interrupted: no Sweep created\n");
     return 130;
   }
@@ -58,18 +61,18 @@ export async function submitSweep(kube: CliKube, store: () => Promise<BlobStore>
   const name = created.metadata?.name ?? "";
   io.out.write(`sweep.amlcompute.dev/${name} created\n`);
   if (!o.follow) return 0;
-  return followSweep(kube, name, io, signal);
+  return followSweep(kube, name, io);
 }
 
-export async function sweepStatus(kube: CliKube, name: string, watch: boolean, io: Io, signal: AbortSignal): Promise<number> {
-  if (watch) return followSweep(kube, name, io, signal);
+export async function sweepStatus(kube: CliKube, name: string, watch: boolean, io: FollowIo): Promise<number> {
+  if (watch) return followSweep(kube, name, io);
   const sweep = await kube.getSweep(name);
   io.out.write(sweepReport(sweep));
   return 0;
 }
 
-/** Polls the sweep, printing what changed, until it ends (exit 0 when Completed) or `signal` aborts (130). */
-export async function followSweep(kube: CliKube, name: string, io: Io, signal: AbortSignal): Promise<number> {
+/** Polls the sweep, printing what changed, until it ends (exit 0 when Completed) or `io.signal` aborts (130). */
+export async function followSweep(kube: CliKube, name: string, io: FollowIo): Promise<number> {
   let previous: Sweep | undefined;
   for (;;) {
     const sweep = await kube.getSweep(name);
@@ -79,7 +82,7 @@ export async function followSweep(kube: CliKube, name: string, io: Io, signal: A
       io.out.write(sweepReport(sweep));
       return sweep.status?.phase === "Completed" ? 0 : 1;
     }
-    if (await stopped(signal, POLL_MS)) {
+    if (await stopped(io.signal, POLL_MS)) {
       io.err.write(`stopped following; sweep/${name} goes on (kubectl aml sweep status ${name} --watch)\n`);
       return 130;
     }

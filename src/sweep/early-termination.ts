@@ -72,7 +72,10 @@ function evidence(candidates: readonly Candidate[]): Point[] {
   return points;
 }
 
-function bandit(policy: EarlyTermination, goal: Goal, at: number, v: number, point: Point): string | undefined {
+/** One running trial's value at one evaluation point, with what every trial had there. */
+interface Judged { at: number; v: number; point: Point }
+
+function bandit(policy: EarlyTermination, goal: Goal, { at, v, point }: Judged): string | undefined {
   const best = bestOf(goal, point.values);
   const limits: number[] = [];
   if (policy.slackFactor !== undefined) limits.push(goal === "Maximize" ? best / (1 + policy.slackFactor) : best * (1 + policy.slackFactor));
@@ -87,7 +90,7 @@ function medianStopping(goal: Goal, at: number, own: readonly number[], point: P
   return better(goal)(m, ownBest) ? `MedianStopping: best ${ownBest} by evaluation ${at + 1} is worse than the median of running averages (${m})` : undefined;
 }
 
-function truncation(policy: EarlyTermination, goal: Goal, at: number, v: number, point: Point): string | undefined {
+function truncation(policy: EarlyTermination, goal: Goal, { at, v, point }: Judged): string | undefined {
   const cut = Math.floor((point.values.length * (policy.truncationPercentage ?? 0)) / 100);
   if (cut === 0) return undefined;
   // Among the lowest when strictly worse than the best value below the cut (ties there are kept).
@@ -111,9 +114,9 @@ export function trialsToStop(policy: EarlyTermination, goal: Goal, candidates: r
     for (let at = 0; at < c.evaluations.length; at++) {
       const v = c.evaluations[at] ?? 0;
       const point = points[at] ?? { values: [v], averages: [v] };
-      const why = policy.policy === "Bandit" ? bandit(policy, goal, at, v, point)
+      const why = policy.policy === "Bandit" ? bandit(policy, goal, { at, v, point })
         : policy.policy === "MedianStopping" ? medianStopping(goal, at, c.evaluations, point)
-        : truncation(policy, goal, at, v, point);
+        : truncation(policy, goal, { at, v, point });
       if (why) {
         stops.push({ name: c.name, message: why });
         break;
