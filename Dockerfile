@@ -25,6 +25,20 @@ RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && rm -rf /root/.npm
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
 WORKDIR /app
+# Bayesian sweeps: the operator starts src/sweep/suggestion/suggest.py as a child process with this
+# venv's Python, which has Optuna (pinned in requirements.txt) from PyPI. Installed at build time so
+# a cluster without PyPI access runs Bayesian sweeps too. pip is pointed at the system CA bundle,
+# which may hold a local egress CA the build machine needs.
+COPY src/sweep/suggestion/requirements.txt /opt/suggestion/requirements.txt
+RUN set -eu; \
+    if ! python3 -c "import ensurepip" 2>/dev/null; then \
+      apt-get update && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates && rm -rf /var/lib/apt/lists/*; \
+    fi; \
+    python3 -m venv /opt/suggestion; \
+    /opt/suggestion/bin/pip install --no-cache-dir --disable-pip-version-check --cert /etc/ssl/certs/ca-certificates.crt \
+      -r /opt/suggestion/requirements.txt; \
+    /opt/suggestion/bin/python -c "import optuna"
+ENV SUGGESTION_PYTHON=/opt/suggestion/bin/python
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist/src ./dist/src
 COPY package.json ./
