@@ -130,6 +130,25 @@ describe("Helm install of the locally built image", () => {
     expect(run.status?.phase).toBe("Completed");
     expect(run.status?.outputTail).toContain("hello from helm");
 
+    // A Bayesian sweep: the image's own Optuna (the chart sets no SUGGESTION_PYTHON) suggests the points.
+    await apply({
+      apiVersion: "amlcompute.dev/v1alpha1", kind: "Sweep", metadata: { name: "bayes", namespace: ns },
+      spec: {
+        trialTemplate: {
+          runConfigurationRef: { name: "python" }, script: "main.py",
+          source: { inline: { files: [{ path: "main.py", content: "import json, sys\nx = float(sys.argv[2])\nprint('AML_METRIC', json.dumps({'name': 'loss', 'value': (x - 0.3) ** 2}))\n" }] } },
+        },
+        parameters: [{ name: "x", type: "uniform", min: 0, max: 1 }], samplingAlgorithm: "Bayesian",
+        primaryMetric: { name: "loss", goal: "Minimize" }, maxTrials: 2, maxConcurrentTrials: 2,
+      },
+    });
+    const sweep = await waitFor("Bayesian sweep ended", 240_000, async () => {
+      const s = await kubectlJson<{ status?: { phase?: string; trialCounts?: { completed: number }; conditions?: { type: string; reason: string }[] } }>(["-n", ns, "get", "sweep", "bayes"]);
+      return ["Completed", "Failed"].includes(s.status?.phase ?? "") ? s : undefined;
+    });
+    expect(sweep.status?.phase, JSON.stringify(sweep.status?.conditions)).toBe("Completed");
+    expect(sweep.status?.trialCounts?.completed).toBe(2);
+
     // The chart's pod did the work (another operator may share this cluster): its log has this run.
     const logs = (await kubectl(["-n", system, "logs", pod.metadata.name])).stdout;
     expect(logs.includes(`"namespace":"${ns}","name":"hello"`), "operator pod log mentions the run").toBe(true);
