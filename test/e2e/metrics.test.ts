@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNamespace, deleteNamespace, kubectl, requireCluster } from "../cluster/kubectl.js";
 import { apply, localTarget, runConfiguration, scriptRun, waitForPhase } from "./support/aml.js";
 import { installCrds, startOperator, stopOperator, type RunningOperator } from "./support/operator.js";
+import { metricHistory } from "./support/store.js";
 
 const METRIC_LINES = `import json
 for step in range(60):
@@ -43,6 +44,12 @@ describe("metric lines of a Local run", () => {
     const table = await kubectl(["-n", ns, "get", "trainingrun", "lines"]);
     expect(table.stdout).toMatch(/METRIC/);
     expect(table.stdout).toContain("loss=0.016667");
+    // The whole history is kept with the run's outputs: every report, in order, with its step.
+    const history = await metricHistory(run);
+    expect(history).toHaveLength(120);
+    expect(history.filter((m) => m.name === "loss").map((m) => m.step)).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    expect(history.filter((m) => m.name === "acc").map((m) => m.step)).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    expect(history.find((m) => m.name === "loss" && m.step === 59)).toMatchObject({ value: 1 / 60, source: "output" });
   });
 
 });

@@ -6,6 +6,7 @@ import { createNamespace, deleteNamespace, requireCluster } from "../cluster/kub
 import { apply, DEV_CACHE, localTarget, runConfiguration, scriptRun, waitForPhase } from "./support/aml.js";
 import { installCrds, startOperator, stopOperator, type RunningOperator } from "./support/operator.js";
 import { mlflowEnv } from "./support/services.js";
+import { metricHistory } from "./support/store.js";
 
 const MLFLOW_SCRIPT = `import mlflow
 for step in range(5):
@@ -52,5 +53,9 @@ describe("MLflow metrics on a Local target", () => {
     const body = await res.json() as { run: { info: { experiment_id: string }; data: { tags: { key: string; value: string }[] } } };
     expect(body.run.info.experiment_id).toBe(m?.mlflow?.experimentId);
     expect(body.run.data.tags).toContainEqual({ key: "amlcompute.run_uid", value: run.metadata.uid });
+    // The runner kept the MLflow run's full histories with the run's outputs.
+    const history = await metricHistory(run);
+    expect(history.filter((h) => h.name === "mse").map((h) => [h.step, h.value, h.source]).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual([0, 1, 2, 3, 4].map((i) => [i, 1 / (i + 1), "mlflow"]));
+    expect(history.filter((h) => h.name === "r2")).toEqual([expect.objectContaining({ value: 0.9, source: "mlflow" })]);
   });
 });

@@ -12,16 +12,30 @@ import { clusterServicesEnv } from "./services.js";
 
 export interface Cli { code: number | null; stdout: string; stderr: string }
 
-export function plugin(args: string[]): Promise<Cli> {
+export interface PluginOptions {
+  /** Killed (SIGKILL) after this long; default 10 minutes. */
+  timeoutMs?: number;
+  /** Called with everything printed so far, each time more arrives; `signal` sends the plugin one (Ctrl-C is SIGINT). */
+  onStdout?: (stdout: string, signal: (s: NodeJS.Signals) => void) => void;
+}
+
+export function plugin(args: string[], opts: PluginOptions = {}): Promise<Cli> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["--import", "tsx", join(repoRoot, "src/cli/kubectl-aml.ts"), ...args], {
       cwd: repoRoot, env: { ...process.env, ...clusterServicesEnv(), KUBECONFIG: clusterKubeconfig }, stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
+    child.stdout.on("data", (b: Buffer) => {
+      stdout += b.toString();
+      opts.onStdout?.(stdout, (s) => child.kill(s));
+    });
     child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 600_000);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 
