@@ -1,6 +1,7 @@
 // Sweeps: how fast the Sweep controller starts trials, and how long a Bayesian suggestion takes.
-// Run alone (not part of `make bench`): `tsx bench/sweep.ts` with the local cluster up. Writes
-// bench/results/sweep.json and prints a Markdown table for BENCHMARKS.md.
+// Run alone (not part of `make bench`): `tsx bench/sweep.ts` with the local cluster up
+// (`tsx bench/sweep.ts suggestions`: part 1 only, no cluster). Writes bench/results/sweep.json and
+// prints a Markdown table for BENCHMARKS.md.
 //
 // 1. Suggestion latency, no cluster: the operator's SuggestionProcess (the real Optuna process,
 //    src/sweep/suggestion/suggest.py) asked for TPE suggestions with a history of H completed trials.
@@ -113,6 +114,10 @@ async function main(): Promise<void> {
   const python = execFileSync(join(repoRoot, "hack/suggestion-env.sh"), { encoding: "utf8" }).trim();
   step(`suggestion latency (Optuna TPE, ${python})`);
   const suggestions = await measureSuggestions(python);
+  if (process.argv[2] === "suggestions") {
+    console.log(render({ loadAverage: (await import("node:os")).loadavg(), suggestions, starts: [] }));
+    return;
+  }
   await requireCluster();
   await installCrds();
   const bench = new BenchCluster();
