@@ -9,6 +9,8 @@ import { startTestSshd, type TestSshd } from "../support/sshd.js";
 import { API_VERSION, apply, condition, getRun, getRunConfiguration, getTarget, localTarget, runConfiguration, scriptRun, waitForPhase } from "./support/aml.js";
 import { installCrds, metricsText, startOperator, stopOperator, type RunningOperator } from "./support/operator.js";
 
+/** A pod-based run takes seconds on an idle machine; a shared, loaded one can take minutes to start pods. */
+const POD_RUN_MS = 240_000;
 const hello = { "main.py": "print('hello from a bad-input neighbour')\n" };
 const target = (ns: string, name: string, spec: Record<string, unknown>): object =>
   ({ apiVersion: API_VERSION, kind: "ComputeTarget", metadata: { name, namespace: ns }, spec });
@@ -81,7 +83,7 @@ describe("bad input: apply-time rejections or clear conditions, and the operator
       "run name of 70 characters": async () => {
         const name = `long-${"n".repeat(65)}`;
         await apply(scriptRun(ns, name, hello));
-        const run = await waitForPhase(ns, name, ["Completed", "Failed"], 120_000);
+        const run = await waitForPhase(ns, name, ["Completed", "Failed"], POD_RUN_MS);
         expect(condition(run, "Succeeded")).toMatchObject({ status: "True", reason: "Completed" });
       },
       "environment variable named A=B": async () => {
@@ -96,7 +98,7 @@ describe("bad input: apply-time rejections or clear conditions, and the operator
       },
       "ttlSecondsAfterFinished 2592000 (30 days)": async () => {
         await apply(scriptRun(ns, "long-ttl", hello, { ttlSecondsAfterFinished: 2_592_000 }));
-        const run = await waitForPhase(ns, "long-ttl", ["Completed", "Failed"], 120_000);
+        const run = await waitForPhase(ns, "long-ttl", ["Completed", "Failed"], POD_RUN_MS);
         expect(run.status?.phase).toBe("Completed");
       },
       "inline files a and a/b": async () => {
@@ -113,7 +115,7 @@ describe("bad input: apply-time rejections or clear conditions, and the operator
         await apply(scriptRun(ns, "late-cm", {}, { source: { configMap: { name: "late-code" } } }));
         await waitForReason("run late-cm", () => getRun(ns, "late-cm"), "Succeeded", "SourceNotFound");
         await kubectl(["-n", ns, "create", "configmap", "late-code", "--from-literal=main.py=print('late code ran')"]);
-        const run = await waitForPhase(ns, "late-cm", ["Completed", "Failed"], 120_000);
+        const run = await waitForPhase(ns, "late-cm", ["Completed", "Failed"], POD_RUN_MS);
         expect(run.status?.outputTail).toContain("late code ran");
       },
       // The target's only way out of SecretNotFound (no polling) is the watch on the Secrets it names.
@@ -144,12 +146,12 @@ describe("bad input: apply-time rejections or clear conditions, and the operator
         await waitFor("the scheduler's words in the waiting run's condition", 30_000, async () =>
           /has not started: .*(node affinity\/selector|FailedScheduling)/.test(condition(await getRun(ns, "picky"), "Succeeded")?.message ?? ""));
         expect(waiting.status).toBe("Unknown");
-        const run = await waitForPhase(ns, "picky", ["Failed"], 90_000);
+        const run = await waitForPhase(ns, "picky", ["Failed"], 150_000);
         expect(condition(run, "Succeeded")).toMatchObject({ reason: "Unschedulable", message: expect.stringContaining("not scheduled within 20s") });
       },
       "unsatisfiable GPU request": async () => {
         await apply(scriptRun(ns, "gpu", hello, { runConfigurationRef: undefined, runConfiguration: { computeTargetRef: { name: "local" }, resources: { gpu: 1 }, schedulingTimeoutSeconds: 20 } }));
-        const run = await waitForPhase(ns, "gpu", ["Failed"], 90_000);
+        const run = await waitForPhase(ns, "gpu", ["Failed"], 150_000);
         expect(condition(run, "Succeeded")).toMatchObject({ reason: "Unschedulable", message: expect.stringContaining("nvidia.com/gpu") });
       },
       "missing PriorityClass": async () => {
@@ -157,7 +159,7 @@ describe("bad input: apply-time rejections or clear conditions, and the operator
         await apply(scriptRun(ns, "prio", hello, { runConfigurationRef: undefined, runConfiguration: { computeTargetRef: { name: "prio" }, schedulingTimeoutSeconds: 20 } }));
         await waitFor("the Job's FailedCreate in the waiting run's condition", 60_000, async () =>
           /has not started: FailedCreate: .*aml-no-such-priority-class/.test(condition(await getRun(ns, "prio"), "Succeeded")?.message ?? ""));
-        const run = await waitForPhase(ns, "prio", ["Failed"], 90_000);
+        const run = await waitForPhase(ns, "prio", ["Failed"], 150_000);
         expect(condition(run, "Succeeded")).toMatchObject({ reason: "CannotStart", message: expect.stringContaining("aml-no-such-priority-class") });
       },
       // The run froze its configuration and its Job belongs to it: it is followed to its real end.
@@ -166,18 +168,18 @@ describe("bad input: apply-time rejections or clear conditions, and the operator
         await apply(scriptRun(ns, "orphan", { "main.py": "import time\nprint('started', flush=True)\ntime.sleep(10)\nprint('finished without a target')\n" }, {
           runConfigurationRef: undefined, runConfiguration: { computeTargetRef: { name: "doomed" } },
         }));
-        await waitForPhase(ns, "orphan", ["Running"], 120_000);
+        await waitForPhase(ns, "orphan", ["Running"], POD_RUN_MS);
         await kubectl(["-n", ns, "delete", "computetarget", "doomed", "--wait=true", "--timeout=60s"]);
-        const run = await waitForPhase(ns, "orphan", ["Completed", "Failed"], 120_000);
+        const run = await waitForPhase(ns, "orphan", ["Completed", "Failed"], POD_RUN_MS);
         expect(condition(run, "Succeeded")).toMatchObject({ status: "True", reason: "Completed" });
         expect(run.status?.outputTail).toContain("finished without a target");
       },
     });
-  });
+  }, 2 * POD_RUN_MS);
 
   it("still serves a normal run afterwards (in a namespace enforcing the restricted profile), without a hot loop", async () => {
     await apply(scriptRun(ns, "neighbour", hello));
-    const run = await waitForPhase(ns, "neighbour", ["Completed", "Failed"], 120_000);
+    const run = await waitForPhase(ns, "neighbour", ["Completed", "Failed"], POD_RUN_MS);
     expect(run.status?.phase).toBe("Completed");
     expect(run.status?.outputTail).toContain("hello from a bad-input neighbour");
     // Every run here has finished or waits on a bound: none may reconcile in a tight loop (a TTL
@@ -185,5 +187,5 @@ describe("bad input: apply-time rejections or clear conditions, and the operator
     const before = await trainingRunReconciles(op!);
     await new Promise((r) => setTimeout(r, 5_000));
     expect(await trainingRunReconciles(op!) - before).toBeLessThan(30);
-  });
+  }, 2 * POD_RUN_MS);
 });
