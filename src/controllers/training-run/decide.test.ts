@@ -64,8 +64,9 @@ describe("decideRun", () => {
 
   it("releases a finished run, then shows the outputs the executor copied (AmlCompute's artifact store)", () => {
     const ended = withStatus({ phase: "Completed", completionTime: minus(2_000).toISOString(), execution: { attempt: 1, handle: { jobName: "j" } } });
-    const release = decideRun(aTrainingRun(ended), { ...world(), executorReleases: true });
+    const release = decideRun(aTrainingRun(ended), { ...world(), executorReleases: true, executorCollectsOutputs: true });
     expect(release.action.kind).toBe("Release");
+    expect(release.requeueAfterMs).toBeGreaterThan(0);
     expect(release.status.execution?.released).toBe(true);
     const outputs = { attempt: 1, location: "aml-runs/ns/r-u/attempt-1/outputs/", files: 1, bytes: 3 };
     const released = aTrainingRun(withStatus({ ...release.status }));

@@ -30,6 +30,8 @@ export interface RunWorld {
   observation?: RunObservation;
   /** The executor frees per-run resources after the end (RunExecutor.release). */
   executorReleases?: boolean;
+  /** Its release copies the attempt's outputs into the store (RunExecutor.collectsOutputsOnRelease). */
+  executorCollectsOutputs?: boolean;
   /** ...and may do so in the reconcile that finishes the run (it collects no outputs then). */
   releasesWithFinish?: boolean;
   /** Metrics read off the hot path (whole Local log, MLflow run), when there are any. */
@@ -130,7 +132,11 @@ function decideFinished(run: TrainingRun, world: RunWorld): RunPlan {
   if (world.awaitingOutputs && !world.verdict) return { status, action: { kind: "None" }, requeueAfterMs: OUTPUTS_POLL_MS };
   if (world.executorReleases && status.execution && !status.execution.released) {
     const released = releasedCondition(run, status, world.now, RELEASED_MESSAGE);
-    return { status: { ...released, execution: { ...status.execution, released: true } }, action: { kind: "Release" } };
+    // Outputs copied by release are read on the next reconcile: ask for one, not relying on the status write's event.
+    return {
+      status: { ...released, execution: { ...status.execution, released: true } }, action: { kind: "Release" },
+      ...(world.executorCollectsOutputs ? { requeueAfterMs: OUTPUTS_POLL_MS } : {}),
+    };
   }
   const ttl = run.spec.ttlSecondsAfterFinished;
   // A run that never submitted anything has nothing on the target to clean.

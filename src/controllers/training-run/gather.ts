@@ -117,6 +117,7 @@ export async function gatherRun(run: TrainingRun, providers: ProviderRegistry, c
     if (invalid) return { world: { ...world, problem: { ...invalid, terminal: true } } };
   }
   world.executorReleases = executor.release !== undefined;
+  if (executor.collectsOutputsOnRelease) world.executorCollectsOutputs = true;
   // Copying outputs (AmlCompute) takes its time and has its own later reads: it stays a step of its own.
   world.releasesWithFinish = world.executorReleases && !executor.collectsOutputsOnRelease;
   const envHash = run.status?.environmentHash ?? environmentHash(config, target);
