@@ -1,5 +1,4 @@
 import { BatchManagementClient, type BatchAccount, type Pool } from "@azure/arm-batch";
-import { createPipelineRequest, RestError } from "@azure/core-rest-pipeline";
 import type { AzureBatchTargetSpec, ComputeTarget } from "../../api/v1alpha1/index.js";
 import { TargetReason } from "../../api/v1alpha1/index.js";
 import { TerminalError } from "../../runtime/errors.js";
@@ -59,44 +58,6 @@ export class BatchArm {
     } catch (e) {
       if (isArmNotFound(e)) return undefined;
       throw classifyArmError(e, `Batch pool ${poolId}`);
-    }
-  }
-
-  /**
-   * The blob endpoint a storage account reports (properties.primaryEndpoints.blob of
-   * Microsoft.Storage storageAccounts GET): right in every cloud and for custom domains, where a
-   * URL built from the account name and a public-cloud suffix is not.
-   */
-  async blobEndpoint(client: BatchManagementClient, storageAccountId: string): Promise<string> {
-    const url = `${this.config.armEndpoint}${storageAccountId}?api-version=2023-01-01`;
-    try {
-      const res = await client.sendRequest(createPipelineRequest({ url, method: "GET" }));
-      const body = res.bodyAsText ? JSON.parse(res.bodyAsText) as { properties?: { primaryEndpoints?: { blob?: string } }; error?: { code?: string; message?: string } } : {};
-      if (res.status >= 400) {
-        throw new RestError(body.error?.message ?? `HTTP ${res.status}`, { statusCode: res.status, code: body.error?.code, response: res });
-      }
-      const blob = body.properties?.primaryEndpoints?.blob;
-      if (!blob) throw new TerminalError(`storage account ${storageAccountId} reports no blob endpoint`, TargetReason.AzureError);
-      return blob.replace(/\/+$/, "");
-    } catch (e) {
-      throw classifyArmError(e, `the Batch auto-storage account ${storageAccountId.split("/").pop()}`);
-    }
-  }
-
-  /** First key of a storage account (Microsoft.Storage listKeys); held in memory only. */
-  async storageKey(client: BatchManagementClient, storageAccountId: string): Promise<string> {
-    const url = `${this.config.armEndpoint}${storageAccountId}/listKeys?api-version=2023-01-01`;
-    try {
-      const res = await client.sendRequest(createPipelineRequest({ url, method: "POST" }));
-      const body = res.bodyAsText ? JSON.parse(res.bodyAsText) as { keys?: { value?: string }[]; error?: { code?: string; message?: string } } : {};
-      if (res.status >= 400) {
-        throw new RestError(body.error?.message ?? `HTTP ${res.status}`, { statusCode: res.status, code: body.error?.code, response: res });
-      }
-      const key = body.keys?.[0]?.value;
-      if (!key) throw new TerminalError(`storage account ${storageAccountId} returned no keys`, TargetReason.AzureError);
-      return key;
-    } catch (e) {
-      throw classifyArmError(e, `keys of the Batch auto-storage account ${storageAccountId.split("/").pop()}`);
     }
   }
 }
