@@ -86,9 +86,9 @@ describe("RemoteVM Docker mode: the run executes in a container on the VM's engi
     expectTreeKept(await treeRoundTrip({ executor, ctx: () => ctx, sub, store }));
   });
 
-  it("cancel stops and removes the container", async () => {
+  it("cancel stops and removes the container, and keeps what it wrote to ./outputs", async () => {
     const sub = await submission({
-      target, files: { "train.py": "import time\nprint('sleeping', flush=True)\ntime.sleep(300)\n" },
+      target, files: { "train.py": "import os, time\nos.makedirs('outputs')\nopen('outputs/partial.txt', 'w').write('checkpoint')\nprint('sleeping', flush=True)\ntime.sleep(300)\n" },
       config: { docker: { enabled: true, baseImage: IMAGE, gpu: false } },
     });
     const handle = (await executor.submit(sub, ctx)) as RemoteVmHandle;
@@ -103,5 +103,7 @@ describe("RemoteVM Docker mode: the run executes in a container on the VM's engi
     expect(end.obs).toMatchObject({ state: "Failed", reason: "Canceled" });
     const names = execFileSync("docker", ["ps", "-a", "--format", "{{.Names}}"], { encoding: "utf8" });
     expect(names).not.toContain(handle.containerName);
+    // The runner on the VM wraps docker run: SIGTERM reaches the container (--init), then the upload.
+    expect((await store.readRunBlob(`${attemptPrefix(runIdentity(sub.run.metadata), 1)}outputs/partial.txt`))?.toString()).toBe("checkpoint");
   });
 });

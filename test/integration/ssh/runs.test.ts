@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRemoteVmProvider, type RemoteVmHandle } from "../../../src/providers/ssh/index.js";
 import type { ComputeTarget } from "../../../src/api/v1alpha1/index.js";
@@ -6,7 +7,8 @@ import { type TestSshd } from "../../support/sshd.js";
 import type { Azurite } from "../../azure-emulator/azurite.js";
 import { DataPlane, runIdentity } from "../../../src/data-plane/data-plane.js";
 import { dataPlaneEnv, storeSettings } from "../../../src/data-plane/config.js";
-import { attemptPrefix } from "../../../src/data-plane/layout.js";
+import { attemptPrefix, DEFAULT_CONTAINERS, objectBlobName } from "../../../src/data-plane/layout.js";
+import { sha256Of } from "../../../src/data-plane/manifest.js";
 import { BlobStore } from "../../../src/data-plane/store.js";
 import { expectTreeKept, observeUntil, treeRoundTrip } from "../../support/executor-harness.js";
 import { connectionStringOf, storeOnAzurite } from "../data-plane/support.js";
@@ -120,6 +122,17 @@ describe("RemoteVM runs: detached execution over a real sshd", () => {
     expect(sshd.runAsUser(`grep -rl 'sig=' ${handle.runDir} || true`).trim()).toBe("");
     // The runner is shipped once per version, next to the launcher.
     expect(sshd.runAsUser("ls work-runs/bin").split("\n").filter((f) => f.startsWith("aml_runner-"))).toHaveLength(1);
+  });
+
+  it("fails a snapshot whose stored object was tampered with as SnapshotCorrupt before anything runs", async () => {
+    const data = `original ${randomUUID()}`;
+    const sub = await submission({ target, files: { "train.py": "print('THE SCRIPT RAN')\n", "data.bin": data } });
+    await store.service.getContainerClient(DEFAULT_CONTAINERS.snapshots).getBlockBlobClient(objectBlobName(sha256Of(data))).uploadData(Buffer.from("tampered"));
+    const handle = (await executor.submit(sub, ctx)) as RemoteVmHandle;
+    const { obs } = await observeUntilDone(executor, sub, handle, { ctx });
+    expect(obs).toMatchObject({ state: "Failed", reason: "SnapshotCorrupt", message: expect.stringContaining("data.bin") });
+    expect(obs.outputTail).not.toContain("THE SCRIPT RAN");
+    expect(sshd.runAsUser(`ls -A ${handle.runDir}/src`).trim()).toBe("");
   });
 
   it("fails with SnapshotUnavailable, naming what it could not read, when the VM cannot reach the store: nothing ran", async () => {
