@@ -1,4 +1,4 @@
-import type { PipelinePolicy } from "@azure/core-rest-pipeline";
+import { isRestError, type PipelinePolicy, type PipelineResponse } from "@azure/core-rest-pipeline";
 import { parseRetryAfterMs } from "../../../runtime/errors.js";
 
 /** Thrown before a request leaves when a subscription's budget is spent; never reaches ARM. */
@@ -73,8 +73,16 @@ export class SubscriptionBudget {
       sendRequest: async (request, next) => {
         const sub = /\/subscriptions\/([^/?]+)/i.exec(new URL(request.url).pathname)?.[1] ?? "-";
         this.charge(sub);
-        const response = await next(request);
-        if (response.status === 429) this.block(sub, parseRetryAfterMs(response.headers.get("retry-after")) ?? 10_000);
+        const throttled = (retryAfter: string | undefined | null): void => this.block(sub, parseRetryAfterMs(retryAfter) ?? 10_000);
+        let response: PipelineResponse;
+        try {
+          response = await next(request);
+        } catch (e) {
+          // An SDK operation's deserialization (below this policy) throws the 429 as a RestError.
+          if (isRestError(e) && e.statusCode === 429) throttled(e.response?.headers.get("retry-after"));
+          throw e;
+        }
+        if (response.status === 429) throttled(response.headers.get("retry-after"));
         return response;
       },
     };
