@@ -17,11 +17,12 @@ import type { Sweep, SweepParameter, TrainingRun } from "../src/api/v1alpha1/ind
 import { Kinds, Labels } from "../src/api/v1alpha1/index.js";
 import { SuggestionProcess, type SuggestionRequest } from "../src/sweep/suggestion/client.js";
 import { randomPoint } from "../src/sweep/space.js";
-import { repoRoot, requireCluster } from "../test/cluster/kubectl.js";
+import { createNamespace, repoRoot, requireCluster, waitFor } from "../test/cluster/kubectl.js";
+import { apply, condition, getRunConfiguration, getTarget, localTarget, runConfiguration } from "../test/e2e/support/aml.js";
 import { installCrds } from "../test/e2e/support/operator.js";
 import { BenchCluster } from "./cluster.js";
 import { describeMachine } from "./machine.js";
-import { deleteNamespaceAndWait, NO_NODE, prepareNamespace } from "./namespaces.js";
+import { deleteNamespaceAndWait, NO_NODE } from "./namespaces.js";
 import { launchOperator, stopOperator } from "./operator.js";
 import { summarize, type Summary } from "./stats.js";
 
@@ -110,6 +111,13 @@ async function measureStarts(bench: BenchCluster, ns: string, algorithm: "Random
   };
 }
 
+/** A Local target whose pods can never be scheduled, and its RunConfiguration, both Ready. */
+async function readyTarget(ns: string): Promise<void> {
+  await apply(localTarget(ns, "local", { nodeSelector: NO_NODE }), runConfiguration(ns, "python"));
+  await waitFor(`${ns}: target Ready`, 120_000, async () => condition(await getTarget(ns, "local"), "Ready")?.status === "True");
+  await waitFor(`${ns}: RunConfiguration Ready`, 120_000, async () => condition(await getRunConfiguration(ns, "python"), "Ready")?.status === "True");
+}
+
 async function main(): Promise<void> {
   const python = execFileSync(join(repoRoot, "hack/suggestion-env.sh"), { encoding: "utf8" }).trim();
   step(`suggestion latency (Optuna TPE, ${python})`);
@@ -122,8 +130,10 @@ async function main(): Promise<void> {
   await installCrds();
   const bench = new BenchCluster();
   await bench.start();
-  const ns = await prepareNamespace("bench-sweep", { nodeSelector: NO_NODE });
+  // The operator is scoped to the bench's namespace (the cluster is shared), so it starts first.
+  const ns = await createNamespace("bench-sweep");
   const { op } = await launchOperator({ WATCH_NAMESPACE: ns, SUGGESTION_PYTHON: python });
+  await readyTarget(ns);
   const starts: StartRow[] = [];
   try {
     for (const [algorithm, n] of [["Random", 10], ["Random", 100], ["Bayesian", 10], ["Bayesian", 100]] as const) {
