@@ -6,6 +6,7 @@ import { setCondition } from "../../runtime/conditions.js";
 import type { ControllerSpec } from "../../runtime/controller-spec.js";
 import { ConflictError, InvalidError } from "../../runtime/errors.js";
 import { done, requeueAfter, type ReconcileContext, type Result } from "../../runtime/result.js";
+import { mapLimit } from "../../data-plane/concurrency.js";
 import type { Suggester } from "../../sweep/suggestion/client.js";
 import { reportingErrors } from "../shared/error-condition.js";
 import { StaleReadGuard, writeStatusIfChanged } from "../shared/status-writer.js";
@@ -21,22 +22,32 @@ export interface SweepDeps {
   guard?: StaleReadGuard;
 }
 
+/** Trial creates in flight at once: a batch of maxConcurrentTrials starts together, not one by one. */
+const CREATE_CONCURRENCY = 8;
+
 /** Creates the plan's trials (an existing name is the same trial) and stops the ones it names. */
 async function act(sweep: Sweep, plan: SweepPlan, deps: SweepDeps, rctx: ReconcileContext): Promise<SweepStatus> {
-  for (const trial of plan.create) {
+  // Deterministic names make the creates independent: their order does not matter, and a crash
+  // between two of them loses nothing (the next reconcile finds the ones that exist).
+  const refused = await mapLimit(plan.create, CREATE_CONCURRENCY, async (trial) => {
     try {
       await deps.kube.create(Kinds.TrainingRun, trial);
       rctx.log.info({ trial: trial.metadata.name }, "Created trial");
+      return undefined;
     } catch (err) {
-      if (err instanceof ConflictError && err.alreadyExists) continue;
-      if (!(err instanceof InvalidError)) throw err;
-      // The template itself is wrong: no later trial would be accepted either.
-      const conditions = setCondition(plan.status.conditions, {
-        type: "Succeeded", status: "False", severity: "Error", reason: SweepReason.TrialRejected,
-        message: `the API server refused trial ${trial.metadata.name}: ${err.message}`.slice(0, 2048), observedGeneration: sweep.metadata.generation ?? 0,
-      }, new Date(deps.clock.now()));
-      return { ...plan.status, phase: "Failed", conditions, completionTime: new Date(deps.clock.now()).toISOString() };
+      if (err instanceof ConflictError && err.alreadyExists) return undefined;
+      if (err instanceof InvalidError) return { trial, err };
+      throw err;
     }
+  });
+  const rejected = refused.find((r) => r !== undefined);
+  if (rejected) {
+    // The template itself is wrong: no later trial would be accepted either.
+    const conditions = setCondition(plan.status.conditions, {
+      type: "Succeeded", status: "False", severity: "Error", reason: SweepReason.TrialRejected,
+      message: `the API server refused trial ${rejected.trial.metadata.name}: ${rejected.err.message}`.slice(0, 2048), observedGeneration: sweep.metadata.generation ?? 0,
+    }, new Date(deps.clock.now()));
+    return { ...plan.status, phase: "Failed", conditions, completionTime: new Date(deps.clock.now()).toISOString() };
   }
   const namespace = sweep.metadata.namespace ?? "";
   for (const stop of plan.stop) {
