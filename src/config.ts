@@ -62,7 +62,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       namespace: env.LEADER_ELECTION_NAMESPACE ?? env.POD_NAMESPACE ?? "default",
       name: env.LEADER_ELECTION_ID ?? "aml-compute-operator",
     },
-    trainingRunConcurrency: int(env, "TRAININGRUN_CONCURRENCY", 4),
+    trainingRunConcurrency: int(env, "TRAININGRUN_CONCURRENCY", 16),
     apiRateLimit: { qps: int(env, "KUBE_API_QPS", 100), burst: int(env, "KUBE_API_BURST", 200) },
     apiHttp2: (env.KUBE_API_HTTP2 ?? "true") !== "false",
     ...(env.WATCH_NAMESPACE ? { watchNamespace: env.WATCH_NAMESPACE } : {}),
