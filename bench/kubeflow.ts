@@ -71,6 +71,8 @@ export async function launchKubeflow(build: KubeflowBuild, namespace: string): P
     { apiVersion: "v1", kind: "Secret", metadata: { name: WEBHOOK_SECRET, namespace } },
     { apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingWebhookConfiguration", metadata: { name: WEBHOOK_CONFIG }, webhooks: [] },
   );
+  // The previous scenario's certificate must not be read as this one's.
+  rmSync(CERT_DIR, { recursive: true, force: true });
   const [healthPort, metricsPort, webhookPort] = [await freePort(), await freePort(), await freePort()];
   const logDir = join(repoRoot, ".cluster", "logs");
   mkdirSync(logDir, { recursive: true });
@@ -99,7 +101,11 @@ async function mountWebhookCerts(namespace: string): Promise<void> {
   });
   mkdirSync(CERT_DIR, { recursive: true });
   for (const name of ["tls.crt", "tls.key", "ca.crt"]) {
-    if (data[name]) writeFileSync(join(CERT_DIR, name), Buffer.from(data[name], "base64"), { mode: 0o600 });
+    // Whole files only, as a Secret volume swaps them: the operator reads them while they appear.
+    if (data[name]) {
+      writeFileSync(join(CERT_DIR, `.${name}.tmp`), Buffer.from(data[name], "base64"), { mode: 0o600 });
+      renameSync(join(CERT_DIR, `.${name}.tmp`), join(CERT_DIR, name));
+    }
   }
 }
 
