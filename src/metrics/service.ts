@@ -20,6 +20,11 @@ export interface Prepared {
 
 export class RunMetricsService {
   readonly collector: MetricsCollector;
+  /**
+   * Experiment ids by tracking server and name, looked up once: an experiment outlives its runs,
+   * and every run of one otherwise cost a lookup more on its first reconcile.
+   */
+  private readonly experiments = new Map<string, Promise<string>>();
 
   constructor(private readonly opts: CollectorOptions) {
     this.collector = new MetricsCollector(opts);
@@ -35,15 +40,33 @@ export class RunMetricsService {
     try {
       const auth = tracking.auth && this.opts.auth ? await this.opts.auth(target, tracking.auth, ctx) : undefined;
       const ep: MlflowEndpoint = { apiBase: tracking.apiBase, ...(auth ? { authorization: async () => auth } : {}) };
-      const experimentId = await ensureExperiment(ep, run.spec.experimentName);
-      const runId = await ensureRun(ep, {
-        experimentId, runUid: run.metadata.uid ?? "", runName: run.metadata.name ?? "", startTimeMs: ctx.now.getTime(),
+      const name = run.spec.experimentName;
+      const runIn = async (experimentId: string) => ({
+        experimentId,
+        runId: await ensureRun(ep, { experimentId, runUid: run.metadata.uid ?? "", runName: run.metadata.name ?? "", startTimeMs: ctx.now.getTime() }),
+      });
+      // An id remembered from an earlier run may be gone (experiment deleted): looked up again, once.
+      const { experimentId, runId } = await runIn(await this.experimentId(ep, name)).catch(async () => {
+        this.experiments.delete(experimentKey(ep, name));
+        return runIn(await this.experimentId(ep, name));
       });
       const mlflow = { trackingUri: tracking.scriptUri, experimentId, runId };
       return { env: trackingEnvironment(tracking, mlflow), mlflow };
     } catch (err) {
       return { env: {}, warning: `MLflow tracking unavailable, the run reports metrics through its output only: ${err instanceof Error ? err.message : String(err)}` };
     }
+  }
+
+  private experimentId(ep: MlflowEndpoint, name: string): Promise<string> {
+    const key = experimentKey(ep, name);
+    let id = this.experiments.get(key);
+    if (!id) {
+      id = ensureExperiment(ep, name);
+      // A failed lookup is not remembered.
+      id.catch(() => this.experiments.delete(key));
+      this.experiments.set(key, id);
+    }
+    return id;
   }
 
   peek(run: TrainingRun, target: ComputeTarget, ctx: ProviderContext): Collected | undefined {
@@ -54,6 +77,8 @@ export class RunMetricsService {
     return this.collector.collect(run, target, ctx);
   }
 }
+
+const experimentKey = (ep: MlflowEndpoint, name: string): string => `${ep.apiBase}\n${name}`;
 
 /** The configuration with the tracking variables added under the user's own (the user's win). */
 export function withTrackingEnvironment(config: RunConfigurationSpec, env: Record<string, string>): RunConfigurationSpec {
