@@ -34,6 +34,8 @@ export interface BenchResults {
   /** bench/azure.ts against the ARM emulator; null when it failed (see azureError). */
   azure: AzureBench | null;
   azureError?: string;
+  /** What the reader must know about this run (e.g. figures joined from two runs), shown first. */
+  notes?: string[];
 }
 
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"];
@@ -136,7 +138,7 @@ function renderMarkdown(r: BenchResults): string {
 Produced by \`make bench\` (\`tsx bench/run.ts\`, ${Math.round(r.durationSec)} s on this machine); raw numbers in
 \`bench/results/latest.json\`. Numbers from one run on a shared 2-core machine: compare orders of
 magnitude, not single milliseconds.
-
+${(r.notes ?? []).map((n) => `\n> ${n}\n`).join("")}
 ${renderTables(r)}
 
 ## Machine
