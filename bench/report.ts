@@ -51,6 +51,7 @@ function compared(r: BenchResults, n: number, workload: string, figure: (s: Benc
 }
 
 const verdict = (met: boolean | undefined): string => (met === undefined ? "not measured" : met ? "**met**" : "**not met**");
+const measured = (v: number | undefined): v is number => v !== undefined && Number.isFinite(v);
 
 /** Each target of the comparison with the measured figures and whether this run met it. */
 export function renderTargets(r: BenchResults): string {
@@ -69,8 +70,8 @@ export function renderTargets(r: BenchResults): string {
     }
   }
   const idle = meanOf(r.comparison.scenarios.filter((s) => s.workload === "TrainingRun").map((s) => s.operator?.idleRssMiB).filter((v): v is number => v !== undefined));
-  const with10k = r.memory?.rssMiB.with10k;
-  const jobs1000 = r.pendingRuns.find((x) => x.n === 1000)?.wallMs;
+  const with10k = [r.memory?.rssMiB.with10k].find(measured);
+  const jobs1000 = [r.pendingRuns.find((x) => x.n === 1000)?.wallMs].find(measured);
   rows.push(
     `| RSS idle ≤ floor + 25 MiB | ${fmt(idle)} MiB vs floor ${fmt(floor)} MiB (+${fmt(idle === undefined ? undefined : idle - floor)}) | ${verdict(idle === undefined ? undefined : idle <= floor + 25)} |`,
     `| RSS with 10,000 TrainingRuns cached ≤ floor + 75 MiB | ${fmt(with10k)} MiB (+${fmt(with10k === undefined ? undefined : with10k - floor)}) | ${verdict(with10k === undefined ? undefined : with10k <= floor + 75)} |`,
@@ -135,7 +136,7 @@ function renderMarkdown(r: BenchResults): string {
   const m = r.machine;
   return `# Benchmarks
 
-Produced by \`make bench\` (\`tsx bench/run.ts\`, ${Math.round(r.durationSec)} s on this machine); raw numbers in
+Produced by \`make bench\` (\`tsx bench/run.ts\`${r.durationSec > 0 ? `, ${Math.round(r.durationSec)} s on this machine` : ""}); raw numbers in
 \`bench/results/latest.json\`. Numbers from one run on a shared 2-core machine: compare orders of
 magnitude, not single milliseconds.
 ${(r.notes ?? []).map((n) => `\n> ${n}\n`).join("")}
