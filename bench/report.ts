@@ -1,5 +1,5 @@
 // Results: bench/results/latest.json (everything) and BENCHMARKS.md (tables, machine, method).
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Machine } from "./machine.js";
 import type { JobLatencyResult } from "./scenarios/job-latency.js";
@@ -201,7 +201,19 @@ deletes all its namespaces at the end.
 `;
 }
 
+/** Headings this file generates; any other "## " section of BENCHMARKS.md (other benches' figures) is kept. */
+const GENERATED = ["Targets", "Side by side", "The operator's own figures", "Machine", "How measured", "Reading the numbers"];
+
+/** The sections of an existing BENCHMARKS.md that other benches wrote (e.g. bench/data-plane.ts, bench/sweep.ts). */
+function keptSections(existing: string): string {
+  return existing.split(/\n(?=## )/).slice(1)
+    .filter((section) => !GENERATED.some((h) => section.startsWith(`## ${h}`)))
+    .map((section) => `\n${section.trimEnd()}\n`).join("");
+}
+
 export function writeResults(repoRoot: string, r: BenchResults): void {
   writeFileSync(join(repoRoot, "bench", "results", "latest.json"), JSON.stringify(r, null, 2) + "\n");
-  writeFileSync(join(repoRoot, "BENCHMARKS.md"), renderMarkdown(r));
+  const file = join(repoRoot, "BENCHMARKS.md");
+  const kept = existsSync(file) ? keptSections(readFileSync(file, "utf8")) : "";
+  writeFileSync(file, renderMarkdown(r) + kept);
 }
