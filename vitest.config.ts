@@ -7,7 +7,7 @@ export default defineConfig({
     env: { TESTCONTAINERS_RYUK_DISABLED: "true", TESTCONTAINERS_HOST_OVERRIDE: "127.0.0.1" },
     projects: [
       // Unit tests sit next to the code they test.
-      { test: { name: "unit", include: ["src/**/*.test.ts"] } },
+      { test: { name: "unit", include: ["src/**/*.test.ts", "test/unit/**/*.test.ts"] } },
       {
         test: {
           name: "integration",

@@ -13,7 +13,7 @@ describe.each(SERVICES)("contracts of %s", (service) => {
     expect(() => contractOf(service)).not.toThrow();
     for (const f of readdirSync(dir(service)).filter((x) => x.endsWith(".json"))) {
       const doc = JSON.parse(readFileSync(join(dir(service), f), "utf8")) as { $comment?: string };
-      expect(doc.$comment, f).toMatch(/specification\/[^ ]+ @ [0-9a-f]{40}|databricks-sdk-py|jobs-2\.1-azure\.yaml/);
+      expect(doc.$comment, f).toMatch(/specification\/[^ ]+ @ [0-9a-f]{40}|articles\/[^ ]+ @ [0-9a-f]{40}|databricks-sdk-py|jobs-2\.1-azure\.yaml/);
     }
   });
 
