@@ -1,5 +1,5 @@
 import pino from "pino";
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { aComputeTarget, aTrainingRun } from "../../../test/fixtures/builders.js";
 import { MemoryKube } from "../../../test/support/memory-kube.js";
 import { Annotations, Labels, runLabelValue } from "../../api/v1alpha1/index.js";
@@ -115,6 +115,9 @@ describe("Local executor: what the attempt costs in writes", () => {
 });
 
 describe("Local executor: an attempt that cannot start says why while it waits, and fails after the bound", () => {
+  // Each case has its own executor: the Events it read are remembered per executor.
+  let executor = localRunExecutor({ allowedHostPathPrefixes: [] });
+  beforeEach(() => { executor = localRunExecutor({ allowedHostPathPrefixes: [] }); });
   const createdAgo = (seconds: number): string => new Date(now.getTime() - seconds * 1000).toISOString();
   const jobOf = (ageSeconds: number): KubeObject => ({ metadata: { name: "run-job-1", namespace: "ns", uid: "job-uid", creationTimestamp: createdAgo(ageSeconds) }, status: { active: 1 } });
   const scheduledPod = (ageSeconds: number): KubeObject => ({
@@ -149,6 +152,21 @@ describe("Local executor: an attempt that cannot start says why while it waits, 
     kube.put(BuiltinKinds.Job, jobOf(400));
     kube.put(BuiltinKinds.Pod, scheduledPod(400));
     expect(await executor.observe(attempt(), ctxOf(kube))).toMatchObject({ state: "Failed", reason: "CannotStart", message: expect.stringContaining("did not start within 300s") });
+  });
+
+  it("lists a pending attempt's Events at most once per refresh, and at once for a pod it has not asked about", async () => {
+    const kube = new MemoryKube();
+    const asked: string[] = [];
+    const list = kube.warningEvents.bind(kube);
+    kube.warningEvents = async (namespace, uid) => { asked.push(uid); return list(namespace, uid); };
+    kube.warnings.set("pod-uid", [failedMount]);
+    kube.put(BuiltinKinds.Job, jobOf(30));
+    kube.put(BuiltinKinds.Pod, scheduledPod(30));
+    const at = (ms: number): ProviderContext => ({ ...ctxOf(kube), now: new Date(now.getTime() + ms) });
+    for (const ms of [0, 5_000, 14_000]) expect((await executor.observe(attempt(), at(ms))).message).toContain("FailedMount");
+    expect(asked).toEqual(["pod-uid"]);
+    await executor.observe(attempt(), at(15_000));
+    expect(asked).toEqual(["pod-uid", "pod-uid"]);
   });
 
   it("an unsatisfiable nodeSelector: the scheduler's words while waiting, Unschedulable after the bound (one node too)", async () => {

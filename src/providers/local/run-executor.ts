@@ -23,6 +23,11 @@ const POLL_PREPARING_MS = 5_000;
 const RUNNER_CONFIGMAP_RECHECK_MS = 10 * 60_000;
 /** Attempts not started this long after their Job was created read the Warning Events about it. */
 const EVENTS_AFTER_MS = 10_000;
+/**
+ * A pending attempt is observed on every reconcile; its Warning Events are listed at most this
+ * often (under load, one list per reconcile was 14-18 lists per run at N=100).
+ */
+const EVENTS_REFRESH_MS = 15_000;
 
 export interface LocalHandle {
   readonly jobName: string;
@@ -96,7 +101,7 @@ async function observeEnvironment(sub: LocalAttempt, ctx: ProviderContext): Prom
   return { state: "Preparing", reason: "BuildingEnvironment", message: `building environment ${sub.environmentHash}`, pollAfterMs: POLL_PREPARING_MS };
 }
 
-async function observeRunJob(sub: LocalAttempt, h: LocalHandle, ctx: ProviderContext): Promise<RunObservation<LocalHandle>> {
+async function observeRunJob(sub: LocalAttempt, h: LocalHandle, ctx: ProviderContext, eventsRead: EventsRead): Promise<RunObservation<LocalHandle>> {
   const links = { jobName: h.jobName };
   const job = ctx.kube.get<Job>(BuiltinKinds.Job, { namespace: sub.run.metadata.namespace ?? "", name: h.jobName });
   if (!job) {
@@ -153,7 +158,7 @@ async function observeRunJob(sub: LocalAttempt, h: LocalHandle, ctx: ProviderCon
     const outputTail = tails.due(attemptKey(sub), ctx.now.getTime()) ? await tail(ctx, shownPod, TRAIN_CONTAINER) : undefined;
     return { state: "Running", ...(outputTail !== undefined ? { outputTail } : {}), links: podLinks, pollAfterMs: TAIL_REFRESH_MS };
   }
-  return observeNotStarted(sub, { handle: h, job, pods, links: podLinks }, ctx);
+  return observeNotStarted(sub, { handle: h, job, pods, links: podLinks }, ctx, eventsRead);
 }
 
 /**
@@ -165,10 +170,11 @@ async function observeRunJob(sub: LocalAttempt, h: LocalHandle, ctx: ProviderCon
  */
 async function observeNotStarted(
   sub: LocalAttempt, { handle, job, pods, links }: { handle: LocalHandle; job: Job; pods: Pod[]; links: RunLinks }, ctx: ProviderContext,
+  eventsRead: EventsRead,
 ): Promise<RunObservation<LocalHandle>> {
   const ranks = sub.config.nodeCount;
   const bound = sub.config.schedulingTimeoutSeconds ?? DEFAULT_SCHEDULING_TIMEOUT_SECONDS;
-  const because = notStartedBecause(pods, await startEvents(sub, job, pods, ctx), ranks);
+  const because = notStartedBecause(pods, await startEvents(sub, { job, pods }, ctx, eventsRead), ranks);
   const gang = gangTimeout(job, pods, { ranks, boundSeconds: bound, now: ctx.now });
   if (gang) {
     const placing = pods.some((p) => unschedulable(p));
@@ -189,7 +195,9 @@ async function observeNotStarted(
  * Read live, and only once the Job is older than EVENTS_AFTER_MS: a healthy attempt starts before
  * that and never costs the API server a list.
  */
-async function startEvents(sub: LocalAttempt, job: Job, pods: Pod[], ctx: ProviderContext): Promise<ObjectEvent[]> {
+async function startEvents(
+  sub: LocalAttempt, { job, pods }: { job: Job; pods: Pod[] }, ctx: ProviderContext, eventsRead: EventsRead,
+): Promise<ObjectEvent[]> {
   const age = ctx.now.getTime() - Date.parse(job.metadata.creationTimestamp ?? "");
   if (!(age >= EVENTS_AFTER_MS)) return [];
   const namespace = sub.run.metadata.namespace ?? "";
@@ -197,9 +205,20 @@ async function startEvents(sub: LocalAttempt, job: Job, pods: Pod[], ctx: Provid
     ...(pods.length < sub.config.nodeCount ? [job.metadata.uid] : []),
     ...pods.filter((p) => !containerState(p, TRAIN_CONTAINER)?.running).map((p) => p.metadata.uid),
   ].filter((uid): uid is string => uid !== undefined);
+  // Keyed by what is asked about too: a new pod (or the Job's first pod) is read at once.
+  const key = `${attemptKey(sub)}|${about.join(",")}`;
+  const nowMs = ctx.now.getTime();
+  const recent = eventsRead.get(key);
+  if (recent && nowMs - recent.atMs < EVENTS_REFRESH_MS) return recent.events;
+  for (const [k, read] of eventsRead) if (nowMs - read.atMs >= EVENTS_REFRESH_MS) eventsRead.delete(k);
   const lists = await Promise.all(about.map((uid) => ctx.kube.warningEvents(namespace, uid)));
-  return lists.flat().sort((a, b) => (b.lastSeen ?? "").localeCompare(a.lastSeen ?? ""));
+  const events = lists.flat().sort((a, b) => (b.lastSeen ?? "").localeCompare(a.lastSeen ?? ""));
+  eventsRead.set(key, { atMs: nowMs, events });
+  return events;
 }
+
+/** The last Warning Events read per pending attempt, per executor (entries older than the refresh are dropped on each read). */
+type EventsRead = Map<string, { atMs: number; events: ObjectEvent[] }>;
 
 /**
  * Namespaces whose runner ConfigMap (named by the runner's content hash) this process created or
@@ -243,7 +262,7 @@ async function stopIfActive(ctx: ProviderContext, job: Job, sub: LocalAttempt): 
  * Runs attempts as batch/v1 Jobs in this cluster; system-managed environments build first, into a
  * cache whose node directory (if any) the administrator allowed.
  */
-export const localRunExecutor = (config: LocalTargetsConfig): RunExecutor<LocalHandle> => ({
+export const localRunExecutor = (config: LocalTargetsConfig, eventsRead: EventsRead = new Map()): RunExecutor<LocalHandle> => ({
   readsSnapshotFromStore: true,
   // Jobs, Services and Secrets carry the run's ownerReference: the garbage collector deletes them with it.
   ownedByRun: true,
@@ -281,7 +300,7 @@ export const localRunExecutor = (config: LocalTargetsConfig): RunExecutor<LocalH
     const h = sub.handle;
     if (!h) return { state: "Lost", reason: "Lost", message: "no Local handle recorded for this attempt" };
     if (!h.jobCreated) return observeEnvironment(sub, ctx);
-    return observeRunJob(sub, h, ctx);
+    return observeRunJob(sub, h, ctx, eventsRead);
   },
 
   async cancel(sub, ctx) {
