@@ -108,7 +108,7 @@ export class SourceSnapshots {
       let auth: GitAuth | undefined;
       if (spec.secretRef) {
         const data = await ctx.readSecret(run.metadata.namespace ?? "", spec.secretRef.name);
-        if (!data) return { problem: { reason: "SecretNotFound", message: `Secret ${spec.secretRef.name} (source.git.secretRef) not found`, terminal: false, retryAfterMs: 30_000 } };
+        if (!data) return { problem: { reason: "SourceSecretNotFound", message: `Secret ${spec.secretRef.name} (source.git.secretRef) not found`, terminal: false, retryAfterMs: 30_000 } };
         auth = { username: data.username ?? "git", password: data.password ?? data.token ?? "" };
       }
       const entry: Pending = { done: false };
