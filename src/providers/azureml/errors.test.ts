@@ -25,6 +25,7 @@ describe("classifyArmError", () => {
     ["a bad vm size is InvalidVmSize", armError(400, "BadArgument", "The specified vm size 'X' is not supported"), TerminalError, "InvalidVmSize", undefined],
     ["another 400 is terminal AzureError", armError(400, "BadRequest", "nope"), TerminalError, "AzureError", undefined],
     ["a spent budget is Throttled", new RequestBudgetExhausted("sub", 1234), TransientError, "Throttled", 1234],
+    ["Entra unreachable (MSAL network_error → CredentialUnavailableError) is retried", Object.assign(new Error("network_error: See https://aka.ms/msal.js.errors#network_error for details"), { name: "CredentialUnavailableError" }), TransientError, "AuthenticationFailed", 30000],
   ])("%s", (...[, err, cls, reason, retryAfterMs]) => {
     const c = classifyArmError(err, "op");
     expect(c).toBeInstanceOf(cls);

@@ -131,7 +131,11 @@ export function classifyBatchError(e: unknown, what: string): Error {
     return new TerminalError(text, TargetReason.AzureError, { cause: e });
   }
   const name = (e as { name?: string } | undefined)?.name;
-  if (name === "AuthenticationError" || name === "CredentialUnavailableError") {
+  if (name === "CredentialUnavailableError") {
+    // Entra unreachable (MSAL network_error) or no credential source yet: retried, not a failure.
+    return new TransientError(`${what}: no Batch token yet: ${(e as Error).message.split("\n")[0]}`, 30_000, { cause: e, reason: TargetReason.AuthenticationFailed });
+  }
+  if (name === "AuthenticationError") {
     return new TerminalError(`${what}: no Batch token: ${(e as Error).message.split("\n")[0]}`, TargetReason.AuthenticationFailed, { cause: e });
   }
   return new TransientError(`${what}: ${(e as Error)?.message ?? String(e)}`, undefined, { cause: e, reason: TargetReason.AzureError });

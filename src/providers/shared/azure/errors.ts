@@ -32,7 +32,12 @@ export function classifyArmError(e: unknown, what: string): Error {
     return transient(`${what}: ${e.message}`, TargetReason.Throttled, e.retryAfterMs, e);
   }
   const name = (e as { name?: string } | undefined)?.name;
-  if (name === "CredentialUnavailableError" || name === "AuthenticationRequiredError") {
+  if (name === "CredentialUnavailableError") {
+    // Entra's endpoints could not be resolved or reached (MSAL network_error), or no credential
+    // source answered yet: nothing says the credential is wrong, so it is retried, not a failure.
+    return transient(`${what}: no Azure token yet: ${firstLine((e as Error).message)}`, TargetReason.AuthenticationFailed, 30_000, e);
+  }
+  if (name === "AuthenticationRequiredError") {
     return new TerminalError(`${what}: no usable Azure credential: ${(e as Error).message}`, TargetReason.AuthenticationFailed, { cause: e });
   }
   if (name === "AuthenticationError") {
