@@ -85,8 +85,9 @@ describe("HDInsight: registration in an Azure ML workspace (ARM emulator)", () =
   beforeAll(async () => {
     ensureSpark();
     // Attach/detach take long enough here that an operation is still running on the next call
-    // (each ensure() also probes the head node over SSH, spark-submit --version included: ~3 s).
-    env = await startEnv({ attachingMs: 5000, detachingMs: 800 });
+    // (each ensure() also probes the head node over SSH, spark-submit --version included: ~3 s on a
+    // quiet machine, over 5 s under load, so the attach lasts 15 s).
+    env = await startEnv({ attachingMs: 15_000, detachingMs: 800 });
     sshd = await startTestSshd();
     env.secrets.set(`${NS}/hdi-creds`, credentialsFor(sshd, "key"));
   }, 600_000);
