@@ -169,6 +169,28 @@ describe("Local executor: an attempt that cannot start says why while it waits, 
     expect(asked).toEqual(["pod-uid", "pod-uid"]);
   });
 
+  it("a gang whose rank 0 runs and rank 1 cannot be placed: Running while within the bound, then Unschedulable", async () => {
+    const kube = new MemoryKube();
+    const gang = (h: LocalHandle | undefined = handle): Attempt<LocalHandle> => {
+      const a = attempt(h);
+      return { ...a, config: { ...a.config, nodeCount: 2 } };
+    };
+    const rank0: KubeObject = {
+      metadata: { name: "run-job-1-0", namespace: "ns", uid: "rank0-uid", labels: podLabels, annotations: { "batch.kubernetes.io/job-completion-index": "0" }, creationTimestamp: createdAgo(30) },
+      status: { phase: "Running", containerStatuses: [{ name: "train", state: { running: {} } }] },
+    };
+    const rank1 = (ageSeconds: number): KubeObject => {
+      const p = unschedulablePod(ageSeconds);
+      return { ...p, metadata: { ...p.metadata, name: "run-job-1-1", annotations: { "batch.kubernetes.io/job-completion-index": "1" } } };
+    };
+    kube.put(BuiltinKinds.Job, jobOf(30));
+    kube.put(BuiltinKinds.Pod, rank0);
+    kube.put(BuiltinKinds.Pod, rank1(10));
+    expect(await executor.observe(gang(), ctxOf(kube))).toMatchObject({ state: "Running", pollAfterMs: 5_000 });
+    kube.put(BuiltinKinds.Pod, rank1(301));
+    expect(await executor.observe(gang(), ctxOf(kube))).toMatchObject({ state: "Failed", reason: "Unschedulable", message: expect.stringContaining("not scheduled within 300s") });
+  });
+
   it("an unsatisfiable nodeSelector: the scheduler's words while waiting, Unschedulable after the bound (one node too)", async () => {
     const kube = new MemoryKube();
     kube.put(BuiltinKinds.Job, jobOf(30));

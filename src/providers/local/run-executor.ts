@@ -152,14 +152,20 @@ async function observeRunJob(sub: LocalAttempt, h: LocalHandle, ctx: ProviderCon
       links: podLinks,
     };
   }
-  const running = pods.some((p) => containerState(p, TRAIN_CONTAINER)?.running);
-  if (running) {
+  const runningRanks = pods.filter((p) => containerState(p, TRAIN_CONTAINER)?.running).length;
+  if (runningRanks > 0) {
+    // Gang semantics: a rank that runs does not excuse one that cannot be placed within the bound.
+    const gang = gangTimeout(job, pods, { ranks: sub.config.nodeCount, boundSeconds: schedulingBound(sub), now: ctx.now });
+    if (gang) return { state: "Failed", reason: pods.some((p) => unschedulable(p)) ? RunReason.Unschedulable : RunReason.CannotStart, message: gang, links: podLinks };
     // Each new tail is a status write: at most one per TAIL_REFRESH_MS while the script runs.
     const outputTail = tails.due(attemptKey(sub), ctx.now.getTime()) ? await tail(ctx, shownPod, TRAIN_CONTAINER) : undefined;
-    return { state: "Running", ...(outputTail !== undefined ? { outputTail } : {}), links: podLinks, pollAfterMs: TAIL_REFRESH_MS };
+    const allRanksRun = runningRanks >= sub.config.nodeCount;
+    return { state: "Running", ...(outputTail !== undefined ? { outputTail } : {}), links: podLinks, pollAfterMs: allRanksRun ? TAIL_REFRESH_MS : POLL_PREPARING_MS };
   }
   return observeNotStarted(sub, { handle: h, job, pods, links: podLinks }, ctx, eventsRead);
 }
+
+const schedulingBound = (sub: LocalAttempt): number => sub.config.schedulingTimeoutSeconds ?? DEFAULT_SCHEDULING_TIMEOUT_SECONDS;
 
 /**
  * An attempt whose pods are not running yet says why while it waits (the pods' state and the
@@ -173,7 +179,7 @@ async function observeNotStarted(
   eventsRead: EventsRead,
 ): Promise<RunObservation<LocalHandle>> {
   const ranks = sub.config.nodeCount;
-  const bound = sub.config.schedulingTimeoutSeconds ?? DEFAULT_SCHEDULING_TIMEOUT_SECONDS;
+  const bound = schedulingBound(sub);
   const because = notStartedBecause(pods, await startEvents(sub, { job, pods }, ctx, eventsRead), ranks);
   const gang = gangTimeout(job, pods, { ranks, boundSeconds: bound, now: ctx.now });
   if (gang) {
