@@ -1,5 +1,5 @@
 import { BuiltinKinds, type KubeObject } from "../../kube/types.js";
-import { ConditionType, RunReason, type ComputeTarget, type TrainingRun } from "../../api/v1alpha1/index.js";
+import { ConditionType, RunReason, type ComputeTarget, type RunLinks, type TrainingRun } from "../../api/v1alpha1/index.js";
 import { isTrue } from "../../runtime/conditions.js";
 import type { ProviderContext, ProviderRegistry, RunExecutor, RunObservation, Snapshot } from "../../providers/types.js";
 import type { RunMetricsService } from "../../metrics/service.js";
@@ -138,7 +138,10 @@ export async function gatherRun(run: TrainingRun, providers: ProviderRegistry, c
     if (ended) world.verdict = await verdictOf(run, current.number, runData, ctx);
     // Once per attempt end a synchronous read for the final values; otherwise whatever the
     // background collection last found (never a request per poll).
-    const collected = metrics && (ended ? await metrics.collect(run, target, ctx) : metrics.peek(run, target, ctx));
+    // A run that finished between two polls never had its pod named in status: the final read
+    // goes through the pod its last observation names.
+    const observed = ended ? withObservedLinks(run, world.observation.links) : run;
+    const collected = metrics && (ended ? await metrics.collect(observed, target, ctx) : metrics.peek(run, target, ctx));
     if (collected) world.metrics = collected;
   } else {
     const read = outputsToRead(run, executor, ctx.now);
@@ -148,4 +151,8 @@ export async function gatherRun(run: TrainingRun, providers: ProviderRegistry, c
     }
   }
   return { world, current };
+}
+
+function withObservedLinks(run: TrainingRun, links: RunLinks | undefined): TrainingRun {
+  return links ? { ...run, status: { ...run.status, links: { ...run.status?.links, ...links } } } : run;
 }
