@@ -4,7 +4,7 @@
 # The image import path against an empty image store, as on a machine's first `up`: a throwaway
 # containerd namespace gets the pause archive through import_image (import, then verify), and is
 # removed again. Also proves has_line is immune to SIGPIPE: the wanted line comes first and the
-# producer keeps writing long after grep has its answer (a `producer | grep -q` under pipefail
+# producer keeps writing long after grep has its answer (piping a producer into a quiet grep under pipefail
 # fails here; that race once failed a cold `make demo` after a successful import).
 cmd_check_import() {
   pid_of containerd >/dev/null || die "containerd is not running (make cluster-up)"

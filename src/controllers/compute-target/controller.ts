@@ -8,7 +8,7 @@ import { BuiltinKinds, type ObjectKey } from "../../kube/types.js";
 import type { ProviderEntry, ProviderRegistry, TargetObservation } from "../../providers/types.js";
 import { reportingErrors, type ErrorVerdict } from "../shared/error-condition.js";
 import { providerContext } from "../shared/provider-context.js";
-import { ReferenceIndex } from "../shared/reference-index.js";
+import { ReferenceIndex } from "../shared/referrer-index.js";
 import { writeStatusIfChanged } from "../shared/status-writer.js";
 import { decideTargetStatus, providerNotAvailable } from "./decide.js";
 import { secretsReferencedBy } from "./references.js";

@@ -13,7 +13,7 @@ import { withTrackingEnvironment, type RunMetricsService } from "../../metrics/s
 import type { RunDataPort as RunData } from "../../data-plane/run-data.js";
 import { reportingErrors } from "../shared/error-condition.js";
 import { providerContext } from "../shared/provider-context.js";
-import { ReferenceIndex } from "../shared/reference-index.js";
+import { ReferenceIndex } from "../shared/referrer-index.js";
 import { StaleReadGuard, writeStatusIfChanged } from "../shared/status-writer.js";
 import { asAttempt, attemptBase, currentAttempt, digestOnly, type CurrentAttempt } from "./attempt.js";
 import { decideError, decideRun, isFinished, type RunPlan } from "./decide.js";

@@ -10,7 +10,7 @@ import type { ReconcileContext } from "../../runtime/result.js";
 import { computeTargetController } from "../compute-target/controller.js";
 import { secretsReferencedBy } from "../compute-target/references.js";
 import { trainingRunController } from "../training-run/controller.js";
-import { ReferenceIndex } from "./reference-index.js";
+import { ReferenceIndex } from "./referrer-index.js";
 
 const rctx = (): ReconcileContext => ({ log: pino({ level: "silent" }), reconcileId: "r", signal: new AbortController().signal });
 const secret = (namespace: string, name: string): KubeObject => ({ metadata: { namespace, name } });
