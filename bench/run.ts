@@ -12,8 +12,7 @@ import { BenchCluster } from "./cluster.js";
 import { measureDataPlane, renderDataPlane } from "./data-plane.js";
 import { benchAzure } from "./azure.js";
 import { describeMachine } from "./machine.js";
-import { deleteAllNamespaces, deleteNamespaceAndWait } from "./namespaces.js";
-import { launchOperator, rssMiB, stopOperator, waitIdle, type RunningOperator } from "./operator.js";
+import { deleteAllNamespaces } from "./namespaces.js";
 import { renderTables, writeResults, type BenchResults, type RemoteVmResult } from "./report.js";
 import { measureApplyToJob } from "./scenarios/job-latency.js";
 import { measureMemory } from "./scenarios/memory.js";
@@ -89,21 +88,16 @@ async function main(): Promise<void> {
   }
   const bench = new BenchCluster();
   await bench.start();
-  step("starting the operator");
-  const first = await launchOperator();
-  let op: RunningOperator = first.op;
   try {
-    await waitIdle(op);
-    const idleRssMiB = rssMiB(op);
+    // Every step below has its own namespace and an operator scoped to it (WATCH_NAMESPACE):
+    // nothing else on the cluster is reconciled by a bench operator.
     step("real runs: N=1, then N=10");
-    const realRuns = [await measureRealRuns(bench, op, 1), await measureRealRuns(bench, op, 10)];
+    const one = await measureRealRuns(bench, 1);
+    const realRuns = [one.result, (await measureRealRuns(bench, 10)).result];
     step(`real runs measured: ${JSON.stringify(realRuns)}`);
-    step("memory: restart, 1k then 10k suspended TrainingRuns, then restart with 10k");
-    await stopOperator(op);
-    const memory = await measureMemory(bench, (await launchOperator()).op);
-    op = memory.op;
-    step(`memory measured: ${JSON.stringify({ idleRssMiB, ...memory.result })}`);
-    await deleteNamespaceAndWait(memory.namespace);
+    step("memory: 1k then 10k suspended TrainingRuns, then a restart with 10k");
+    const memory = await measureMemory(bench);
+    step(`memory measured: ${JSON.stringify({ idle: one.idle, ...memory })}`);
     step("apply → Job with Pending pods: N=100, then N=1000");
     const pendingRuns = [await measureApplyToJob(bench, 100, 120_000), await measureApplyToJob(bench, 1000, 420_000)];
     step(`pending runs measured: ${JSON.stringify(pendingRuns)}`);
@@ -111,8 +105,8 @@ async function main(): Promise<void> {
       machine: await describeMachine(),
       durationSec: 0,
       comparison,
-      operator: { idleRssMiB, firstStartReadyMs: Math.round(first.readyMs) },
-      realRuns, pendingRuns, memory: memory.result,
+      operator: { idleRssMiB: one.idle.idleRssMiB, firstStartReadyMs: one.idle.readyMs },
+      realRuns, pendingRuns, memory,
       loadAverageAtStep: loadAtStep,
       remoteVM: await remoteVm(),
       ...(await azure()),
@@ -128,7 +122,6 @@ async function main(): Promise<void> {
     console.log(`\n${renderDataPlane(dataPlane)}\nwrote bench/results/data-plane.json`);
   } finally {
     await deleteAllNamespaces().catch((err: unknown) => console.error(`cleanup: ${String(err)}`));
-    await stopOperator(op);
     bench.stop();
   }
 }

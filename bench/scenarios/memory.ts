@@ -1,8 +1,8 @@
 // (d) operator RSS with 1k and 10k TrainingRuns in its cache, and startup time to /readyz with 10k
 // objects present. The runs are suspended (spec.suspend) so no Jobs or pods are made.
 import type { BenchCluster } from "../cluster.js";
-import { NO_NODE, prepareNamespace, trainingRuns } from "../namespaces.js";
-import { launchOperator, rssMiB, stopOperator, totalOf, waitIdle, type RunningOperator } from "../operator.js";
+import { closeNamespace, NO_NODE, type BenchNamespace, prepareNamespace, trainingRuns } from "../namespaces.js";
+import { launchOperator, rssMiB, stopOperator, totalOf, waitIdle } from "../operator.js";
 
 export interface MemoryResult {
   rssMiB: { with1k: number; with10k: number; after10kRestart: number };
@@ -13,10 +13,19 @@ export interface MemoryResult {
   restart10k: { readyMs: number; idleMs: number; requests: number };
 }
 
-export async function measureMemory(bench: BenchCluster, startOp: RunningOperator): Promise<{ result: MemoryResult; op: RunningOperator; namespace: string }> {
-  const namespace = await prepareNamespace("bench-memory", { nodeSelector: NO_NODE });
+export async function measureMemory(bench: BenchCluster): Promise<MemoryResult> {
+  const bn = await prepareNamespace("bench-memory", { nodeSelector: NO_NODE });
+  try {
+    return await measureIn(bench, bn);
+  } finally {
+    await closeNamespace(bn, 600_000);
+  }
+}
+
+async function measureIn(bench: BenchCluster, bn: BenchNamespace): Promise<MemoryResult> {
+  const { namespace } = bn;
   const script = "print('suspended')\n";
-  let op = startOp;
+  let op = bn.op;
   const before = totalOf(await waitIdle(op));
 
   const t0 = performance.now();
@@ -30,18 +39,17 @@ export async function measureMemory(bench: BenchCluster, startOp: RunningOperato
 
   await stopOperator(op);
   const restarted = performance.now();
-  const launched = await launchOperator();
+  const launched = await launchOperator({ WATCH_NAMESPACE: namespace });
   op = launched.op;
+  // closeNamespace stops the operator it is given: the restarted one.
+  bn.op = op;
   const idleCounts = await waitIdle(op, 3_000, 300_000);
   // waitIdle returns after 3 s of quiet; the operator went idle 3 s before that.
   const idleMs = performance.now() - restarted - 3_000;
   return {
-    op, namespace,
-    result: {
-      rssMiB: { with1k: rss1k, with10k: rss10k, after10kRestart: rssMiB(op) },
-      createRatePerSec,
-      operatorRequestsFor10k: idle10k - before,
-      restart10k: { readyMs: Math.round(launched.readyMs), idleMs: Math.round(idleMs), requests: totalOf(idleCounts) },
-    },
+    rssMiB: { with1k: rss1k, with10k: rss10k, after10kRestart: rssMiB(op) },
+    createRatePerSec,
+    operatorRequestsFor10k: idle10k - before,
+    restart10k: { readyMs: Math.round(launched.readyMs), idleMs: Math.round(idleMs), requests: totalOf(idleCounts) },
   };
 }

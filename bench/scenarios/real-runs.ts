@@ -2,8 +2,8 @@
 // script prints and exits 0) on the normal Local target, then their deletion.
 import { Kinds } from "../../src/api/v1alpha1/index.js";
 import type { BenchCluster } from "../cluster.js";
-import { prepareNamespace, trainingRuns } from "../namespaces.js";
-import { deltaOf, totalOf, waitIdle, type RunningOperator } from "../operator.js";
+import { closeNamespace, prepareNamespace, trainingRuns, type BenchNamespace } from "../namespaces.js";
+import { deltaOf, rssMiB, totalOf, waitIdle } from "../operator.js";
 import { summarize, type Summary } from "../stats.js";
 
 export interface RequestsPerRun {
@@ -30,9 +30,22 @@ function perRun(delta: Record<string, number>, n: number): RequestsPerRun {
   return { byMethod, total: totalOf(delta) / n };
 }
 
-export async function measureRealRuns(bench: BenchCluster, op: RunningOperator, n: number): Promise<RealRunsResult> {
-  const namespace = await prepareNamespace(`bench-real-${n}`);
+/** The step's operator, idle, before its runs: RSS and its spawn → /readyz time. */
+export interface IdleOperator { idleRssMiB: number; readyMs: number }
+
+export async function measureRealRuns(bench: BenchCluster, n: number): Promise<{ result: RealRunsResult; idle: IdleOperator }> {
+  const bn = await prepareNamespace(`bench-real-${n}`);
+  try {
+    return await measureIn(bench, bn, n);
+  } finally {
+    await closeNamespace(bn);
+  }
+}
+
+async function measureIn(bench: BenchCluster, bn: BenchNamespace, n: number): Promise<{ result: RealRunsResult; idle: IdleOperator }> {
+  const { namespace, op } = bn;
   const baseline = await waitIdle(op);
+  const idle = { idleRssMiB: rssMiB(op), readyMs: Math.round(bn.readyMs) };
   const created = await bench.createAll(trainingRuns(namespace, n, SCRIPT));
   await bench.until(`${n} runs final`, 240_000, () => created.every((c) => bench.seen.final.has(c.uid)));
   const finished = await waitIdle(op);
@@ -54,5 +67,5 @@ export async function measureRealRuns(bench: BenchCluster, op: RunningOperator, 
   for (const r of runs) await bench.kube.delete(Kinds.TrainingRun, { namespace, name: r.metadata.name ?? "" });
   await bench.until(`${n} runs deleted`, 120_000, () => bench.kube.list(Kinds.TrainingRun, { namespace }).length === 0);
   const deleted = await waitIdle(op);
-  return { ...result, deletionRequestsPerRun: perRun(deltaOf(deleted, finished), n) };
+  return { result: { ...result, deletionRequestsPerRun: perRun(deltaOf(deleted, finished), n) }, idle };
 }

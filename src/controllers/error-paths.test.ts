@@ -42,7 +42,6 @@ const runData: RunDataPort = {
     store: undefined as never, prefix: "ns/run/attempt-1/", digest: `sha256:${"0".repeat(64)}`,
   }),
   verdict: async () => undefined,
-  textFiles: async () => [],
   deleteRun: async () => 0,
 };
 

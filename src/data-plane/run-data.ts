@@ -1,10 +1,9 @@
 /**
  * What the TrainingRun controller asks of the data plane, in one place: the run's snapshot before
  * its first attempt, an attempt's storage for the executor, the attempt's result once it ended,
- * text files for executors that still take them in memory, and deleting the run's data.
+ * and deleting the run's data.
  */
 import type { OutputsStatus, SnapshotStatus, TrainingRun } from "../api/v1alpha1/index.js";
-import { TerminalError } from "../runtime/errors.js";
 import { DataPlane, runIdentity, type AttemptStorage, type SecretReader } from "./data-plane.js";
 import { StoreError, StoreReason } from "./errors.js";
 import { NOT_EXECUTED_REASONS, outputsStatusOf, type RunResult } from "./result.js";
@@ -22,12 +21,8 @@ export interface AttemptVerdict {
   readonly notExecuted?: { reason: string; message: string };
 }
 
-export interface TextFile { readonly path: string; readonly content: string; readonly mode?: number }
-
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
 /** What the controller uses of RunData (unit tests of the controller give a store-less one). */
-export type RunDataPort = Pick<RunData, "resolveSource" | "storage" | "verdict" | "textFiles" | "deleteRun">;
+export type RunDataPort = Pick<RunData, "resolveSource" | "storage" | "verdict" | "deleteRun">;
 
 export class RunData {
   readonly sources: SourceSnapshots;
@@ -50,29 +45,6 @@ export class RunData {
     const store = await this.dataPlane.storeFor(run.metadata.namespace ?? "", readSecret);
     const result = await this.dataPlane.readResult(store, runIdentity(run.metadata), attempt);
     return result ? verdictOf(store.settings.containers.runs, run, attempt, result) : undefined;
-  }
-
-  /**
-   * The snapshot's files as text, for executors that take contents in memory. A binary file is
-   * refused by name: those targets read text-only snapshots until they read the store.
-   */
-  async textFiles(run: TrainingRun, digest: string, readSecret: SecretReader): Promise<TextFile[]> {
-    const store = await this.dataPlane.storeFor(run.metadata.namespace ?? "", readSecret);
-    const manifest = await store.getManifest(digest);
-    if (!manifest) throw new TerminalError(`snapshot ${digest} is not in the store`, StoreReason.SnapshotNotFound);
-    const files: TextFile[] = [];
-    for (const f of manifest.files) {
-      const bytes = await store.getObject(f.sha256);
-      if (!bytes) throw new TerminalError(`object of ${f.path} (sha256 ${f.sha256.slice(0, 12)}…) is missing from the store`, StoreReason.SnapshotCorrupt);
-      let content: string;
-      try {
-        content = utf8.decode(bytes);
-      } catch {
-        throw new TerminalError(`${f.path} is binary; this target type takes text-only snapshots so far (use a Local target, or leave the file out)`, "SourceNotSupported");
-      }
-      files.push({ path: f.path, content, ...(f.mode === 0o755 ? { mode: 0o755 } : {}) });
-    }
-    return files;
   }
 
   /** Deletes the run's outputs, logs and results; nothing to do when no store was ever configured. */

@@ -117,11 +117,6 @@ export interface RunExecutor<H = unknown> {
   /** Validates what status.execution.handle holds; undefined when it is not a handle of this provider. */
   decodeHandle(raw: unknown): H | undefined;
   /**
-   * The executor materializes the snapshot itself from the store (through the runner and
-   * `a.storage`); the controller then does not load file contents into `a.snapshot.files`.
-   */
-  readonly readsSnapshotFromStore?: boolean;
-  /**
    * The target's own service keeps the attempt's outputs (an Azure ML job's artifact store):
    * `release` copies them into the run store and writes result.json there. The controller then
    * passes `a.storage` to release and reads the attempt's result after it.

@@ -123,8 +123,6 @@ export const RunReason = {
   GitSourceFailed: "GitSourceFailed",
   /** The git server did not answer. */
   SourceUnavailable: "SourceUnavailable",
-  /** This target type takes text-only snapshots so far and the snapshot holds a binary file. */
-  SourceNotSupported: "SourceNotSupported",
   /** A Secret the run names (source.git.secretRef) does not exist. */
   SourceSecretNotFound: "SourceSecretNotFound",
   /** A rank of a Local attempt was not scheduled within schedulingTimeoutSeconds. */

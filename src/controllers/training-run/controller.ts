@@ -68,8 +68,34 @@ async function release(current: CurrentAttempt, deps: TrainingRunDeps, ctx: Prov
   if (pending !== undefined) throw stillReleasing(pending);
 }
 
+/** One reconcile's action: the run as read, and where a metadata write (the finalizer) leaves the newer one. */
+interface ActStep {
+  readonly plan: RunPlan;
+  readonly gathered: Gathered;
+  run: TrainingRun;
+}
+
+/**
+ * What a submission needs before the executor creates anything, fetched at once (they do not
+ * depend on each other): the finalizer on the run (it must be there before anything the run owns
+ * outside the cluster exists), the attempt's storage, and the MLflow run whose id the script gets.
+ * One round trip of latency instead of three in a row, before the run's Job.
+ */
+async function prepareSubmission(
+  { step, attempt, current }: { step: ActStep; attempt: number; current: CurrentAttempt }, deps: TrainingRunDeps, ctx: ProviderContext,
+) {
+  const { run } = step;
+  const { base } = current;
+  const [, storage, tracking] = await Promise.all([
+    ensureFinalizer(run, deps).then((updated) => { step.run = updated; }),
+    deps.runData.storage(run, attempt, base.snapshot.digest, ctx),
+    deps.metrics?.prepare(run, base.target, base.config, ctx),
+  ]);
+  return { storage, tracking };
+}
+
 /** Carries out the plan's one action; returns the status to write (with the new handle). */
-async function act(step: { run: TrainingRun; plan: RunPlan; gathered: Gathered }, deps: TrainingRunDeps, ctx: ProviderContext): Promise<TrainingRunStatus> {
+async function act(step: ActStep, deps: TrainingRunDeps, ctx: ProviderContext): Promise<TrainingRunStatus> {
   const { run, plan, gathered: g } = step;
   const action = plan.action;
   const current = g.current;
@@ -82,13 +108,9 @@ async function act(step: { run: TrainingRun; plan: RunPlan; gathered: Gathered }
       if (action.kind === "Submit" && action.attempt > 1) await release(current, deps, ctx);
       // The snapshot is in the store (gather put it there before the first submit); its digest in
       // status is the frozen reference every later attempt uses.
-      const digest = base.snapshot.digest;
-      const storage = await deps.runData.storage(run, action.attempt, digest, ctx);
-      const snapshot = executor.readsSnapshotFromStore
-        ? base.snapshot
-        : { ...base.snapshot, files: await deps.runData.textFiles(run, digest, ctx.readSecret) };
+      const snapshot = base.snapshot;
       const handle = action.kind === "ContinueSubmit" ? current.handle : undefined;
-      const tracking = deps.metrics ? await deps.metrics.prepare(run, base.target, base.config, ctx) : undefined;
+      const { storage, tracking } = await prepareSubmission({ step, attempt: action.attempt, current }, deps, ctx);
       if (tracking?.warning && action.kind === "Submit") deps.kube.recordEvent(run, "Warning", "MetricsTrackingUnavailable", tracking.warning);
       const config = withTrackingEnvironment(base.config, tracking?.env ?? {});
       const newHandle = await executor.submit({ ...base, config, snapshot, number: action.attempt, handle, storage }, ctx);
@@ -181,10 +203,10 @@ async function reconcileRun(key: ObjectKey, deps: TrainingRunDeps, rctx: Reconci
     if (run.metadata.deletionTimestamp) return finalize(run, deps, ctx);
     const gathered = await gatherRun(run, deps.providers, ctx, { runData: deps.runData, ...(deps.metrics ? { metrics: deps.metrics } : {}) });
     const plan = decideRun(run, gathered.world);
-    if (plan.action.kind === "Submit") run = await ensureFinalizer(run, deps);
     // A submit that fails without a reason of its own failed as a submission.
     if (plan.action.kind === "Submit" || plan.action.kind === "ContinueSubmit") fallback = RunReason.SubmissionFailed;
-    const status = await act({ run, plan, gathered }, deps, ctx);
+    const step: ActStep = { run, plan, gathered };
+    const status = await act(step, deps, ctx).finally(() => { run = step.run; });
     // Events follow the decision (a retry is news even when the new attempt already shows Starting).
     recordTransition(deps.kube, run, plan.status);
     const written = await writeStatusIfChanged(deps.kube, Kinds.TrainingRun, run, status);

@@ -51,7 +51,7 @@ function outputsToRead(run: TrainingRun, executor: RunExecutor, now: Date): "pol
   if (executor.collectsOutputsOnRelease) return s.execution.released ? (recent ? "poll" : "read") : undefined;
   // Canceled (or stopped at its deadline) while running: the runner uploads after SIGTERM.
   const stopped = s.phase === "Canceled" || s.conditions?.some((c) => c.type === "Succeeded" && c.reason === RunReason.DeadlineExceeded);
-  return executor.readsSnapshotFromStore && stopped && recent ? "poll" : undefined;
+  return stopped && recent ? "poll" : undefined;
 }
 
 export interface Gathered {

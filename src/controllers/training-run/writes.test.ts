@@ -63,7 +63,6 @@ const runData: RunDataPort = {
     location: `aml-runs/ns/${run.metadata.name}/attempt-${attempt}/`, store: undefined as never, prefix: "", digest,
   }),
   verdict: async () => undefined,
-  textFiles: async () => [],
   deleteRun: async () => 0,
 };
 const total = (w: Record<string, number>): number => Object.values(w).reduce((a, b) => a + b, 0);

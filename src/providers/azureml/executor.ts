@@ -121,7 +121,6 @@ export function distribution(config: RunConfigurationSpec): CommandJob["distribu
 export class AmlRunExecutor implements RunExecutor<AmlHandle> {
   private readonly stores = new Map<string, StoreAccess>();
   /** The code asset is copied from the run store (code-asset.ts); the runner adopts it on the node. */
-  readonly readsSnapshotFromStore = true;
   /** Azure ML keeps ./outputs and the log; release copies them into the run store (job-outputs.ts). */
   readonly collectsOutputsOnRelease = true;
 

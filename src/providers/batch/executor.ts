@@ -77,7 +77,6 @@ function autoPool(config: RunConfigurationSpec, vmSize: string): Record<string, 
  * terminate the task and the job.
  */
 export class BatchRunExecutor implements RunExecutor<BatchHandle> {
-  readonly readsSnapshotFromStore = true;
   private readonly planes = new Map<string, BatchDataPlane>();
 
   constructor(private readonly arm: BatchArm, private readonly azure: ResolvedAzureMlConfig, private readonly config: ResolvedAzureBatchConfig) {}

@@ -77,7 +77,6 @@ function libraries(config: RunConfigurationSpec): { pypi: { package: string } }[
  * task for the output tail. cancel: runs/cancel. release: the attempt's secrets go.
  */
 export class DatabricksRunExecutor implements RunExecutor<DatabricksHandle> {
-  readonly readsSnapshotFromStore = true;
 
   constructor(private readonly access: WorkspaceAccess, private readonly config: ResolvedDatabricksConfig) {}
 

@@ -10,7 +10,6 @@ import { asRemoteVmSubmission, asRemoteVmTarget } from "./remote-vm-view.js";
  * the driver's working directory (client mode), and uploads ./outputs and the log on any exit.
  */
 export class HdInsightExecutor implements RunExecutor<RemoteVmHandle> {
-  readonly readsSnapshotFromStore = true;
   private readonly vm: RemoteVmExecutor;
 
   constructor(pool: SessionPool, private readonly config: HdInsightConfig) {

@@ -269,7 +269,6 @@ async function stopIfActive(ctx: ProviderContext, job: Job, sub: LocalAttempt): 
  * cache whose node directory (if any) the administrator allowed.
  */
 export const localRunExecutor = (config: LocalTargetsConfig, eventsRead: EventsRead = new Map()): RunExecutor<LocalHandle> => ({
-  readsSnapshotFromStore: true,
   // Jobs, Services and Secrets carry the run's ownerReference: the garbage collector deletes them with it.
   ownedByRun: true,
   // The Job, its pods and Service belong to the run: a deleted ComputeTarget changes none of them.

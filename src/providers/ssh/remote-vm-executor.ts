@@ -64,7 +64,6 @@ export function decodeRemoteVmHandle(raw: unknown): RemoteVmHandle | undefined {
  * short SSH exchange; nothing waits for the run.
  */
 export class RemoteVmExecutor implements RunExecutor<RemoteVmHandle> {
-  readonly readsSnapshotFromStore = true;
 
   constructor(private readonly deps: RemoteVmExecutorDeps) {}
 
