@@ -9,9 +9,10 @@ import { TerminalError } from "../runtime/errors.js";
 import type { DataPlane, SecretReader } from "./data-plane.js";
 import { StoreError, StoreReason } from "./errors.js";
 import { snapshotGitSource, type GitAuth } from "./git-source.js";
-import { totalsOf } from "./manifest.js";
+import { KnownSnapshots } from "./known-snapshots.js";
+import { canonicalManifestBytes, digestOfBytes, totalsOf } from "./manifest.js";
 import type { BlobStore } from "./store.js";
-import { entriesOfBuffers, uploadSnapshot } from "./upload.js";
+import { checkEntries, entriesOfBuffers, uploadSnapshot, type SourceEntry } from "./upload.js";
 
 export interface ResolvedSnapshot {
   readonly digest: string;
@@ -57,7 +58,7 @@ export class SourceSnapshots {
   /** Git fetches in flight, by run UID; a result waits here until the run's next reconcile takes it. */
   private readonly git = new Map<string, Pending>();
 
-  constructor(private readonly dataPlane: DataPlane) {}
+  constructor(private readonly dataPlane: DataPlane, private readonly known = new KnownSnapshots()) {}
 
   async resolve(run: TrainingRun, ctx: SourceContext): Promise<SourceOutcome> {
     const namespace = run.metadata.namespace ?? "";
@@ -73,15 +74,20 @@ export class SourceSnapshots {
     const source = run.spec.source;
     const namespace = run.metadata.namespace ?? "";
     if (source.snapshot) {
-      const manifest = await store.getManifest(source.snapshot.digest);
+      const { digest } = source.snapshot;
+      const seen = this.known.get(store.where, digest);
+      if (seen) return { snapshot: { digest, ...seen } };
+      const manifest = await store.getManifest(digest);
       if (!manifest) {
-        return { problem: { reason: StoreReason.SnapshotNotFound, terminal: true, message: `snapshot ${source.snapshot.digest} is not in the store (${store.where}); upload it with kubectl aml submit` } };
+        return { problem: { reason: StoreReason.SnapshotNotFound, terminal: true, message: `snapshot ${digest} is not in the store (${store.where}); upload it with kubectl aml submit` } };
       }
-      return { snapshot: { digest: source.snapshot.digest, ...totalsOf(manifest.files) } };
+      const totals = totalsOf(manifest.files);
+      this.known.remember(store.where, digest, totals);
+      return { snapshot: { digest, ...totals } };
     }
     if (source.inline) {
       const files = source.inline.files.map((f) => ({ path: f.path, content: Buffer.from(f.content, "utf8"), ...(f.mode !== undefined ? { mode: f.mode } : {}) }));
-      return { snapshot: await uploadSnapshot(store, entriesOfBuffers(files)) };
+      return { snapshot: await this.store(store, entriesOfBuffers(files)) };
     }
     if (source.configMap) {
       const cm = await ctx.readConfigMap(namespace, source.configMap.name);
@@ -90,10 +96,21 @@ export class SourceSnapshots {
         ...Object.entries(cm.data ?? {}).map(([path, text]) => ({ path, content: Buffer.from(text, "utf8") })),
         ...Object.entries(cm.binaryData ?? {}).map(([path, b64]) => ({ path, content: Buffer.from(b64, "base64") })),
       ];
-      return { snapshot: await uploadSnapshot(store, entriesOfBuffers(files)) };
+      return { snapshot: await this.store(store, entriesOfBuffers(files)) };
     }
     if (source.git) return this.resolveGit(store, run, ctx);
     return { problem: { reason: "InvalidSpec", message: "source.image is reserved in this build; use snapshot, git, inline or configMap", terminal: true } };
+  }
+
+  /** Uploads what the store lacks of an in-memory source, unless the same content was stored recently. */
+  private async store(store: BlobStore, entries: SourceEntry[]): Promise<ResolvedSnapshot> {
+    checkEntries(entries);
+    const digest = digestOfBytes(canonicalManifestBytes(entries.map(({ path, mode, size, sha256 }) => ({ path, mode, size, sha256 }))));
+    const seen = this.known.get(store.where, digest);
+    if (seen) return { digest, ...seen };
+    const stored = await uploadSnapshot(store, entries);
+    this.known.remember(store.where, stored.digest, { files: stored.files, bytes: stored.bytes });
+    return { digest: stored.digest, files: stored.files, bytes: stored.bytes };
   }
 
   private async resolveGit(store: BlobStore, run: TrainingRun, ctx: SourceContext): Promise<SourceOutcome> {
