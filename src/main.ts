@@ -37,7 +37,9 @@ async function main(): Promise<void> {
   manager.add(computeTargetController(deps));
   manager.add(runConfigurationController(deps));
   // Metrics: MLflow runs for Local/RemoteVM/Databricks, reads from every tracking service, off the hot path.
-  const metrics = new RunMetricsService({ tracking: config.tracking, now: () => systemClock.now(), auth: trackingAuth(config.azureml) });
+  const metrics = new RunMetricsService({
+    tracking: config.tracking, now: () => systemClock.now(), auth: trackingAuth(config.azureml), reconcilingSince: () => manager.reconcilingSince(),
+  });
   manager.add(trainingRunController({ ...deps, concurrency: config.trainingRunConcurrency, runData: new RunData(new DataPlane(config.dataPlane)), metrics }));
   // Bayesian sweeps: one stateless Optuna process, started on first use and restarted when it dies.
   const suggester = new SuggestionProcess({ python: config.suggestionPython, onRestart: () => logger.warn("Restarting the suggestion process") });

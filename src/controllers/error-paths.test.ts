@@ -43,6 +43,7 @@ const runData: RunDataPort = {
   }),
   verdict: async () => undefined,
   deleteRun: async () => 0,
+  warm: () => undefined,
 };
 
 function runWorld(run: TrainingRun, ex: RunExecutor): { kube: MemoryKube; reconcile: () => Promise<unknown> } {

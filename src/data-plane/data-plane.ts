@@ -40,6 +40,7 @@ export type SecretReader = (namespace: string, name: string) => Promise<Record<s
 
 export class DataPlane {
   private readonly stores = new Map<string, BlobStore>();
+  private loading: Promise<typeof import("./store.js")> | undefined;
 
   constructor(readonly env: DataPlaneEnv = dataPlaneEnv()) {}
 
@@ -60,11 +61,25 @@ export class DataPlane {
     let store = this.stores.get(key);
     if (!store) {
       // The Blob SDK (about 20 MiB resident) is imported with the first store an operator uses.
-      const { BlobStore: Store } = await import("./store.js");
+      const { BlobStore: Store } = await this.storeModule();
       store = this.stores.get(key) ?? new Store(settings);
       this.stores.set(key, store);
     }
     return store;
+  }
+
+  private storeModule(): Promise<typeof import("./store.js")> {
+    this.loading ??= import("./store.js");
+    return this.loading;
+  }
+
+  /**
+   * Loads the Blob SDK in the background (no store is contacted): called when the first compute
+   * target appears, so the first run does not wait the ~200 ms of the import. An operator with no
+   * targets never loads it.
+   */
+  warm(): void {
+    this.storeModule().catch(() => { this.loading = undefined; });
   }
 
   /** The runner's environment for one attempt: snapshot read URL, digest, the attempt's write URL. */

@@ -22,7 +22,7 @@ export interface AttemptVerdict {
 }
 
 /** What the controller uses of RunData (unit tests of the controller give a store-less one). */
-export type RunDataPort = Pick<RunData, "resolveSource" | "storage" | "verdict" | "deleteRun">;
+export type RunDataPort = Pick<RunData, "resolveSource" | "storage" | "verdict" | "deleteRun" | "warm">;
 
 export class RunData {
   readonly sources: SourceSnapshots;
@@ -33,6 +33,11 @@ export class RunData {
 
   resolveSource(run: TrainingRun, ctx: SourceContext): Promise<SourceOutcome> {
     return this.sources.resolve(run, ctx);
+  }
+
+  /** Loads what the store needs ahead of the first run (see DataPlane.warm). */
+  warm(): void {
+    this.dataPlane.warm();
   }
 
   async storage(run: TrainingRun, attempt: number, digest: string, ctx: RunDataContext): Promise<AttemptStorage> {

@@ -46,4 +46,12 @@ describe("SourceSnapshots: an inline source stored before", () => {
     await sources.resolve(inline("print(1)\n"), ctx);
     expect(calls).toHaveLength(9);
   });
+
+  it("makes one upload for runs with the same content resolved at the same time", async () => {
+    const { calls, store } = countingStore();
+    const sources = new SourceSnapshots({ storeFor: async () => store } as unknown as DataPlane);
+    const outcomes = await Promise.all([1, 2, 3].map(() => sources.resolve(inline("print(3)\n"), ctx)));
+    expect(new Set(outcomes.map((o) => JSON.stringify(o))).size).toBe(1);
+    expect(calls).toEqual(["missing", "put", "manifest"]);
+  });
 });

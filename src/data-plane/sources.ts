@@ -58,6 +58,9 @@ export class SourceSnapshots {
   /** Git fetches in flight, by run UID; a result waits here until the run's next reconcile takes it. */
   private readonly git = new Map<string, Pending>();
 
+  /** Uploads in flight by store and digest. */
+  private readonly uploading = new Map<string, Promise<ResolvedSnapshot>>();
+
   constructor(private readonly dataPlane: DataPlane, private readonly known = new KnownSnapshots()) {}
 
   async resolve(run: TrainingRun, ctx: SourceContext): Promise<SourceOutcome> {
@@ -102,15 +105,25 @@ export class SourceSnapshots {
     return { problem: { reason: "InvalidSpec", message: "source.image is reserved in this build; use snapshot, git, inline or configMap", terminal: true } };
   }
 
-  /** Uploads what the store lacks of an in-memory source, unless the same content was stored recently. */
+  /**
+   * Uploads what the store lacks of an in-memory source, unless the same content was stored
+   * recently; runs with the same content reconciled at the same time share one upload.
+   */
   private async store(store: BlobStore, entries: SourceEntry[]): Promise<ResolvedSnapshot> {
     checkEntries(entries);
     const digest = digestOfBytes(canonicalManifestBytes(entries.map(({ path, mode, size, sha256 }) => ({ path, mode, size, sha256 }))));
     const seen = this.known.get(store.where, digest);
     if (seen) return { digest, ...seen };
-    const stored = await uploadSnapshot(store, entries);
-    this.known.remember(store.where, stored.digest, { files: stored.files, bytes: stored.bytes });
-    return { digest: stored.digest, files: stored.files, bytes: stored.bytes };
+    const key = `${store.where}\n${digest}`;
+    let pending = this.uploading.get(key);
+    if (!pending) {
+      pending = uploadSnapshot(store, entries).then((stored) => {
+        this.known.remember(store.where, stored.digest, { files: stored.files, bytes: stored.bytes });
+        return { digest: stored.digest, files: stored.files, bytes: stored.bytes };
+      }).finally(() => this.uploading.delete(key));
+      this.uploading.set(key, pending);
+    }
+    return pending;
   }
 
   private async resolveGit(store: BlobStore, run: TrainingRun, ctx: SourceContext): Promise<SourceOutcome> {

@@ -79,12 +79,19 @@ export async function ensureExperiment(ep: MlflowEndpoint, name: string): Promis
  * The MLflow run of a TrainingRun: found by its UID tag, else created. Safe to repeat after a
  * crash between create and the status write (the search finds the first one).
  */
-export async function ensureRun(ep: MlflowEndpoint, input: { experimentId: string; runUid: string; runName: string; startTimeMs: number }): Promise<string> {
+export async function ensureRun(
+  ep: MlflowEndpoint, input: { experimentId: string; runUid: string; runName: string; startTimeMs: number; searchFirst?: boolean },
+): Promise<string> {
+  if (input.searchFirst === false) return createRun(ep, input);
   const search = await call<{ runs?: { info: { run_id: string } }[] }>(ep, "POST", "runs/search", {
     experiment_ids: [input.experimentId], filter: `tags.${RUN_UID_TAG} = '${input.runUid.replace(/[^0-9a-f-]/gi, "")}'`, max_results: 1,
   });
   const existing = search.runs?.[0]?.info.run_id;
   if (existing) return existing;
+  return createRun(ep, input);
+}
+
+async function createRun(ep: MlflowEndpoint, input: { experimentId: string; runUid: string; runName: string; startTimeMs: number }): Promise<string> {
   const created = await call<{ run: { info: { run_id: string } } }>(ep, "POST", "runs/create", {
     experiment_id: input.experimentId, run_name: input.runName, start_time: input.startTimeMs,
     tags: [{ key: RUN_UID_TAG, value: input.runUid }, { key: "mlflow.runName", value: input.runName }],

@@ -57,4 +57,22 @@ describe("RunMetricsService.prepare", () => {
     expect(third.mlflow).toMatchObject({ experimentId: "2" });
     expect(calls).toEqual(["runs/search", "runs/create", "experiments/get-by-name", "runs/search", "runs/create"]);
   });
+
+  it("skips the search for a run created after the operator started reconciling, and reuses what it created on a retry", async () => {
+    experimentGone = false;
+    const startedAt = Date.parse("2026-01-01T00:00:00Z");
+    const service = new RunMetricsService({ tracking: { uri }, now: () => Date.now(), reconcilingSince: () => startedAt });
+    const createdAt = (name: string, iso: string) => aTrainingRun((r) => ({ ...r, metadata: { ...r.metadata, name, uid: `uid-${name}`, creationTimestamp: iso } }));
+    calls.length = 0;
+    const fresh = createdAt("fresh", "2026-01-01T00:01:00Z");
+    const made = await service.prepare(fresh, aComputeTarget(), config, ctx);
+    expect(calls).toEqual(["experiments/get-by-name", "runs/create"]);
+    // The status write that should have kept the id failed: the retry creates nothing more.
+    calls.length = 0;
+    expect((await service.prepare(fresh, aComputeTarget(), config, ctx)).mlflow).toEqual(made.mlflow);
+    expect(calls).toEqual([]);
+    // Created before (or within seconds of) the start: an earlier operator may have made its MLflow run.
+    await service.prepare(createdAt("older", "2026-01-01T00:00:02Z"), aComputeTarget(), config, ctx);
+    expect(calls).toEqual(["runs/search", "runs/create"]);
+  });
 });

@@ -18,6 +18,21 @@ export interface Prepared {
   readonly warning?: string;
 }
 
+export interface MetricsServiceOptions extends CollectorOptions {
+  /** When this process started reconciling (Manager.reconcilingSince): runs created later need no search. */
+  reconcilingSince?: () => number | undefined;
+}
+
+/**
+ * Clock skew between the API server (creationTimestamp, whole seconds, never later than the truth)
+ * and this process, allowed for. A run an earlier operator process reconciled was created before
+ * that process stopped, and this one starts reconciling seconds after (a restart, or a Lease that
+ * had to expire), so a few seconds keep such runs on the searched side.
+ */
+const FRESH_MARGIN_MS = 5_000;
+/** MLflow runs this process created, kept until their id is in the run's status; bounded. */
+const CREATED_LIMIT = 5_000;
+
 export class RunMetricsService {
   readonly collector: MetricsCollector;
   /**
@@ -26,7 +41,10 @@ export class RunMetricsService {
    */
   private readonly experiments = new Map<string, Promise<string>>();
 
-  constructor(private readonly opts: CollectorOptions) {
+  /** MLflow run ids this process created, by run UID: a submit retried after a failed status write reuses them. */
+  private readonly created = new Map<string, { experimentId: string; runId: string }>();
+
+  constructor(private readonly opts: MetricsServiceOptions) {
     this.collector = new MetricsCollector(opts);
   }
 
@@ -35,7 +53,8 @@ export class RunMetricsService {
     if (config.environmentVariables?.MLFLOW_TRACKING_URI) return { env: {} };
     const tracking = trackingFor(target, this.opts.tracking);
     if (!tracking?.createsRun) return { env: {} };
-    const known = run.status?.metrics?.mlflow;
+    const uid = run.metadata.uid ?? "";
+    const known = run.status?.metrics?.mlflow ?? this.knownCreated(uid, tracking.scriptUri);
     if (known) return { env: trackingEnvironment(tracking, known), mlflow: known };
     try {
       const auth = tracking.auth && this.opts.auth ? await this.opts.auth(target, tracking.auth, ctx) : undefined;
@@ -43,7 +62,9 @@ export class RunMetricsService {
       const name = run.spec.experimentName;
       const runIn = async (experimentId: string) => ({
         experimentId,
-        runId: await ensureRun(ep, { experimentId, runUid: run.metadata.uid ?? "", runName: run.metadata.name ?? "", startTimeMs: ctx.now.getTime() }),
+        runId: await ensureRun(ep, {
+          experimentId, runUid: uid, runName: run.metadata.name ?? "", startTimeMs: ctx.now.getTime(), searchFirst: !this.createdSinceStart(run),
+        }),
       });
       // An id remembered from an earlier run may be gone (experiment deleted): looked up again, once.
       const { experimentId, runId } = await runIn(await this.experimentId(ep, name)).catch(async () => {
@@ -51,10 +72,33 @@ export class RunMetricsService {
         return runIn(await this.experimentId(ep, name));
       });
       const mlflow = { trackingUri: tracking.scriptUri, experimentId, runId };
+      this.remember(uid, { experimentId, runId });
       return { env: trackingEnvironment(tracking, mlflow), mlflow };
     } catch (err) {
       return { env: {}, warning: `MLflow tracking unavailable, the run reports metrics through its output only: ${err instanceof Error ? err.message : String(err)}` };
     }
+  }
+
+  /**
+   * A run created after this process started reconciling (clock skew allowed for) can only have an
+   * MLflow run this process made: the search by its UID tag (one request more, and a scan of the
+   * experiment's runs on MLflow's side) is skipped. Older runs may have one from an operator that
+   * stopped before writing its id to status: they are searched first.
+   */
+  private createdSinceStart(run: TrainingRun): boolean {
+    const since = this.opts.reconcilingSince?.();
+    const created = Date.parse(run.metadata.creationTimestamp ?? "");
+    return since !== undefined && Number.isFinite(created) && created >= since + FRESH_MARGIN_MS;
+  }
+
+  private knownCreated(uid: string, trackingUri: string): RunMetrics["mlflow"] | undefined {
+    const c = this.created.get(uid);
+    return c ? { trackingUri, ...c } : undefined;
+  }
+
+  private remember(uid: string, ids: { experimentId: string; runId: string }): void {
+    this.created.set(uid, ids);
+    while (this.created.size > CREATED_LIMIT) this.created.delete(this.created.keys().next().value as string);
   }
 
   private experimentId(ep: MlflowEndpoint, name: string): Promise<string> {

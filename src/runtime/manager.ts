@@ -57,6 +57,7 @@ export class Manager {
   private started = false;
   private cachesSynced = false;
   private leading = false;
+  private workersSince: number | undefined;
 
   constructor(private readonly opts: ManagerOptions) {
     this.metrics = operatorMetrics(opts.metricsRegistry);
@@ -129,6 +130,15 @@ export class Manager {
       return { ok: false, detail: "cannot reach the leader election lease" };
     }
     return { ok: true };
+  }
+
+  /**
+   * When this process started reconciling (epoch ms; undefined before): an object created after
+   * it, with clock skew allowed for, was never reconciled by another replica (a former leader
+   * stops its workers before its lease can pass on).
+   */
+  reconcilingSince(): number | undefined {
+    return this.workersSince;
   }
 
   /** True while this replica runs workers (always the case without leader election, once synced). */
@@ -209,6 +219,7 @@ export class Manager {
 
   private runControllers(): void {
     this.leading = true;
+    this.workersSince ??= Date.now();
     for (const c of this.controllers) c.start();
     const period = this.opts.resyncPeriodMs ?? 600_000;
     this.resyncTimer = setInterval(() => this.resync(), period);

@@ -67,7 +67,7 @@ describe("Secrets and ConfigMaps wake the objects waiting for them", () => {
     const kube = new MemoryKube();
     kube.put(Kinds.TrainingRun, aTrainingRun());
     kube.put(Kinds.TrainingRun, aTrainingRun((r) => ({ ...r, metadata: { ...r.metadata, name: "failed-early" }, status: { phase: "Failed" } })));
-    const spec = trainingRunController({ kube, providers: registryOf({}), clock: { now: () => 0 }, runData: {} as never });
+    const spec = trainingRunController({ kube, providers: registryOf({}), clock: { now: () => 0 }, runData: { warm: () => undefined } as never });
     const watch = spec.watches?.find((w) => w.kind === Kinds.ComputeTarget);
     expect(watch?.map(aComputeTarget())).toEqual([{ namespace: "ns", name: "run" }]);
   });

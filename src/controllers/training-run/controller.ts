@@ -77,22 +77,29 @@ interface ActStep {
 
 /**
  * What a submission needs before the executor creates anything, fetched at once (they do not
- * depend on each other): the finalizer on the run (it must be there before anything the run owns
- * outside the cluster exists), the attempt's storage, and the MLflow run whose id the script gets.
- * One round trip of latency instead of three in a row, before the run's Job.
+ * depend on each other): the finalizer on the run (it must be there before anything that writes
+ * the run's outputs exists: usually gather's time already added it), the attempt's storage, and
+ * the MLflow run whose id the script gets (usually prepared in gather beside the snapshot).
  */
 async function prepareSubmission(
   { step, attempt, current }: { step: ActStep; attempt: number; current: CurrentAttempt }, deps: TrainingRunDeps, ctx: ProviderContext,
 ) {
-  const { run } = step;
+  const { run, gathered } = step;
   const { base } = current;
   const [, storage, tracking] = await Promise.all([
     ensureFinalizer(run, deps).then((updated) => { step.run = updated; }),
     deps.runData.storage(run, attempt, base.snapshot.digest, ctx),
-    deps.metrics?.prepare(run, base.target, base.config, ctx),
+    gathered.tracking ?? deps.metrics?.prepare(run, base.target, base.config, ctx),
   ]);
   return { storage, tracking };
 }
+
+/**
+ * A run that has not started and is not held (suspended, canceled, deleted) gets its finalizer
+ * while gather snapshots its source: the PATCH costs no latency of its own before the Job.
+ */
+const willSubmit = (run: TrainingRun): boolean =>
+  !run.status?.execution && !isFinished(run) && !run.spec.suspend && !run.spec.cancel && !hasFinalizer(run, FINALIZER);
 
 /** Carries out the plan's one action; returns the status to write (with the new handle). */
 async function act(step: ActStep, deps: TrainingRunDeps, ctx: ProviderContext): Promise<TrainingRunStatus> {
@@ -201,7 +208,9 @@ async function reconcileRun(key: ObjectKey, deps: TrainingRunDeps, rctx: Reconci
     wrote: (before, after) => deps.guard?.wrote(before, after),
   }, async () => {
     if (run.metadata.deletionTimestamp) return finalize(run, deps, ctx);
-    const gathered = await gatherRun(run, deps.providers, ctx, { runData: deps.runData, ...(deps.metrics ? { metrics: deps.metrics } : {}) });
+    const services = { runData: deps.runData, ...(deps.metrics ? { metrics: deps.metrics } : {}) };
+    const [finalized, gathered] = await Promise.all([willSubmit(run) ? ensureFinalizer(run, deps) : undefined, gatherRun(run, deps.providers, ctx, services)]);
+    if (finalized) run = finalized;
     const plan = decideRun(run, gathered.world);
     // A submit that fails without a reason of its own failed as a submission.
     if (plan.action.kind === "Submit" || plan.action.kind === "ContinueSubmit") fallback = RunReason.SubmissionFailed;
@@ -252,7 +261,14 @@ export function trainingRunController(input: TrainingRunDeps): ControllerSpec {
     watches: [
       { kind: BuiltinKinds.Job, map: byEnvironment, labelSelector: managed },
       { kind: BuiltinKinds.Pod, map: byLabel, labelSelector: managed },
-      { kind: Kinds.ComputeTarget, map: runsWaitingOn(deps.kube, () => true) },
+      {
+        kind: Kinds.ComputeTarget,
+        map: (target) => {
+          // Every target type's runs go through the store: its SDK loads with the first target.
+          deps.runData.warm();
+          return runsWaitingOn(deps.kube, () => true)(target);
+        },
+      },
       { kind: Kinds.RunConfiguration, map: (rc) => runsWaitingOn(deps.kube, (r) => r.spec.runConfigurationRef?.name === rc.metadata.name)(rc) },
       // A late source ConfigMap or git Secret starts the runs waiting for it (metadata only is cached).
       { kind: BuiltinKinds.ConfigMap, metadataOnly: true, map: (cm) => refs?.configMaps.referrersOf(cm) ?? [] },

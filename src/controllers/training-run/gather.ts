@@ -2,7 +2,7 @@ import { BuiltinKinds, type KubeObject } from "../../kube/types.js";
 import { ConditionType, RunReason, type ComputeTarget, type RunLinks, type TrainingRun } from "../../api/v1alpha1/index.js";
 import { isTrue } from "../../runtime/conditions.js";
 import type { ProviderContext, ProviderRegistry, RunExecutor, RunObservation, Snapshot } from "../../providers/types.js";
-import type { RunMetricsService } from "../../metrics/service.js";
+import type { Prepared, RunMetricsService } from "../../metrics/service.js";
 import type { SnapshotStatus } from "../../api/v1alpha1/index.js";
 import { StoreError } from "../../data-plane/errors.js";
 import { snapshotStatusOf, type AttemptVerdict, type RunDataPort as RunData } from "../../data-plane/run-data.js";
@@ -58,6 +58,8 @@ export interface Gathered {
   world: RunWorld;
   /** Present once the run has a config and a target whose provider runs attempts. */
   current?: CurrentAttempt;
+  /** The run's MLflow run, prepared beside its snapshot before the first submit (when tracked). */
+  tracking?: Prepared;
 }
 
 /** The executor's look at the current attempt; a handle the provider cannot read means the attempt is lost. */
@@ -123,8 +125,13 @@ export async function gatherRun(run: TrainingRun, providers: ProviderRegistry, c
   const envHash = run.status?.environmentHash ?? environmentHash(config, target);
   world.environmentHash = envHash;
   let snapshot: Snapshot | undefined;
+  let tracking: Prepared | undefined;
   if (!started && isTrue(target.status?.conditions, ConditionType.Ready) && !run.spec.cancel && !run.spec.suspend) {
-    const s = await snapshotSource(run, runData, ctx);
+    // The MLflow run (whose id the script gets) does not depend on the snapshot: both at once, so
+    // a submission waits for the slower of the two, not their sum. An MLflow run made for a run
+    // that then waits (its source not there yet) is found again by its uid tag on the next try.
+    const [s, prepared] = await Promise.all([snapshotSource(run, runData, ctx), metrics?.prepare(run, target, config, ctx)]);
+    tracking = prepared;
     if ("reason" in s) return { world: { ...world, problem: s } };
     snapshot = s.snapshot;
     world.snapshot = s.snapshot;
@@ -150,7 +157,7 @@ export async function gatherRun(run: TrainingRun, providers: ProviderRegistry, c
       world.awaitingOutputs = read === "poll";
     }
   }
-  return { world, current };
+  return { world, current, ...(tracking ? { tracking } : {}) };
 }
 
 function withObservedLinks(run: TrainingRun, links: RunLinks | undefined): TrainingRun {

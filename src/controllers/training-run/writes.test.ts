@@ -64,6 +64,7 @@ const runData: RunDataPort = {
   }),
   verdict: async () => undefined,
   deleteRun: async () => 0,
+  warm: () => undefined,
 };
 const total = (w: Record<string, number>): number => Object.values(w).reduce((a, b) => a + b, 0);
 

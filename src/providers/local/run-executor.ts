@@ -291,11 +291,17 @@ export const localRunExecutor = (config: LocalTargetsConfig, eventsRead: EventsR
       if (!envJob) await createIfAbsent(ctx, buildEnvironmentJob(sub));
       if (!envJob || !jobCondition(envJob, "Complete")) return handle;
     }
-    await ensureDataPlaneObjects(sub, layout.jobName, ctx);
     // The Service before the Job: rank 0's name must resolve as soon as the other ranks dial it.
     const service = buildHeadlessService(sub, layout);
-    if (service) await createIfAbsent(ctx, service, BuiltinKinds.Service);
-    await createIfAbsent(ctx, buildRunJob(sub));
+    const createJob = async (): Promise<void> => {
+      if (service) await createIfAbsent(ctx, service, BuiltinKinds.Service);
+      await createIfAbsent(ctx, buildRunJob(sub));
+    };
+    // The store Secret and the Job are sent together: the Secret is read by the kubelet only when
+    // it starts the pod's first container, long after both writes are committed (the Job
+    // controller, the scheduler and the pod sandbox come first). If the Secret's write fails, this
+    // submit fails and its retry creates the Secret (the Job already exists: kept as is).
+    await Promise.all([ensureDataPlaneObjects(sub, layout.jobName, ctx), createJob()]);
     return { ...handle, jobCreated: true };
   },
 
