@@ -4,8 +4,10 @@ import type { Comparison } from "./run.js";
 import type { ScenarioResult } from "./scenario.js";
 import type { WorkloadName } from "./workloads.js";
 
-const COLUMNS: WorkloadName[] = ["Job", "PyTorchJob", "TrainingRun"];
-const HEAD: Record<WorkloadName, string> = { Job: "plain Job", PyTorchJob: "Kubeflow PyTorchJob", TrainingRun: "TrainingRun" };
+const COLUMNS: WorkloadName[] = ["Job", "PyTorchJob", "TrainingRun", "TrainingRunMlflow"];
+const HEAD: Record<WorkloadName, string> = {
+  Job: "plain Job", PyTorchJob: "Kubeflow PyTorchJob", TrainingRun: "TrainingRun", TrainingRunMlflow: "TrainingRun + MLflow",
+};
 
 const mean = (xs: number[]): number | undefined => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined);
 const fmt = (v: number | undefined, digits = 0): string => (v === undefined || Number.isNaN(v) ? "—" : v.toFixed(digits));
@@ -21,7 +23,8 @@ const ROWS: Array<{ label: string; metric: Metric; digits?: number; operatorOnly
   { label: "apply → all terminal, wall (ms)", metric: (r) => r.allTerminalWallMs },
   { label: "pod exit → item terminal p50 (ms)", metric: (r) => r.podExitToTerminalMs?.p50 },
   { label: "pod exit → item terminal p99 (ms)", metric: (r) => r.podExitToTerminalMs?.p99 },
-  { label: "operator RSS idle (MiB)", metric: (r) => r.operator?.idleRssMiB, operatorOnly: true },
+  { label: "operator RSS idle, no target yet (MiB)", metric: (r) => r.operator?.idleNoTargetRssMiB ?? (r.workload === "PyTorchJob" ? r.operator?.idleRssMiB : undefined), operatorOnly: true },
+  { label: "operator RSS idle, target Ready (MiB)", metric: (r) => r.operator?.idleRssMiB, operatorOnly: true },
   { label: "operator RSS peak (MiB)", metric: (r) => r.operator?.peakRssMiB, operatorOnly: true },
   { label: "operator CPU (s)", metric: (r) => r.operator?.cpuSeconds, digits: 2, operatorOnly: true },
   { label: "operator API requests per item", metric: (r) => r.operator?.requestsPerItem, digits: 1, operatorOnly: true },
@@ -35,7 +38,7 @@ const valuesOf = (c: Comparison, n: number, w: WorkloadName, metric: Metric): nu
 
 function requestsBreakdown(c: Comparison, n: number): string[] {
   const lines: string[] = [];
-  for (const w of ["PyTorchJob", "TrainingRun"] as const) {
+  for (const w of ["PyTorchJob", "TrainingRun", "TrainingRunMlflow"] as const) {
     const last = c.scenarios.filter((s) => s.n === n && s.workload === w).at(-1)?.operator;
     if (!last) continue;
     const byMethod = Object.entries(last.requestsPerItemByMethod).map(([k, v]) => `${k} ${v}`).join(", ");
@@ -50,7 +53,7 @@ function requestsBreakdown(c: Comparison, n: number): string[] {
 export function renderComparison(c: Comparison): string {
   const out: string[] = [
     `Memory floor: a Node process that only imported \`@kubernetes/client-node\`: **${c.floor.clientNodeRssMiB} MiB** RSS (bare Node: ${c.floor.bareNodeRssMiB} MiB).`,
-    `Each repetition's value (${c.repetitions} repetition(s), separated by ·); each scenario ran alone with only its own operator. Ratio: TrainingRun ÷ Kubeflow, of the means.`,
+    `Each repetition's value (${c.repetitions} repetition(s)${c.largeRepetitions !== undefined && c.largeRepetitions !== c.repetitions ? `, ${c.largeRepetitions} at N ≥ 500` : ""}, separated by ·); each scenario ran alone with only its own operator. TrainingRun: the operator as installed by default (no MLflow tracking server, like Kubeflow's operator); TrainingRun + MLflow: with the cluster's MLflow configured, every run gets an MLflow run before its Job. Ratio: TrainingRun ÷ Kubeflow, of the means.`,
     "",
   ];
   for (const n of c.sizes) {

@@ -13,7 +13,7 @@ import {
 } from "../operator.js";
 import { summarize, type Summary } from "../stats.js";
 import { ProcessMeter } from "./process-meter.js";
-import type { Workload, WorkloadName } from "./workloads.js";
+import { isTrainingRun, type Workload, type WorkloadName } from "./workloads.js";
 
 export interface ScenarioResult {
   workload: WorkloadName;
@@ -28,6 +28,9 @@ export interface ScenarioResult {
   /** The machine's 1-minute load average when the items were created and when the last was terminal (others' tests share it). */
   loadAverage: { atStart: number; atEnd: number };
   operator: null | {
+    /** Ours only: idle before any ComputeTarget exists (nothing loaded for a target type yet). */
+    idleNoTargetRssMiB?: number;
+    /** Idle with the scenario's target Ready (ours: the store's SDK loaded with the first target). */
     idleRssMiB: number;
     peakRssMiB: number;
     cpuSeconds: number;
@@ -93,8 +96,8 @@ export interface ScenarioContext {
 }
 
 /** Starts the workload's operator scoped to `ns` and prepares what its items need. */
-async function startOperatorFor(workload: Workload, ns: string, ctx: ScenarioContext): Promise<RunningOperator | undefined> {
-  if (workload.name === "Job") return undefined;
+async function startOperatorFor(workload: Workload, ns: string, ctx: ScenarioContext): Promise<{ op?: RunningOperator; idleNoTargetRssMiB?: number }> {
+  if (workload.name === "Job") return {};
   if (workload.name === "PyTorchJob") {
     if (!ctx.kubeflow) throw new Error("PyTorchJob scenario without a Kubeflow build");
     const op = await launchKubeflow(ctx.kubeflow, ns);
@@ -102,13 +105,15 @@ async function startOperatorFor(workload: Workload, ns: string, ctx: ScenarioCon
       if (op.process.exitCode !== null) throw new Error(`training-operator exited ${op.process.exitCode}; see ${op.logFile}`);
       return (await fetch(`http://127.0.0.1:${op.healthPort}/readyz`).catch(() => undefined))?.ok ?? false;
     });
-    return op;
+    return { op };
   }
-  const { op } = await launchOperator({ WATCH_NAMESPACE: ns });
+  const { op } = await launchOperator({ WATCH_NAMESPACE: ns, ...workload.operatorEnv });
+  await waitIdle(op);
+  const idleNoTargetRssMiB = rssMiB(op);
   await apply(localTarget(ns, "local"), runConfiguration(ns, "python"));
   await waitFor(`${ns}: target Ready`, 60_000, async () => condition(await getTarget(ns, "local"), "Ready")?.status === "True");
   await waitFor(`${ns}: RunConfiguration Ready`, 60_000, async () => condition(await getRunConfiguration(ns, "python"), "Ready")?.status === "True");
-  return op;
+  return { op, idleNoTargetRssMiB };
 }
 
 const round1 = (x: number): number => Math.round(x * 10) / 10;
@@ -124,9 +129,10 @@ export async function runScenario(workload: Workload, n: number, repetition: num
   });
   let op: RunningOperator | undefined;
   try {
-    op = await startOperatorFor(workload, ns, ctx);
+    const launched = await startOperatorFor(workload, ns, ctx);
+    op = launched.op;
     const t = await watchMilestones(kube, workload);
-    const before = op ? { methods: await waitIdle(op), kinds: workload.name === "TrainingRun" ? await requestsByVerbAndKind(op) : {} } : undefined;
+    const before = op ? { methods: await waitIdle(op), kinds: isTrainingRun(workload.name) ? await requestsByVerbAndKind(op) : {} } : undefined;
     const idleRss = op?.process.pid ? rssMiB(op) : 0;
     const meter = op?.process.pid ? new ProcessMeter(op.process.pid) : undefined;
     const objects = Array.from({ length: n }, (_, i) => workload.build(ns, `item-${i}`));
@@ -145,8 +151,9 @@ export async function runScenario(workload: Workload, n: number, repetition: num
       const cost = meter.stop();
       const methods = deltaOf(after, before.methods);
       operator = {
+        ...(launched.idleNoTargetRssMiB !== undefined ? { idleNoTargetRssMiB: launched.idleNoTargetRssMiB } : {}),
         idleRssMiB: idleRss, ...cost, requestsPerItemByMethod: perItem(methods, n), requestsPerItem: Math.round((totalOf(methods) / n) * 100) / 100,
-        ...(workload.name === "TrainingRun" ? { requestsPerItemByVerbAndKind: perItem(deltaOf(await requestsByVerbAndKind(op), before.kinds), n) } : {}),
+        ...(isTrainingRun(workload.name) ? { requestsPerItemByVerbAndKind: perItem(deltaOf(await requestsByVerbAndKind(op), before.kinds), n) } : {}),
       };
     }
     return { workload: workload.name, n, repetition, applyToPodMs, podExitToTerminalMs, allTerminalWallMs, loadAverage, operator };
@@ -161,7 +168,7 @@ async function cleanup(workload: Workload, ns: string, op: RunningOperator | und
   const k = workload.kind;
   const path = `/apis/${k.group}/${k.version}/namespaces/${ns}/${k.plural}`;
   await kubectl(["delete", "--raw", path], { allowFail: true });
-  if (op && workload.name === "TrainingRun") {
+  if (op && isTrainingRun(workload.name)) {
     await waitFor(`${ns}: ${k.plural} deleted`, 180_000, async () =>
       (await kubectl(["-n", ns, "get", k.plural, "-o", "name"], { allowFail: true })).stdout.trim() === "").catch((err: unknown) => ctx.log(String(err)));
   }

@@ -1,13 +1,15 @@
-// The three workloads the side-by-side bench runs: the same one-line Python script as a plain
-// batch/v1 Job (no operator), as a Kubeflow PyTorchJob with one Master replica, and as a TrainingRun
-// on a Local target. Each says how to build an item, which item a pod belongs to, and when an item is over.
+// The workloads the side-by-side bench runs: the same one-line Python script as a plain batch/v1
+// Job (no operator), as a Kubeflow PyTorchJob with one Master replica, and as a TrainingRun on a
+// Local target — with the operator as installed by default (no MLflow tracking, like Kubeflow's),
+// and with MLflow tracking configured (every run then gets an MLflow run before its Job). Each says
+// how to build an item, which item a pod belongs to, and when an item is over.
 import { Kinds, Labels, type TrainingRun } from "../../src/api/v1alpha1/index.js";
 import { BuiltinKinds, type KubeObject, type ResourceKind } from "../../src/kube/types.js";
 import { TRAINING_IMAGE } from "../../test/cluster/kubectl.js";
 import { scriptRun } from "../../test/e2e/support/aml.js";
 import { pytorchJob } from "../kubeflow.js";
 
-export type WorkloadName = "Job" | "PyTorchJob" | "TrainingRun";
+export type WorkloadName = "Job" | "PyTorchJob" | "TrainingRun" | "TrainingRunMlflow";
 
 export interface Workload {
   name: WorkloadName;
@@ -16,6 +18,8 @@ export interface Workload {
   /** The item (by name) a pod was created for; undefined for pods of something else. */
   itemOfPod(pod: KubeObject): string | undefined;
   isTerminal(obj: KubeObject): boolean;
+  /** Our operator's environment for this workload (on top of the cluster's services.env). */
+  operatorEnv?: Record<string, string>;
 }
 
 export const SCRIPT = "print('bench: hello')";
@@ -59,6 +63,13 @@ const trainingRun: Workload = {
   build: (namespace, name) => scriptRun(namespace, name, { "main.py": `${SCRIPT}\n` }) as KubeObject,
   itemOfPod: (pod) => (pod.metadata.labels?.[Labels.role] === "run" ? pod.metadata.labels[Labels.run] : undefined),
   isTerminal: (run) => ["Completed", "Failed"].includes((run as TrainingRun).status?.phase ?? ""),
+  // No tracking server configured: the Helm chart's default, and what Kubeflow's operator does.
+  operatorEnv: { MLFLOW_TRACKING_URI: "" },
 };
 
-export const WORKLOADS: Record<WorkloadName, Workload> = { Job: plainJob, PyTorchJob: pyTorchJob, TrainingRun: trainingRun };
+/** The cluster's MLflow (services.env) as the tracking server. */
+const trainingRunMlflow: Workload = { ...trainingRun, name: "TrainingRunMlflow", operatorEnv: {} };
+
+export const WORKLOADS: Record<WorkloadName, Workload> = { Job: plainJob, PyTorchJob: pyTorchJob, TrainingRun: trainingRun, TrainingRunMlflow: trainingRunMlflow };
+
+export const isTrainingRun = (w: WorkloadName): boolean => w === "TrainingRun" || w === "TrainingRunMlflow";
