@@ -15,6 +15,12 @@ setup_cgroup_root() {
     fi
   done
 }
+# A fixed, locally administered MAC for the bridge, made of the gateway's IPv4 bytes.
+gateway_mac() {
+  local a b c d
+  IFS=. read -r a b c d <<<"$POD_GATEWAY"
+  printf '02:42:%02x:%02x:%02x:%02x\n' "$a" "$b" "$c" "$d"
+}
 setup_network() {
   # Pods reach the package registries through the bridge plugin's masquerade; that needs forwarding.
   local fwd; fwd=$(cat /proc/sys/net/ipv4/ip_forward)
@@ -23,6 +29,10 @@ setup_network() {
   # The bridge with its gateway address exists before the first pod (the CNI bridge plugin reuses
   # it): CoreDNS binds to that address, and the embedded services answer there, from the start.
   ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
+  # A bridge without an address of its own takes the lowest MAC of its ports, so it changes as pods
+  # come and go: every pod's cached gateway MAC goes stale and its traffic to the host (the store,
+  # MLflow, DNS) stalls until its ARP entry expires, a minute at worst. A set address stays put.
+  ip link set "$BRIDGE" address "$(gateway_mac)"
   local addrs
   addrs=$(ip -4 -o addr show dev "$BRIDGE")
   [[ $addrs == *" $POD_GATEWAY/"* ]] || ip addr add "$POD_GATEWAY/${POD_SUBNET#*/}" dev "$BRIDGE"

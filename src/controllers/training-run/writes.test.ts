@@ -83,20 +83,20 @@ beforeEach(() => {
 const podSteps = {
   pending: {},
   scheduled: { phase: "Pending", conditions: [{ type: "PodScheduled", status: "True" }] },
-  materializing: {
-    phase: "Pending", initContainerStatuses: [{ name: "materialize", state: { running: {} } }],
-    containerStatuses: [{ name: "train", state: { waiting: { reason: "PodInitializing" } } }],
+  creating: {
+    phase: "Pending", conditions: [{ type: "PodScheduled", status: "True" }],
+    containerStatuses: [{ name: "train", state: { waiting: { reason: "ContainerCreating" } } }],
   },
   running: {
-    phase: "Running", initContainerStatuses: [{ name: "materialize", state: { terminated: { exitCode: 0 } } }],
+    phase: "Running",
     containerStatuses: [{ name: "train", state: { running: { startedAt: now.toISOString() } } }],
   },
   ready: {
-    phase: "Running", conditions: [{ type: "Ready", status: "True" }], initContainerStatuses: [{ name: "materialize", state: { terminated: { exitCode: 0 } } }],
+    phase: "Running", conditions: [{ type: "Ready", status: "True" }],
     containerStatuses: [{ name: "train", state: { running: { startedAt: now.toISOString() } } }],
   },
   exited: {
-    phase: "Succeeded", initContainerStatuses: [{ name: "materialize", state: { terminated: { exitCode: 0 } } }],
+    phase: "Succeeded",
     containerStatuses: [{ name: "train", state: { terminated: { exitCode: 0, finishedAt: now.toISOString() } } }],
   },
 };

@@ -5,17 +5,20 @@
  *   the operator ships a new runner (so a running pod never sees its script change);
  * - the attempt's SAS URLs live in a Secret owned by the TrainingRun (`<job>-store`), read through
  *   secretKeyRef: never in the Job spec, status, Events or logs;
- * - an init container (the run's image, python3's standard library) verifies the snapshot and
- *   writes it into the `source` emptyDir; the main container runs the command there through the
- *   runner, which uploads ./outputs, the log and result.json on exit and on SIGTERM.
+ * - the run's container starts the runner (python3's standard library), which fetches and
+ *   verifies the snapshot into the `source` emptyDir before anything runs, then runs the command
+ *   there and uploads ./outputs, the log and result.json on exit and on SIGTERM. One container,
+ *   not an init container before it: the kubelet notices a finished container only at its next
+ *   relist (about a second), a wait every run would pay between the two. A snapshot that cannot
+ *   be materialized ends the container with the runner's exit code (86–88) and
+ *   `<Reason>: <message>` in its termination message: the script never started.
  */
 import type { KubeObject } from "../../kube/types.js";
 import { Labels, MANAGED_BY_VALUE, type TrainingRun } from "../../api/v1alpha1/index.js";
-import { runnerArgv, RunnerEnv, runnerScript, RUNNER_FILE } from "../../data-plane/runner/index.js";
-import { Paths, restrictedContainerSecurity } from "./pod-parts.js";
+import { runnerArgv, RunnerEnv, RunnerExit, runnerScript, RUNNER_FILE } from "../../data-plane/runner/index.js";
+import { Paths } from "./pod-parts.js";
 import { ownerReferenceTo } from "./owner.js";
 
-export const MATERIALIZE_CONTAINER = "materialize";
 /** Seconds between the runner forwarding SIGTERM and killing the command. */
 export const KILL_AFTER_SECONDS = 20;
 /** Pod grace period on deletion (cancel, deadline): the kill delay plus time to upload outputs. */
@@ -61,22 +64,28 @@ export const dataPlaneVolumes = (): Record<string, unknown>[] => [
 const runnerMount = { name: "runner", mountPath: Paths.runner, readOnly: true };
 const sourceMount = { name: "source", mountPath: Paths.source };
 
-export function materializeContainer(o: { image: string; pullPolicy: string; secret: string; digest: string }): Record<string, unknown> {
-  return {
-    name: MATERIALIZE_CONTAINER, image: o.image, imagePullPolicy: o.pullPolicy,
-    command: runnerArgv("materialize", { script: SCRIPT, workdir: Paths.source, state: STATE_FILE, terminationLog: "/dev/termination-log" }),
-    env: [
-      fromSecret(o.secret, RunnerEnv.snapshotUrl), fromSecret(o.secret, RunnerEnv.outputUrl),
-      { name: RunnerEnv.snapshotDigest, value: o.digest },
-    ],
-    securityContext: restrictedContainerSecurity,
-    volumeMounts: [sourceMount, runnerMount, { name: "tmp", mountPath: Paths.tmp }],
-  };
-}
+/** Where the runner leaves why it ran nothing (the container's termination message). */
+const TERMINATION_LOG = "/dev/termination-log";
 
-/** The main container's command: the user's argv run through the runner in the snapshot directory. */
+/**
+ * The run container's command: the runner materializes the snapshot into the source directory,
+ * then runs the user's argv there.
+ */
 export const runThroughRunner = (argv: readonly string[]): string[] =>
-  runnerArgv("run", { script: SCRIPT, workdir: Paths.source, log: LOG_FILE, state: STATE_FILE, killAfterSeconds: KILL_AFTER_SECONDS }, argv);
+  runnerArgv("all", { script: SCRIPT, workdir: Paths.source, log: LOG_FILE, state: STATE_FILE, terminationLog: TERMINATION_LOG, killAfterSeconds: KILL_AFTER_SECONDS }, argv);
 
-export const runContainerEnv = (secret: string): Record<string, unknown>[] => [fromSecret(secret, RunnerEnv.outputUrl)];
+/** The runner's store URLs (from the attempt's Secret, never as values) and the snapshot to fetch. */
+export const runContainerEnv = (secret: string, digest: string): Record<string, unknown>[] => [
+  fromSecret(secret, RunnerEnv.snapshotUrl), fromSecret(secret, RunnerEnv.outputUrl), { name: RunnerEnv.snapshotDigest, value: digest },
+];
 export const runContainerMounts = [sourceMount, runnerMount];
+
+const REFUSAL = /^(SnapshotCorrupt|SnapshotInvalid|SnapshotUnavailable|RunnerFailed): ([\s\S]*)$/;
+
+/** Why the runner ran nothing, from a run container that ended with its exit code and message. */
+export function notMaterialized(terminated: { exitCode?: number; message?: string } | undefined): { reason: string; message: string } | undefined {
+  const codes: readonly number[] = Object.values(RunnerExit);
+  if (terminated?.exitCode === undefined || !codes.includes(terminated.exitCode)) return undefined;
+  const m = REFUSAL.exec(terminated.message ?? "");
+  return m ? { reason: m[1]!, message: m[2]!.trim() } : undefined;
+}

@@ -5,7 +5,7 @@ import type { Attempt } from "../types.js";
 import { buildEnvironmentJob, buildHeadlessService, buildRunJob, layoutOfAttempt, runJobName } from "./job-builder.js";
 
 type Container = { name: string; command: string[]; env: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[]; securityContext: Record<string, unknown>; resources?: unknown; volumeMounts: { name: string; mountPath: string }[] };
-type PodSpec = { subdomain?: string; containers: Container[]; initContainers: Container[]; terminationGracePeriodSeconds: number; volumes: { name: string; emptyDir?: object; configMap?: { name: string } }[] };
+type PodSpec = { subdomain?: string; containers: Container[]; initContainers?: Container[]; terminationGracePeriodSeconds: number; volumes: { name: string; emptyDir?: object; configMap?: { name: string } }[] };
 type JobSpec = { completionMode?: string; completions: number; parallelism: number; backoffLimit: number; activeDeadlineSeconds?: number; template: { spec: PodSpec } };
 
 const snapshot = buildSnapshot([{ path: "train.py", content: "print(1)" }, { path: "lib/util.py", content: "x = 1" }]);
@@ -37,17 +37,17 @@ describe("buildRunJob", () => {
     expect(userArgv(c)[0]).toBe("/aml/envs/abc123/bin/python");
   });
 
-  it("materializes the snapshot into an emptyDir in an init container and runs the command through the runner", () => {
+  it("has the runner materialize the snapshot into an emptyDir and run the command there, in one container", () => {
     const pod = specOf(submission()).template.spec;
     expect(pod.volumes.find((v) => v.name === "source")).toEqual({ name: "source", emptyDir: {} });
     expect(pod.volumes.find((v) => v.name === "runner")?.configMap?.name).toMatch(/^aml-runner-[0-9a-f]{12}$/);
-    const init = pod.initContainers[0]!;
-    expect(init.command.slice(0, 5)).toEqual(["python3", "/aml/runner/aml_runner.py", "materialize", "--workdir", "/aml/source"]);
-    expect(init.env.find((e) => e.name === "AML_SNAPSHOT_DIGEST")?.value).toBe(snapshot.digest);
+    expect(pod.initContainers).toBeUndefined();
     const train = pod.containers[0]!;
-    expect(train.command.slice(0, 3)).toEqual(["python3", "/aml/runner/aml_runner.py", "run"]);
+    expect(train.command.slice(0, 5)).toEqual(["python3", "/aml/runner/aml_runner.py", "all", "--workdir", "/aml/source"]);
+    expect(train.command).toContain("/dev/termination-log");
+    expect(train.env.find((e) => e.name === "AML_SNAPSHOT_DIGEST")?.value).toBe(snapshot.digest);
     // SAS URLs only by reference to the attempt's Secret, never as values in the Job.
-    const sas = [...init.env, ...train.env].filter((e) => e.name.endsWith("_URL"));
+    const sas = train.env.filter((e) => e.name.endsWith("_URL"));
     expect(sas.length).toBeGreaterThan(0);
     expect(sas.every((e) => e.value === undefined && e.valueFrom?.secretKeyRef?.name.endsWith("-store"))).toBe(true);
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(60);

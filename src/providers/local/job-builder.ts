@@ -4,7 +4,7 @@ import { TerminalError } from "../../runtime/errors.js";
 import type { KubeObject } from "../../kube/types.js";
 import type { Attempt } from "../types.js";
 import {
-  attemptSecretName, dataPlaneVolumes, materializeContainer, runContainerEnv, runContainerMounts, runThroughRunner,
+  attemptSecretName, dataPlaneVolumes, runContainerEnv, runContainerMounts, runThroughRunner,
   TERMINATION_GRACE_SECONDS,
 } from "./data-plane-parts.js";
 import { distributionEnv, fitName, JOB_NAME_MAX, layoutOf, MASTER_PORT, needsLauncher, type Layout } from "./distribution.js";
@@ -76,8 +76,8 @@ function resources(sub: Attempt): Record<string, unknown> | undefined {
  * The batch/v1 Job of one attempt: an Indexed Job when nodeCount > 1, all ranks created at once
  * (parallelism = completions). backoffLimit 0: the first failed rank fails the Job and the Job
  * controller stops the other ranks; retries are our attempts, never a lone restarted rank.
- * An init container materializes the verified snapshot into the `source` emptyDir; the command
- * runs there through the runner, which keeps ./outputs and the log in the store.
+ * The runner materializes the verified snapshot into the `source` emptyDir, then runs the command
+ * there and keeps ./outputs and the log in the store.
  */
 export function buildRunJob(sub: Attempt): KubeObject {
   const local = localSpecOf(sub.target);
@@ -115,11 +115,10 @@ export function buildRunJob(sub: Attempt): KubeObject {
           ...(layout.serviceName ? { subdomain: layout.serviceName } : {}),
           ...(local.nodeSelector ? { nodeSelector: local.nodeSelector } : {}),
           ...(local.priorityClassName ? { priorityClassName: local.priorityClassName } : {}),
-          initContainers: [materializeContainer({ image, pullPolicy: local.imagePullPolicy, secret, digest: sub.snapshot.digest })],
           containers: [{
             name: TRAIN_CONTAINER, image, imagePullPolicy: local.imagePullPolicy,
             command: runThroughRunner(argv), workingDir: Paths.source,
-            env: [...environmentVariables(sub, layout), ...runContainerEnv(secret)],
+            env: [...environmentVariables(sub, layout), ...runContainerEnv(secret, sub.snapshot.digest)],
             ...(resources(sub) ? { resources: resources(sub) } : {}),
             securityContext: restrictedContainerSecurity,
             volumeMounts: [

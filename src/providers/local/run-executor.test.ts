@@ -52,6 +52,17 @@ describe("Local executor: attempts that end without the script's verdict", () =>
     expect(await executor.observe(attempt(), ctxOf(kube))).toMatchObject({ state: "Failed", reason: "StartError", exitCode: 128, message: expect.stringContaining("python9") });
   });
 
+  it("reports a snapshot the runner refused as its reason, and a script's own exit 86 as the script's failure", async () => {
+    const kube = new MemoryKube();
+    kube.put(BuiltinKinds.Job, failedJob);
+    kube.put(BuiltinKinds.Pod, pod({ exitCode: 86, reason: "Error", message: "SnapshotCorrupt: main.py: sha256 mismatch" }));
+    expect(await executor.observe(attempt(), ctxOf(kube))).toMatchObject({
+      state: "Failed", reason: "SnapshotCorrupt", message: "the snapshot was not materialized, the script did not run: main.py: sha256 mismatch",
+    });
+    kube.put(BuiltinKinds.Pod, pod({ exitCode: 86, reason: "Error" }));
+    expect(await executor.observe(attempt(), ctxOf(kube))).toMatchObject({ state: "Failed", reason: "ScriptFailed", exitCode: 86 });
+  });
+
   it("turns a Job the API server refuses into a terminal SubmissionFailed that says why", async () => {
     const kube = new MemoryKube();
     kube.create = async () => { throw new InvalidError('Job.batch "x" is invalid: metadata.labels: Invalid value'); };
@@ -122,7 +133,7 @@ describe("Local executor: an attempt that cannot start says why while it waits, 
   const jobOf = (ageSeconds: number): KubeObject => ({ metadata: { name: "run-job-1", namespace: "ns", uid: "job-uid", creationTimestamp: createdAgo(ageSeconds) }, status: { active: 1 } });
   const scheduledPod = (ageSeconds: number): KubeObject => ({
     metadata: { name: "run-job-1-x", namespace: "ns", uid: "pod-uid", labels: podLabels, creationTimestamp: createdAgo(ageSeconds) },
-    status: { phase: "Pending", conditions: [{ type: "PodScheduled", status: "True" }], initContainerStatuses: [{ name: "materialize", state: { waiting: { reason: "PodInitializing" } } }] },
+    status: { phase: "Pending", conditions: [{ type: "PodScheduled", status: "True" }], containerStatuses: [{ name: "train", state: { waiting: { reason: "ContainerCreating" } } }] },
   });
   const unschedulablePod = (ageSeconds: number): KubeObject => ({
     metadata: { name: "run-job-1-x", namespace: "ns", uid: "pod-uid", labels: podLabels, creationTimestamp: createdAgo(ageSeconds) },

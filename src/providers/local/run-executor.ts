@@ -5,7 +5,7 @@ import { ConflictError, InvalidError, TerminalError } from "../../runtime/errors
 import { decodeShape } from "../shared/handle.js";
 import { OUTPUT_TAIL_BYTES, TAIL_REFRESH_MS, TailSchedule, tailText } from "../shared/output-tail.js";
 import type { Attempt, ProviderContext, RunExecutor, RunObservation } from "../types.js";
-import { MATERIALIZE_CONTAINER, renderAttemptSecret, renderRunnerConfigMap } from "./data-plane-parts.js";
+import { notMaterialized, renderAttemptSecret, renderRunnerConfigMap } from "./data-plane-parts.js";
 import { DEFAULT_SCHEDULING_TIMEOUT_SECONDS } from "./distribution.js";
 import { buildEnvironmentJob, buildHeadlessService, buildRunJob, envBuildJobName, layoutOfAttempt, TRAIN_CONTAINER } from "./job-builder.js";
 import {
@@ -109,13 +109,12 @@ async function observeRunJob(sub: LocalAttempt, h: LocalHandle, ctx: ProviderCon
     return young ? starting(h) : { state: "Lost", reason: "Lost", message: `Job ${h.jobName} disappeared before reporting a result`, links };
   }
   const pods = podsOf(ctx, sub, "run").sort(rankOrder);
-  const notMaterialized = pods.map((p) => containerState(p, MATERIALIZE_CONTAINER, true)?.terminated).find((t) => t && t.exitCode !== 0);
-  if (notMaterialized) {
-    // The runner's first word says why (SnapshotCorrupt, SnapshotUnavailable…); nothing ran.
-    const [reason, ...rest] = (notMaterialized.message ?? "").split(": ");
+  const refused = pods.map((p) => notMaterialized(containerState(p, TRAIN_CONTAINER)?.terminated)).find((r) => r !== undefined);
+  if (refused) {
+    // The runner says why (SnapshotCorrupt, SnapshotUnavailable…); nothing ran.
     return {
-      state: "Failed", reason: reason && isReason(reason) ? reason : RunReason.SnapshotUnavailable,
-      message: `the snapshot was not materialized, the script did not run: ${rest.join(": ") || `init container exited ${notMaterialized.exitCode}`}`,
+      state: "Failed", reason: isReason(refused.reason) ? refused.reason : RunReason.SnapshotUnavailable,
+      message: `the snapshot was not materialized, the script did not run: ${refused.message}`,
       links,
     };
   }
