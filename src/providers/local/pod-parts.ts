@@ -3,7 +3,7 @@ import { CACHE_DIR, type EnvironmentCache } from "./host-path.js";
 import { RUN_AS_UID } from "./local-spec.js";
 
 /**
- * Mount points inside run and environment-build pods. `source` is an emptyDir the init container
+ * Mount points inside run and environment-build pods. `source` is an emptyDir the runner
  * fills with the verified snapshot: the script's writable working directory, nothing else in it.
  */
 export const Paths = { source: "/aml/source", envs: "/aml/envs", runner: "/aml/runner", tmp: "/tmp" } as const;
