@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ExponentialBackoffRateLimiter } from "./rate-limiter.js";
-import { MAX_DELAY_MS, WorkQueue } from "./workqueue.js";
+import { MAX_DELAY_MS, URGENT_STREAK, WorkQueue } from "./workqueue.js";
 
 const newQueue = (): WorkQueue => new WorkQueue({ rateLimiter: new ExponentialBackoffRateLimiter(1_000, 300_000) });
 
@@ -53,6 +53,16 @@ describe("WorkQueue", () => {
     for (let i = 0; i < 4; i++) order.push(await q.get());
     expect(order).toEqual(["ns/done-1", "ns/new-3", "ns/new-1", "ns/new-2"]);
     expect(q.len()).toBe(0);
+  });
+
+  it("gives a waiting normal key its turn after URGENT_STREAK urgent ones in a row (no starvation)", async () => {
+    const q = new WorkQueue({ isUrgent: (k) => k.startsWith("ns/done") });
+    const done = Array.from({ length: URGENT_STREAK * 2 + 1 }, (_, i) => `ns/done-${i}`);
+    for (const k of ["ns/new-1", "ns/new-2", ...done]) q.add(k);
+    const order = [];
+    for (let i = 0; i < done.length + 2; i++) order.push(await q.get());
+    expect(order.indexOf("ns/new-1")).toBe(URGENT_STREAK);
+    expect(order.indexOf("ns/new-2")).toBe(URGENT_STREAK * 2 + 1);
   });
 
   it("resolves a waiting get() as soon as a key is added", async () => {

@@ -54,6 +54,9 @@ class Lane {
 /** The longest delay a Node timer can wait (2^31-1 ms, ~24.8 days); longer ones are clamped to it. */
 export const MAX_DELAY_MS = 2 ** 31 - 1;
 
+/** Urgent keys handed out in a row before a waiting normal key gets its turn. */
+export const URGENT_STREAK = 4;
+
 /**
  * client-go's rate-limited delaying work queue, same semantics:
  * - `queue` holds keys in order, `dirty` holds keys that need processing, `processing` holds keys a
@@ -62,8 +65,11 @@ export const MAX_DELAY_MS = 2 ** 31 - 1;
  * - addAfter keeps the earliest deadline per key with one timer per key.
  * - After shutDown(), add() is ignored but keys already queued are still handed out, as in client-go;
  *   get() resolves undefined once the queue is empty.
- * - With `isUrgent`, urgent keys are handed out before all others (a queued key that becomes urgent
- *   moves ahead); order within a lane stays FIFO.
+ * - With `isUrgent`, urgent keys are handed out before the others (a queued key that becomes urgent
+ *   moves ahead), but not forever: after URGENT_STREAK urgent keys in a row, a waiting normal key
+ *   goes next. Strict priority let hundreds of started runs, each polled and woken by its pod's
+ *   events, hold new runs back for minutes (500 runs: no submission for 90 s). Order within a lane
+ *   stays FIFO.
  */
 export class WorkQueue {
   private readonly normal = new Lane();
@@ -78,6 +84,8 @@ export class WorkQueue {
   private readonly getters: Array<(key: string | undefined) => void> = [];
   private readonly drainWaiters: Array<() => void> = [];
   private shuttingDown = false;
+  /** Urgent keys handed out since the last normal one. */
+  private urgentStreak = 0;
   private readonly limiter: RateLimiter;
   private readonly metrics: WorkQueueMetrics;
   private readonly clock: Clock;
@@ -189,8 +197,11 @@ export class WorkQueue {
 
   private pop(): string | undefined {
     if (this.len() === 0) return undefined;
-    const key = this.urgent.pop((k) => this.queued.get(k) === "urgent") ?? this.normal.pop((k) => this.queued.get(k) === "normal");
+    const urgent = (): string | undefined => this.urgent.pop((k) => this.queued.get(k) === "urgent");
+    const normal = (): string | undefined => this.normal.pop((k) => this.queued.get(k) === "normal");
+    const key = this.urgentStreak >= URGENT_STREAK ? (normal() ?? urgent()) : (urgent() ?? normal());
     if (key === undefined) return undefined;
+    this.urgentStreak = this.queued.get(key) === "urgent" ? this.urgentStreak + 1 : 0;
     this.metrics.depth(this.len() - 1);
     return this.take(key);
   }
