@@ -63,6 +63,20 @@ describe("Local executor: attempts that end without the script's verdict", () =>
     expect(await executor.observe(attempt(), ctxOf(kube))).toMatchObject({ state: "Failed", reason: "ScriptFailed", exitCode: 86 });
   });
 
+  it("creates a namespace's runner ConfigMap once for runs submitted at the same moment", async () => {
+    const kube = new MemoryKube();
+    const kinds: string[] = [];
+    const create = kube.create.bind(kube);
+    kube.create = async (kind, obj) => { kinds.push(kind.kind); return create(kind, obj); };
+    const inNamespace = (name: string, uid: string): Attempt<LocalHandle> => {
+      const a = attempt(undefined);
+      return { ...a, run: { ...a.run, metadata: { ...a.run.metadata, namespace: "burst-ns", name, uid } } };
+    };
+    await Promise.all([inNamespace("a", "uid-a"), inNamespace("b", "uid-b"), inNamespace("c", "uid-c")].map((a) => executor.submit(a, ctxOf(kube))));
+    expect(kinds.filter((k) => k === "ConfigMap")).toHaveLength(1);
+    expect(kinds.filter((k) => k === "Job")).toHaveLength(3);
+  });
+
   it("turns a Job the API server refuses into a terminal SubmissionFailed that says why", async () => {
     const kube = new MemoryKube();
     kube.create = async () => { throw new InvalidError('Job.batch "x" is invalid: metadata.labels: Invalid value'); };

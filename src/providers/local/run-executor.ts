@@ -227,12 +227,23 @@ type EventsRead = Map<string, { atMs: number; events: ObjectEvent[] }>;
 
 /**
  * Namespaces whose runner ConfigMap (named by the runner's content hash) this process created or
- * found, and when. A pod whose ConfigMap went missing waits for its volume: the kubelet retries the
- * mount, so the next recheck heals it.
+ * found (or is creating), and when. A pod whose ConfigMap went missing waits for its volume: the
+ * kubelet retries the mount, so the next recheck heals it. Runs of one namespace submitted at the
+ * same moment share the one create.
  */
-const runnerConfigMapEnsured = new Map<string, number>();
-const runnerConfigMapDue = (namespace: string, nowMs: number): boolean =>
-  nowMs - (runnerConfigMapEnsured.get(namespace) ?? -Infinity) >= RUNNER_CONFIGMAP_RECHECK_MS;
+const runnerConfigMaps = new Map<string, { atMs: number; ready: Promise<void> }>();
+
+function ensureRunnerConfigMap(namespace: string, ctx: ProviderContext): Promise<void> {
+  const nowMs = ctx.now.getTime();
+  const known = runnerConfigMaps.get(namespace);
+  if (known && nowMs - known.atMs < RUNNER_CONFIGMAP_RECHECK_MS) return known.ready;
+  const ready = createIfAbsent(ctx, renderRunnerConfigMap(namespace), BuiltinKinds.ConfigMap).catch((err: unknown) => {
+    runnerConfigMaps.delete(namespace);
+    throw err;
+  });
+  runnerConfigMaps.set(namespace, { atMs: nowMs, ready });
+  return ready;
+}
 
 /** The namespace's runner ConfigMap and the attempt's store Secret, before the Job that mounts them. */
 async function ensureDataPlaneObjects(sub: Attempt, jobName: string, ctx: ProviderContext): Promise<void> {
@@ -240,11 +251,8 @@ async function ensureDataPlaneObjects(sub: Attempt, jobName: string, ctx: Provid
   if (!sub.storage) throw new TerminalError("no run data plane for this attempt (the operator has no snapshot store)", "StoreNotConfigured");
   // Create-or-conflict: one request each, no read first (both are immutable once written). The
   // ConfigMap is shared by the namespace's runs: ensured once, not once per run.
-  if (runnerConfigMapDue(namespace, ctx.now.getTime())) {
-    await createIfAbsent(ctx, renderRunnerConfigMap(namespace), BuiltinKinds.ConfigMap);
-    runnerConfigMapEnsured.set(namespace, ctx.now.getTime());
-  }
-  await createIfAbsent(ctx, renderAttemptSecret(sub.run, jobName, await sub.storage.runnerEnv()), BuiltinKinds.Secret);
+  const secret = renderAttemptSecret(sub.run, jobName, await sub.storage.runnerEnv());
+  await Promise.all([ensureRunnerConfigMap(namespace, ctx), createIfAbsent(ctx, secret, BuiltinKinds.Secret)]);
 }
 
 const finished = (job: Job): boolean =>
