@@ -20,7 +20,7 @@ interface PodLike extends KubeObject {
 const FINAL_PHASES = new Set(["Completed", "Failed"]);
 
 export class BenchCluster {
-  readonly kube = KubeClientImpl.fromFile(clusterKubeconfig, { logger: pino({ level: "warn" }), identity: "aml-bench" });
+  readonly kube = KubeClientImpl.fromFile(clusterKubeconfig, { logger: pino({ level: "warn" }), identity: "aml-bench", http2: process.env.KUBE_API_HTTP2 !== "false" });
   readonly seen: Milestones = { jobSeen: new Map(), trainExited: new Map(), final: new Map() };
 
   /** Starts watches of run Jobs, run Pods and TrainingRuns in every namespace; resolves once synced. */

@@ -65,7 +65,9 @@ export async function deleteNamespaceAndWait(ns: string, timeoutMs = 300_000): P
  * operator stopped and the namespace deleted.
  */
 export async function closeNamespace(bn: BenchNamespace, timeoutMs = 300_000): Promise<void> {
-  await kubectl(["delete", "--raw", `/apis/amlcompute.dev/v1alpha1/namespaces/${bn.namespace}/trainingruns`], { allowFail: true });
+  // One deletecollection of thousands of runs outlives the API server's 30 s request timeout and
+  // stops halfway; kubectl deletes them one by one, as long as it takes.
+  await kubectl(["-n", bn.namespace, "delete", "trainingruns", "--all", "--wait=false", `--request-timeout=${Math.round(timeoutMs / 1000)}s`], { allowFail: true });
   await waitFor(`${bn.namespace}: TrainingRuns deleted`, timeoutMs, async () =>
     (await kubectl(["-n", bn.namespace, "get", "trainingruns", "-o", "name"], { allowFail: true })).stdout.trim() === "");
   await stopOperator(bn.op);
