@@ -4,7 +4,7 @@
 // exit codes in TrainingRun status are real.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createNamespace, deleteNamespace, kubectl, requireCluster, waitFor } from "../cluster/kubectl.js";
+import { createNamespace, kubectl, requireCluster, waitFor } from "../cluster/kubectl.js";
 import { batchService, type BatchEmulator } from "../azure-emulator/batch.js";
 import { databricksService, type DatabricksEmulator } from "../azure-emulator/databricks.js";
 import { startAzurite, startEmulator, type Azurite, type Emulator } from "../azure-emulator/index.js";
@@ -13,7 +13,7 @@ import { DataPlane } from "../../src/data-plane/data-plane.js";
 import { attemptPrefix } from "../../src/data-plane/layout.js";
 import { CHECKPOINT_THEN_SLEEP } from "../support/executor-harness.js";
 import { apply, condition, getRun, getTarget, patchRun, scriptRun, waitForPhase } from "./support/aml.js";
-import { installCrds, startOperator, stopOperator, type RunningOperator } from "./support/operator.js";
+import { endTest, installCrds, type RunningOperator, startOperator } from "./support/operator.js";
 import { submitTreeAndDownload } from "./support/plugin.js";
 import { clusterServicesEnv } from "./support/services.js";
 
@@ -66,8 +66,7 @@ describe("TrainingRuns on attached Databricks and Azure Batch targets (emulator)
   });
 
   afterAll(async () => {
-    await stopOperator(op);
-    if (ns) await deleteNamespace(ns);
+    await endTest(op, ns);
     await emu?.close();
     await azurite?.close();
   });

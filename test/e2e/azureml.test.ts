@@ -3,11 +3,11 @@
 // data plane too: a directory submitted with the plugin becomes the job's code, and the job's
 // outputs come back through the run store to `kubectl aml download`.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createNamespace, deleteNamespace, kubectl, requireCluster, waitFor } from "../cluster/kubectl.js";
+import { createNamespace, kubectl, requireCluster, waitFor } from "../cluster/kubectl.js";
 import { startAzurite, startEmulator, type Azurite, type Emulator } from "../azure-emulator/index.js";
 import { apply, condition, getTarget, patchRun, scriptRun, waitForPhase } from "./support/aml.js";
 import { submitTreeAndDownload } from "./support/plugin.js";
-import { installCrds, startOperator, stopOperator, type RunningOperator } from "./support/operator.js";
+import { endTest, installCrds, type RunningOperator, startOperator } from "./support/operator.js";
 
 const WS = { subscriptionId: "11111111-2222-3333-4444-555555555555", resourceGroup: "rg-ml", name: "ws-e2e", location: "westeurope" };
 
@@ -45,8 +45,7 @@ describe("TrainingRun on an AmlCompute target (ARM emulator)", () => {
   });
 
   afterAll(async () => {
-    await stopOperator(op);
-    if (ns) await deleteNamespace(ns);
+    await endTest(op, ns);
     await emu?.close();
     await azurite?.close();
   });

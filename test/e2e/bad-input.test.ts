@@ -4,10 +4,10 @@
 // succeeds afterwards. The namespace enforces the restricted Pod Security profile, so every pod the
 // operator creates here is admitted under it. Cases run concurrently to keep the wall time short.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createNamespace, deleteNamespace, kubectl, requireCluster, waitFor } from "../cluster/kubectl.js";
+import { createNamespace, kubectl, requireCluster, waitFor } from "../cluster/kubectl.js";
 import { startTestSshd, type TestSshd } from "../support/sshd.js";
 import { API_VERSION, apply, condition, getRun, getRunConfiguration, getTarget, localTarget, runConfiguration, scriptRun, waitForPhase } from "./support/aml.js";
-import { installCrds, metricsText, startOperator, stopOperator, type RunningOperator } from "./support/operator.js";
+import { endTest, installCrds, metricsText, type RunningOperator, startOperator } from "./support/operator.js";
 
 /** A pod-based run takes seconds on an idle machine; a shared, loaded one can take minutes to start pods. */
 const POD_RUN_MS = 240_000;
@@ -53,8 +53,7 @@ describe("bad input: apply-time rejections or clear conditions, and the operator
   });
 
   afterAll(async () => {
-    await stopOperator(op);
-    if (ns) await deleteNamespace(ns);
+    await endTest(op, ns);
     await vm?.stop();
   });
 

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createNamespace, deleteNamespace, kubectl, requireCluster } from "../cluster/kubectl.js";
+import { createNamespace, kubectl, requireCluster } from "../cluster/kubectl.js";
 import { DataPlane } from "../../src/data-plane/data-plane.js";
 import { dataPlaneEnv } from "../../src/data-plane/config.js";
 import { DEFAULT_CONTAINERS, objectBlobName, runRootPrefix } from "../../src/data-plane/layout.js";
@@ -19,7 +19,7 @@ import { apply, condition, getRun, localTarget, runConfiguration, waitForPhase }
 import { sourceTree } from "../support/source-tree.js";
 import { createdName, plugin } from "./support/plugin.js";
 import { expectCanceledRunKeepsOutputs, expectTreeRunKept } from "./support/tree-runs.js";
-import { installCrds, startOperator, stopOperator, type RunningOperator } from "./support/operator.js";
+import { endTest, installCrds, type RunningOperator, startOperator } from "./support/operator.js";
 import { clusterServicesEnv } from "./support/services.js";
 
 describe("run data plane on a Local target", () => {
@@ -42,9 +42,8 @@ describe("run data plane on a Local target", () => {
   beforeEach(installCrds);
 
   afterAll(async () => {
-    await stopOperator(op);
+    await endTest(op, ns);
     await gitServer?.close();
-    if (ns) await deleteNamespace(ns);
   });
 
   it("runs a submitted directory exactly as written, keeps outputs and downloads them byte-exact", async () => {

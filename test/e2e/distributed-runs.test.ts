@@ -3,9 +3,9 @@
 // (a failed rank fails the attempt; an unschedulable rank fails it after the bound). The scripts
 // use Python's standard library only: no framework wheel is installed in the training image.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createNamespace, deleteNamespace, kubectl, kubectlJson, requireCluster, waitFor } from "../cluster/kubectl.js";
+import { createNamespace, kubectl, kubectlJson, requireCluster, waitFor } from "../cluster/kubectl.js";
 import { apply, condition, localTarget, scriptRun, waitForPhase } from "./support/aml.js";
-import { installCrds, startOperator, stopOperator, type RunningOperator } from "./support/operator.js";
+import { endTest, installCrds, type RunningOperator, startOperator } from "./support/operator.js";
 
 /**
  * A star all-reduce over TCP, the way torch.distributed's TCPStore meets: every rank dials
@@ -123,8 +123,7 @@ describe("distributed TrainingRuns on a Local target", () => {
   });
 
   afterAll(async () => {
-    await stopOperator(op);
-    if (ns) await deleteNamespace(ns);
+    await endTest(op, ns);
   });
 
   it("2 nodes × 2 processes meet through rank 0's stable name and every rank prints the same sum", async () => {

@@ -3,14 +3,14 @@
 // plane: the driver's working directory is the snapshot from the cluster's Azurite, and what the
 // driver leaves in ./outputs comes back with the run.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createNamespace, deleteNamespace, kubectl, requireCluster, waitFor } from "../cluster/kubectl.js";
+import { createNamespace, kubectl, requireCluster, waitFor } from "../cluster/kubectl.js";
 import { dataPlaneEnv } from "../../src/data-plane/config.js";
 import { DataPlane } from "../../src/data-plane/data-plane.js";
 import type { BlobStore } from "../../src/data-plane/store.js";
 import { ensureSpark, SPARK_SUBMIT } from "../integration/hdinsight/spark-fixture.js";
 import { startTestSshd, type TestSshd } from "../support/sshd.js";
 import { API_VERSION, apply, condition, getTarget } from "./support/aml.js";
-import { installCrds, startOperator, stopOperator, type RunningOperator } from "./support/operator.js";
+import { endTest, installCrds, type RunningOperator, startOperator } from "./support/operator.js";
 import { clusterServicesEnv, storeOnLoopback } from "./support/services.js";
 import { expectCanceledRunKeepsOutputs, expectTreeRunKept } from "./support/tree-runs.js";
 
@@ -42,8 +42,7 @@ describe("TrainingRun on an HDInsight target (real sshd + Spark)", () => {
   beforeEach(installCrds);
 
   afterAll(async () => {
-    await stopOperator(op);
-    if (ns) await deleteNamespace(ns);
+    await endTest(op, ns);
     await head?.stop();
   });
 

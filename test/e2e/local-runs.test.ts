@@ -2,13 +2,13 @@
 // real Jobs and pods running python in the locally built training image.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createNamespace, deleteNamespace, kubectl, kubectlJson, requireCluster, waitFor } from "../cluster/kubectl.js";
+import { createNamespace, kubectl, kubectlJson, requireCluster, waitFor } from "../cluster/kubectl.js";
 import {
   apply, condition, getRun, getRunConfiguration, getTarget, jobsOfRun, DEV_CACHE, localTarget, patchRun, podsOfRun, runConfiguration,
   scriptRun, waitForPhase,
 } from "./support/aml.js";
 import { DIGEST_CHECK } from "./support/digest-check.js";
-import { installCrds, metricsText, startOperator, stopOperator, type RunningOperator } from "./support/operator.js";
+import { endTest, installCrds, metricsText, type RunningOperator, startOperator, stopOperator } from "./support/operator.js";
 
 /** Sum of rest_client_requests_total samples whose HTTP method is one of `methods`. */
 function requestsByMethod(metrics: string, methods: string[]): number {
@@ -30,8 +30,7 @@ describe("TrainingRun on a Local target", () => {
   });
 
   afterAll(async () => {
-    await stopOperator(op);
-    if (ns) await deleteNamespace(ns);
+    await endTest(op, ns);
   });
 
   it("becomes Ready on a Local target and resolves the RunConfiguration with its environment hash", async () => {

@@ -1,9 +1,9 @@
 // Metric lines (AML_METRIC {...}) in a run's output, end to end on the Local target: the operator
 // reads the whole pod log off the hot path and keeps the latest value of each metric in status.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createNamespace, deleteNamespace, kubectl, requireCluster } from "../cluster/kubectl.js";
+import { createNamespace, kubectl, requireCluster } from "../cluster/kubectl.js";
 import { apply, localTarget, runConfiguration, scriptRun, waitForPhase } from "./support/aml.js";
-import { installCrds, startOperator, stopOperator, type RunningOperator } from "./support/operator.js";
+import { endTest, installCrds, type RunningOperator, startOperator } from "./support/operator.js";
 import { metricHistory } from "./support/store.js";
 
 const METRIC_LINES = `import json
@@ -26,8 +26,7 @@ describe("metric lines of a Local run", () => {
   });
 
   afterAll(async () => {
-    await stopOperator(op);
-    if (ns) await deleteNamespace(ns);
+    await endTest(op, ns);
   });
 
   it("reads every metric line of the output (not only the tail) into status.metrics and the Metric column", async () => {

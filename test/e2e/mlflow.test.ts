@@ -2,9 +2,9 @@
 // server (`make cluster-up` starts it): the operator creates the MLflow run, hands its id to the
 // script and reads the metrics back into status.metrics through MLflow's REST API.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createNamespace, deleteNamespace, requireCluster } from "../cluster/kubectl.js";
+import { createNamespace, requireCluster } from "../cluster/kubectl.js";
 import { apply, DEV_CACHE, localTarget, runConfiguration, scriptRun, waitForPhase } from "./support/aml.js";
-import { installCrds, startOperator, stopOperator, type RunningOperator } from "./support/operator.js";
+import { endTest, installCrds, type RunningOperator, startOperator } from "./support/operator.js";
 import { mlflowEnv } from "./support/services.js";
 import { metricHistory } from "./support/store.js";
 
@@ -32,8 +32,7 @@ describe("MLflow metrics on a Local target", () => {
   });
 
   afterAll(async () => {
-    await stopOperator(op);
-    if (ns) await deleteNamespace(ns);
+    await endTest(op, ns);
   });
 
   it("gives the script an MLflow run, so mlflow.log_metric works unchanged, and reads it back", async () => {

@@ -2,13 +2,13 @@
 // key from a Secret), runs scripts there detached through the run data plane (snapshot from the
 // cluster's Azurite, outputs back to it), and survives its own restart mid-run.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createNamespace, deleteNamespace, kubectl, requireCluster, waitFor } from "../cluster/kubectl.js";
+import { createNamespace, kubectl, requireCluster, waitFor } from "../cluster/kubectl.js";
 import { dataPlaneEnv } from "../../src/data-plane/config.js";
 import { DataPlane } from "../../src/data-plane/data-plane.js";
 import type { BlobStore } from "../../src/data-plane/store.js";
 import { startTestSshd, type TestSshd } from "../support/sshd.js";
 import { apply, condition, getTarget, scriptRun, waitForPhase } from "./support/aml.js";
-import { installCrds, startOperator, stopOperator, type RunningOperator } from "./support/operator.js";
+import { endTest, installCrds, type RunningOperator, startOperator, stopOperator } from "./support/operator.js";
 import { clusterServicesEnv, storeOnLoopback } from "./support/services.js";
 import { expectCanceledRunKeepsOutputs, expectTreeRunKept } from "./support/tree-runs.js";
 
@@ -43,8 +43,7 @@ describe("TrainingRun on a RemoteVM target (real sshd)", () => {
   beforeEach(installCrds);
 
   afterAll(async () => {
-    await stopOperator(op);
-    if (ns) await deleteNamespace(ns);
+    await endTest(op, ns);
     await vm?.stop();
   });
 

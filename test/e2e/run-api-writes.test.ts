@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createNamespace, deleteNamespace, kubectl, requireCluster, waitFor } from "../cluster/kubectl.js";
+import { createNamespace, kubectl, requireCluster, waitFor } from "../cluster/kubectl.js";
 import { apply, condition, getRunConfiguration, getTarget, localTarget, runConfiguration, scriptRun, waitForPhase } from "./support/aml.js";
-import { installCrds, startOperator, stopOperator, type RunningOperator } from "./support/operator.js";
+import { endTest, installCrds, type RunningOperator, startOperator } from "./support/operator.js";
 import { deltaOf, requestsByVerbAndKind, waitIdle } from "./support/operator-metrics.js";
 
 /**
@@ -31,10 +31,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  // Runs first, while the operator still runs to drop their finalizers; then the namespace.
-  if (ns) await kubectl(["-n", ns, "delete", "trainingruns", "--all", "--wait=true", "--timeout=120s"], { allowFail: true });
-  await stopOperator(op);
-  if (ns) await deleteNamespace(ns);
+  await endTest(op, ns);
 });
 
 describe("API writes of one Local run", () => {

@@ -7,9 +7,9 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Sweep, TrainingRun } from "../../src/api/v1alpha1/index.js";
-import { createNamespace, deleteNamespace, kubectl, kubectlJson, repoRoot, requireCluster, waitFor } from "../cluster/kubectl.js";
+import { createNamespace, kubectl, kubectlJson, repoRoot, requireCluster, waitFor } from "../cluster/kubectl.js";
 import { apply, condition, jobsOfRun, localTarget, runConfiguration } from "./support/aml.js";
-import { installCrds, startOperator, stopOperator, type RunningOperator } from "./support/operator.js";
+import { endTest, installCrds, type RunningOperator, startOperator, stopOperator } from "./support/operator.js";
 import { plugin } from "./support/plugin.js";
 import { metricHistory } from "./support/store.js";
 
@@ -78,8 +78,7 @@ describe("Sweep on a Local target", () => {
   });
 
   afterAll(async () => {
-    await stopOperator(op);
-    if (ns) await deleteNamespace(ns);
+    await endTest(op, ns);
   });
 
   it("runs every trial exactly once through two operator kills, and picks the best", async () => {

@@ -4,7 +4,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdirSync, readdirSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { clusterKubeconfig, kubectl, repoRoot, waitFor } from "../../cluster/kubectl.js";
+import { clusterKubeconfig, deleteNamespace, kubectl, repoRoot, waitFor } from "../../cluster/kubectl.js";
 import { clusterServicesEnv } from "./services.js";
 
 export interface RunningOperator {
@@ -107,6 +107,17 @@ export async function stopOperator(op: RunningOperator | undefined, signal: Node
   const timer = setTimeout(() => op.process.kill("SIGKILL"), 20_000);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * Ends a test file: its runs and sweeps deleted while its operator still runs (their finalizers
+ * need it; bounded, a stuck one only costs the wait), then the operator stopped and the namespace
+ * deleted. Stopping the operator first left namespaces Terminating for good.
+ */
+export async function endTest(op: RunningOperator | undefined, ns: string | undefined): Promise<void> {
+  if (ns && op) await kubectl(["-n", ns, "delete", "sweeps,trainingruns", "--all", "--wait=true", "--timeout=60s"], { allowFail: true });
+  await stopOperator(op);
+  if (ns) await deleteNamespace(ns);
 }
 
 export async function metricsText(op: RunningOperator): Promise<string> {
