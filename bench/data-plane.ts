@@ -15,9 +15,10 @@ import { snapshotDirectory } from "../src/cli/snapshot-dir.js";
 import { dataPlaneEnv } from "../src/data-plane/config.js";
 import { DataPlane } from "../src/data-plane/data-plane.js";
 import { uploadSnapshot } from "../src/data-plane/upload.js";
-import { apply, createNamespace, deleteNamespace, kubectlJson, repoRoot, requireCluster, waitFor } from "../test/cluster/kubectl.js";
+import { apply, createNamespace, kubectlJson, repoRoot, requireCluster, waitFor } from "../test/cluster/kubectl.js";
+import { endTest } from "../test/e2e/support/operator.js";
 import { installCrds } from "../test/e2e/support/operator.js";
-import { launchOperator, stopOperator } from "./operator.js";
+import { launchOperator } from "./operator.js";
 import { clusterServicesEnv } from "../test/e2e/support/services.js";
 
 const FILES = 1000;
@@ -122,8 +123,7 @@ export async function measureDataPlane(): Promise<DataPlaneBench> {
         localStart: { snapshot100MB, inlineOneFile, overhead: Math.round((snapshot100MB - inlineOneFile) * 10) / 10 },
       };
     } finally {
-      await stopOperator(op);
-      await deleteNamespace(ns);
+      await endTest(op, ns);
     }
   } finally {
     rmSync(root, { recursive: true, force: true });

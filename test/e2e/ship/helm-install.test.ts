@@ -72,6 +72,8 @@ describe("Helm install of the locally built image", () => {
   }, 1_200_000);
 
   afterAll(async () => {
+    // Runs first, while the installed operator still drops their finalizers (bounded).
+    if (installed && ns) await kubectl(["-n", ns, "delete", "trainingruns", "--all", "--wait=true", "--timeout=60s"], { allowFail: true });
     // (also runs when the install failed, so the image never lingers in the cluster)
     if (installed) await sh(helm, helmArgs("uninstall", release, "-n", system, "--wait", "--timeout", "2m"));
     if (ns) await deleteNamespace(ns);

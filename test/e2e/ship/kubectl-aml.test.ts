@@ -5,9 +5,9 @@ import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clusterKubeconfig, createNamespace, deleteNamespace, repoRoot, requireCluster, waitFor } from "../../cluster/kubectl.js";
+import { clusterKubeconfig, createNamespace, repoRoot, requireCluster, waitFor } from "../../cluster/kubectl.js";
 import { apply, condition, getRun, getTarget, localTarget, runConfiguration, waitForPhase } from "../support/aml.js";
-import { installCrds, startOperator, stopOperator, type RunningOperator } from "../support/operator.js";
+import { endTest, installCrds, startOperator, type RunningOperator } from "../support/operator.js";
 import { clusterServicesEnv } from "../support/services.js";
 
 interface Result { code: number; stdout: string; stderr: string }
@@ -63,8 +63,7 @@ describe("kubectl aml", () => {
   });
 
   afterAll(async () => {
-    await stopOperator(op);
-    if (ns) await deleteNamespace(ns);
+    await endTest(op, ns);
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
