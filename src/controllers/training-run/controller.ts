@@ -68,35 +68,17 @@ async function release(current: CurrentAttempt, deps: TrainingRunDeps, ctx: Prov
   if (pending !== undefined) throw stillReleasing(pending);
 }
 
-/** One reconcile's action: the run as read, and where a metadata write (the finalizer) leaves the newer one. */
+/** One reconcile's action and what it acts on. */
 interface ActStep {
   readonly plan: RunPlan;
   readonly gathered: Gathered;
-  run: TrainingRun;
-}
-
-/**
- * What a submission needs before the executor creates anything, fetched at once (they do not
- * depend on each other): the finalizer on the run (it must be there before anything that writes
- * the run's outputs exists: usually gather's time already added it), the attempt's storage, and
- * the MLflow run whose id the script gets (usually prepared in gather beside the snapshot).
- */
-async function prepareSubmission(
-  { step, attempt, current }: { step: ActStep; attempt: number; current: CurrentAttempt }, deps: TrainingRunDeps, ctx: ProviderContext,
-) {
-  const { run, gathered } = step;
-  const { base } = current;
-  const [, storage, tracking] = await Promise.all([
-    ensureFinalizer(run, deps).then((updated) => { step.run = updated; }),
-    deps.runData.storage(run, attempt, base.snapshot.digest, ctx),
-    gathered.tracking ?? deps.metrics?.prepare(run, base.target, base.config, ctx),
-  ]);
-  return { storage, tracking };
+  readonly run: TrainingRun;
 }
 
 /**
  * A run that has not started and is not held (suspended, canceled, deleted) gets its finalizer
- * while gather snapshots its source: the PATCH costs no latency of its own before the Job.
+ * while gather snapshots its source: the PATCH costs no latency of its own before the Job. (A
+ * submit that finds it missing anyway, e.g. removed by hand, adds it before the executor runs.)
  */
 const willSubmit = (run: TrainingRun): boolean =>
   !run.status?.execution && !isFinished(run) && !run.spec.suspend && !run.spec.cancel && !hasFinalizer(run, FINALIZER);
@@ -117,7 +99,11 @@ async function act(step: ActStep, deps: TrainingRunDeps, ctx: ProviderContext): 
       // status is the frozen reference every later attempt uses.
       const snapshot = base.snapshot;
       const handle = action.kind === "ContinueSubmit" ? current.handle : undefined;
-      const { storage, tracking } = await prepareSubmission({ step, attempt: action.attempt, current }, deps, ctx);
+      // The MLflow run whose id the script gets was usually prepared in gather, beside the snapshot.
+      const [storage, tracking] = await Promise.all([
+        deps.runData.storage(run, action.attempt, base.snapshot.digest, ctx),
+        g.tracking ?? deps.metrics?.prepare(run, base.target, base.config, ctx),
+      ]);
       if (tracking?.warning && action.kind === "Submit") deps.kube.recordEvent(run, "Warning", "MetricsTrackingUnavailable", tracking.warning);
       const config = withTrackingEnvironment(base.config, tracking?.env ?? {});
       const newHandle = await executor.submit({ ...base, config, snapshot, number: action.attempt, handle, storage }, ctx);
@@ -212,10 +198,12 @@ async function reconcileRun(key: ObjectKey, deps: TrainingRunDeps, rctx: Reconci
     const [finalized, gathered] = await Promise.all([willSubmit(run) ? ensureFinalizer(run, deps) : undefined, gatherRun(run, deps.providers, ctx, services)]);
     if (finalized) run = finalized;
     const plan = decideRun(run, gathered.world);
+    const submits = plan.action.kind === "Submit" || plan.action.kind === "ContinueSubmit";
+    // The finalizer is on before anything that writes the run's outputs exists.
+    if (submits) run = await ensureFinalizer(run, deps);
     // A submit that fails without a reason of its own failed as a submission.
-    if (plan.action.kind === "Submit" || plan.action.kind === "ContinueSubmit") fallback = RunReason.SubmissionFailed;
-    const step: ActStep = { run, plan, gathered };
-    const status = await act(step, deps, ctx).finally(() => { run = step.run; });
+    if (submits) fallback = RunReason.SubmissionFailed;
+    const status = await act({ run, plan, gathered }, deps, ctx);
     // Events follow the decision (a retry is news even when the new attempt already shows Starting).
     recordTransition(deps.kube, run, plan.status);
     const written = await writeStatusIfChanged(deps.kube, Kinds.TrainingRun, run, status);

@@ -69,7 +69,13 @@ export function runnerArgv(mode: "materialize" | "run" | "all", c: RunnerCommand
 }
 
 /** Reasons under which the runner refuses to run anything, as its exit codes and log lines give them. */
-const REFUSAL_LINE = /^aml-runner: (SnapshotCorrupt|SnapshotInvalid|SnapshotUnavailable|RunnerFailed): (.*)$/gm;
+const REFUSAL_REASONS = "SnapshotCorrupt|SnapshotInvalid|SnapshotUnavailable|RunnerFailed";
+const REFUSAL_LINE = new RegExp(`^aml-runner: (${REFUSAL_REASONS}): (.*)$`, "gm");
+/** What `--termination-log` holds after a refusal: `<Reason>: <message>`. */
+const REFUSAL_TERMINATION = new RegExp(`^(${REFUSAL_REASONS}): ([\\s\\S]*)$`);
+
+const isRefusalExit = (exitCode: number | undefined): boolean =>
+  exitCode !== undefined && (Object.values(RunnerExit) as readonly number[]).includes(exitCode);
 
 /**
  * Why the runner ran nothing, read from its output, for targets whose own service keeps the log
@@ -77,8 +83,17 @@ const REFUSAL_LINE = /^aml-runner: (SnapshotCorrupt|SnapshotInvalid|SnapshotUnav
  * exited 86–88 and printed `aml-runner: <Reason>: <message>`. Undefined for any other exit.
  */
 export function runnerRefusal(log: string | undefined, exitCode: number | undefined): { reason: string; message: string } | undefined {
-  const codes: readonly number[] = Object.values(RunnerExit);
-  if (!log || exitCode === undefined || !codes.includes(exitCode)) return undefined;
+  if (!log || !isRefusalExit(exitCode)) return undefined;
   const last = [...log.matchAll(REFUSAL_LINE)].pop();
   return last ? { reason: last[1]!, message: last[2]!.trim() } : undefined;
+}
+
+/**
+ * Why the runner ran nothing, from the termination message it wrote (`--termination-log`) and its
+ * exit code 86–88: for targets that report a finished container's message (a Local pod).
+ */
+export function terminationRefusal(terminated: { exitCode?: number; message?: string } | undefined): { reason: string; message: string } | undefined {
+  if (!isRefusalExit(terminated?.exitCode)) return undefined;
+  const m = REFUSAL_TERMINATION.exec(terminated?.message ?? "");
+  return m ? { reason: m[1]!, message: m[2]!.trim() } : undefined;
 }

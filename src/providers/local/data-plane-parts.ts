@@ -15,7 +15,7 @@
  */
 import type { KubeObject } from "../../kube/types.js";
 import { Labels, MANAGED_BY_VALUE, type TrainingRun } from "../../api/v1alpha1/index.js";
-import { runnerArgv, RunnerEnv, RunnerExit, runnerScript, RUNNER_FILE } from "../../data-plane/runner/index.js";
+import { runnerArgv, RunnerEnv, runnerScript, RUNNER_FILE } from "../../data-plane/runner/index.js";
 import { Paths } from "./pod-parts.js";
 import { ownerReferenceTo } from "./owner.js";
 
@@ -80,12 +80,3 @@ export const runContainerEnv = (secret: string, digest: string): Record<string, 
 ];
 export const runContainerMounts = [sourceMount, runnerMount];
 
-const REFUSAL = /^(SnapshotCorrupt|SnapshotInvalid|SnapshotUnavailable|RunnerFailed): ([\s\S]*)$/;
-
-/** Why the runner ran nothing, from a run container that ended with its exit code and message. */
-export function notMaterialized(terminated: { exitCode?: number; message?: string } | undefined): { reason: string; message: string } | undefined {
-  const codes: readonly number[] = Object.values(RunnerExit);
-  if (terminated?.exitCode === undefined || !codes.includes(terminated.exitCode)) return undefined;
-  const m = REFUSAL.exec(terminated.message ?? "");
-  return m ? { reason: m[1]!, message: m[2]!.trim() } : undefined;
-}

@@ -5,7 +5,8 @@ import { ConflictError, InvalidError, TerminalError } from "../../runtime/errors
 import { decodeShape } from "../shared/handle.js";
 import { OUTPUT_TAIL_BYTES, TAIL_REFRESH_MS, TailSchedule, tailText } from "../shared/output-tail.js";
 import type { Attempt, ProviderContext, RunExecutor, RunObservation } from "../types.js";
-import { notMaterialized, renderAttemptSecret, renderRunnerConfigMap } from "./data-plane-parts.js";
+import { terminationRefusal } from "../../data-plane/runner/index.js";
+import { renderAttemptSecret, renderRunnerConfigMap } from "./data-plane-parts.js";
 import { DEFAULT_SCHEDULING_TIMEOUT_SECONDS } from "./distribution.js";
 import { buildEnvironmentJob, buildHeadlessService, buildRunJob, envBuildJobName, layoutOfAttempt, TRAIN_CONTAINER } from "./job-builder.js";
 import {
@@ -109,7 +110,7 @@ async function observeRunJob(sub: LocalAttempt, h: LocalHandle, ctx: ProviderCon
     return young ? starting(h) : { state: "Lost", reason: "Lost", message: `Job ${h.jobName} disappeared before reporting a result`, links };
   }
   const pods = podsOf(ctx, sub, "run").sort(rankOrder);
-  const refused = pods.map((p) => notMaterialized(containerState(p, TRAIN_CONTAINER)?.terminated)).find((r) => r !== undefined);
+  const refused = pods.map((p) => terminationRefusal(containerState(p, TRAIN_CONTAINER)?.terminated)).find((r) => r !== undefined);
   if (refused) {
     // The runner says why (SnapshotCorrupt, SnapshotUnavailable…); nothing ran.
     return {
